@@ -1,0 +1,535 @@
+"""The four Gaussian covariance models, one class each.
+
+Each class holds the parameters of the ``K`` Gaussian components of a mixture
+(means, covariances and the Cholesky factors of the precisions) and knows the
+few operations the EM engine in :mod:`gmm_estimators._em` needs:
+
+* ``log_prob(xa, ws)`` -- the per-component log-density of a block of rows,
+  computed with one or two large matrix products;
+* ``new_stats()`` / ``accumulate(...)`` -- the second-order sufficient
+  statistics of a block, given its (weighted) responsibilities;
+* ``m_step(...)`` -- new parameters from the summed statistics;
+* ``n_parameters()``, ``sample(...)`` and the public array layouts.
+
+The engine hands every block to these methods *centred* at a reference point
+``center`` (the weighted data mean during ``fit``) and *augmented* with a
+column of ones: ``xa = [x - center, 1]``.  Centring keeps float32 accurate; the
+ones column folds the subtraction of the means into the matrix product.
+
+Nothing outside this module branches on ``covariance_type``: the estimator
+picks the class once from :data:`COVARIANCE_MODELS`.
+"""
+
+# Authors: The gmm_estimators developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from scipy.linalg.blas import dsyrk, ssyrk
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def _collapse_error(component, reg_covar, detail):
+    """The error raised when a component's covariance is not positive definite."""
+    return ValueError(
+        f"Fitting the mixture failed: the covariance of component {component} is "
+        f"not positive definite even with reg_covar={reg_covar:g} ({detail}). "
+        "The component has collapsed onto too few or identical samples. Increase "
+        "reg_covar, decrease n_components, or rescale / de-duplicate the data."
+    )
+
+
+def _upper_cholesky_of_precision(precision):
+    """Upper-triangular ``U`` with ``precision = U @ U.T`` (positive diagonal).
+
+    This is the factor scikit-learn stores in ``precisions_cholesky_``; it is
+    computed by a Cholesky factorisation of the row- and column-reversed matrix.
+    """
+    flipped = np.linalg.cholesky(precision[..., ::-1, ::-1])
+    return np.ascontiguousarray(flipped[..., ::-1, ::-1])
+
+
+def _check_spd(name, precisions):
+    """Raise unless every matrix of the stack is symmetric positive definite."""
+    for k, p in enumerate(np.reshape(precisions, (-1,) + precisions.shape[-2:])):
+        if not (np.allclose(p, p.T) and np.all(np.linalg.eigvalsh(p) > 0)):
+            raise ValueError(
+                f"'{name} precision' should be symmetric, positive-definite "
+                f"(matrix {k} is not)"
+            )
+
+
+def _sym_from_upper(a):
+    """Symmetric matrices from the upper triangles of a stack of matrices."""
+    upper = np.triu(a)
+    return upper + np.swapaxes(np.triu(a, 1), -1, -2)
+
+
+class _CovarianceModel:
+    """Base class: parameters of K Gaussian components and their block operations.
+
+    Parameters
+    ----------
+    means : ndarray of shape (n_components, n_features)
+        Component means, in data coordinates.
+    center : ndarray of shape (n_features,)
+        Reference point the engine subtracts from every block of rows.
+    covariances, precisions_cholesky : ndarray, optional
+        Exactly one of them, in the layout of the covariance type.
+    reg_covar : float
+        Only used to word the error of a non positive definite covariance.
+    """
+
+    name = None
+    #: The M-step needs the data scatter matrix (constant during a fit).
+    needs_scatter = False
+    #: Initialisation must find the means before accumulating statistics.
+    init_needs_means = False
+
+    @classmethod
+    def row_width(cls, n_components, n_features):
+        """Elements of block temporaries per row (for choosing block sizes)."""
+        return n_features + 2 * n_components
+
+    @classmethod
+    def param_shape(cls, n_components, n_features):
+        """Shape of ``covariances_``, ``precisions_`` and ``precisions_cholesky_``."""
+        return (n_components, n_features)
+
+    @classmethod
+    def check_precisions(cls, precisions):
+        """Raise ``ValueError`` unless the precisions are valid for this type."""
+        if not np.all(precisions > 0):
+            raise ValueError(f"'{cls.name} precision' should be positive")
+
+    def __init__(
+        self,
+        means,
+        center,
+        *,
+        covariances=None,
+        precisions_cholesky=None,
+        reg_covar=0.0,
+    ):
+        self.means = np.asarray(means, dtype=np.float64)
+        self.center = np.asarray(center, dtype=np.float64)
+        self.n_components, self.n_features = self.means.shape
+        if covariances is not None:
+            self.covariances = np.asarray(covariances, dtype=np.float64)
+            self.prec_chol = self._prec_chol_from_cov(self.covariances, reg_covar)
+        else:
+            self.prec_chol = np.asarray(precisions_cholesky, dtype=np.float64)
+            self.covariances = self._cov_from_prec_chol(self.prec_chol)
+        self._cast = {}
+
+    # -- construction -------------------------------------------------------
+    @classmethod
+    def from_precisions(cls, means, precisions, center):
+        """Build the model from precision matrices (scikit-learn's ``precisions_init``)."""
+        precisions = np.asarray(precisions, dtype=np.float64)
+        return cls(
+            means, center, precisions_cholesky=cls._prec_chol_from_prec(precisions)
+        )
+
+    @classmethod
+    def reference(cls, means, center):
+        """A model with unit precisions at ``means``: the statistics it accumulates
+        are plain scatter matrices around ``means`` (used for initialisation)."""
+        means = np.asarray(means, dtype=np.float64)
+        return cls(means, center, precisions_cholesky=cls._unit_prec_chol(*means.shape))
+
+    def with_center(self, center):
+        """The same model, with blocks centred at another reference point."""
+        return type(self)(self.means, center, precisions_cholesky=self.prec_chol)
+
+    @property
+    def means_centered(self):
+        return self.means - self.center
+
+    # -- per-type pieces ------------------------------------------------------
+    @staticmethod
+    def _prec_chol_from_prec(precisions):
+        return np.sqrt(precisions)
+
+    @staticmethod
+    def _cov_from_prec_chol(prec_chol):
+        return 1.0 / prec_chol**2
+
+    def _prec_chol_from_cov(self, covariances, reg_covar):
+        flat = covariances.reshape(len(covariances), -1)
+        bad = np.flatnonzero(~(np.isfinite(flat) & (flat > 0)).all(axis=1))
+        if bad.size:
+            raise _collapse_error(bad[0], reg_covar, "a variance is not positive")
+        return 1.0 / np.sqrt(covariances)
+
+    @property
+    def precisions(self):
+        """Precision matrices, in the layout of the covariance type."""
+        return self.prec_chol**2
+
+    def log_det_prec_chol(self):
+        """``log det U_k``, i.e. ``-0.5 log det Sigma_k``, per component."""
+        raise NotImplementedError
+
+    def _constants(self, dtype):
+        """E-step matrices cast to the data's dtype, computed once per model."""
+        key = np.dtype(dtype)
+        if key not in self._cast:
+            self._cast[key] = self._make_constants(key)
+        return self._cast[key]
+
+    def new_stats(self):
+        """Zeroed float64 accumulators of this model's second-order statistics."""
+        return {}
+
+    def accumulate(self, stats, xa, resp, cache):
+        """Add one block's second-order statistics to ``stats`` (in place)."""
+
+
+class FullCovariance(_CovarianceModel):
+    """Each component has its own general covariance matrix.
+
+    The E-step of a block is one batched product ``[x - c, 1] @ [U_k; -m_k U_k]``
+    (``U_k`` the upper Cholesky factor of precision ``k``, ``m_k`` the centred
+    mean): the rows ``y_ik`` are the whitened residuals, ``|y_ik|^2`` the
+    Mahalanobis distances.  The M-step statistic is their weighted scatter
+    ``G_k = sum_i r_ik y_ik y_ik^T`` (a symmetric rank-b update), which is the
+    residual scatter around the previous means in whitened coordinates:
+    ``sum_i r_ik (x_i - m_k)(x_i - m_k)^T = L_k G_k L_k^T`` with
+    ``L_k = U_k^{-T}`` the Cholesky factor of the previous covariance.
+    """
+
+    name = "full"
+    init_needs_means = True
+
+    @classmethod
+    def row_width(cls, n_components, n_features):
+        return n_components * (n_features + 1)
+
+    @classmethod
+    def param_shape(cls, n_components, n_features):
+        return (n_components, n_features, n_features)
+
+    @classmethod
+    def check_precisions(cls, precisions):
+        _check_spd(cls.name, precisions)
+
+    def __init__(self, means, center, **kwargs):
+        super().__init__(means, center, **kwargs)
+        eye = np.eye(self.n_features)
+        # L_k = U_k^{-T}: lower Cholesky factor of the covariance.
+        self.cov_chol = np.stack(
+            [
+                solve_triangular(u, eye, lower=False, check_finite=False).T
+                for u in self.prec_chol
+            ]
+        )
+
+    @staticmethod
+    def _unit_prec_chol(n_components, n_features):
+        return np.broadcast_to(
+            np.eye(n_features), (n_components, n_features, n_features)
+        ).copy()
+
+    @staticmethod
+    def _prec_chol_from_prec(precisions):
+        return _upper_cholesky_of_precision(precisions)
+
+    @staticmethod
+    def _cov_from_prec_chol(prec_chol):
+        eye = np.eye(prec_chol.shape[-1])
+        inv = np.stack(
+            [
+                solve_triangular(u, eye, lower=False, check_finite=False)
+                for u in prec_chol
+            ]
+        )
+        return inv @ np.swapaxes(inv, -1, -2)
+
+    def _prec_chol_from_cov(self, covariances, reg_covar):
+        eye = np.eye(covariances.shape[-1])
+        out = np.empty_like(covariances)
+        for k, cov in enumerate(covariances):
+            try:
+                chol = np.linalg.cholesky(cov)
+            except np.linalg.LinAlgError:
+                raise _collapse_error(
+                    k, reg_covar, "Cholesky factorisation failed"
+                ) from None
+            if not np.all(np.isfinite(chol)):
+                raise _collapse_error(k, reg_covar, "non-finite covariance")
+            out[k] = solve_triangular(chol, eye, lower=True, check_finite=False).T
+        return out
+
+    @property
+    def precisions(self):
+        return self.prec_chol @ np.swapaxes(self.prec_chol, -1, -2)
+
+    def log_det_prec_chol(self):
+        return np.log(np.diagonal(self.prec_chol, axis1=1, axis2=2)).sum(axis=1)
+
+    @classmethod
+    def n_cov_parameters(cls, n_components, n_features):
+        return n_components * n_features * (n_features + 1) // 2
+
+    def _make_constants(self, dtype):
+        d = self.n_features
+        ua = np.empty((self.n_components, d + 1, d))
+        ua[:, :d] = self.prec_chol
+        ua[:, d] = -np.einsum("kd,kde->ke", self.means_centered, self.prec_chol)
+        const = self.log_det_prec_chol() - 0.5 * d * LOG_2PI
+        return ua.astype(dtype), const.astype(dtype)
+
+    def log_prob(self, xa, ws):
+        ua, const = self._constants(xa.dtype)
+        b = xa.shape[0]
+        buf = ws.get("full_y")
+        if buf is None or buf.shape[1] < b or buf.dtype != xa.dtype:
+            buf = ws["full_y"] = np.empty(
+                (self.n_components, max(b, 1), self.n_features), xa.dtype
+            )
+        y = buf[:, :b] if buf.shape[1] != b else buf
+        np.matmul(xa, ua, out=y)
+        maha = np.einsum("kbd,kbd->bk", y, y)
+        maha *= -0.5
+        maha += const
+        return maha, y
+
+    def new_stats(self):
+        d = self.n_features
+        return {"scatter": np.zeros((self.n_components, d, d))}
+
+    def accumulate(self, stats, xa, resp, cache):
+        y = cache
+        y *= np.sqrt(resp.T)[:, :, None]
+        syrk = ssyrk if y.dtype == np.float32 else dsyrk
+        scatter = stats["scatter"]
+        for k in range(self.n_components):
+            scatter[k] += syrk(1.0, y[k].T, trans=0)
+
+    def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
+        means_c = s1c / nk[:, None]
+        delta = means_c - self.means_centered
+        g = _sym_from_upper(stats["scatter"])
+        cov = self.cov_chol @ g @ np.swapaxes(self.cov_chol, -1, -2)
+        cov /= nk[:, None, None]
+        cov -= delta[:, :, None] * delta[:, None, :]
+        cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
+        idx = np.arange(self.n_features)
+        cov[:, idx, idx] += reg_covar
+        return FullCovariance(
+            means_c + self.center, self.center, covariances=cov, reg_covar=reg_covar
+        )
+
+    def sample_component(self, rng, k, n):
+        return rng.multivariate_normal(self.means[k], self.covariances[k], int(n))
+
+
+class TiedCovariance(_CovarianceModel):
+    """All components share one general covariance matrix.
+
+    The E-step whitens the block once (``y = (x - c) U``) and expands
+    ``|y - m_k U|^2`` with one product against the whitened means.  The M-step
+    needs no second-order statistic of its own: the within-component scatter is
+    the data scatter (constant during a fit) minus the between-component one.
+    """
+
+    name = "tied"
+    needs_scatter = True
+
+    @classmethod
+    def param_shape(cls, n_components, n_features):
+        return (n_features, n_features)
+
+    @classmethod
+    def check_precisions(cls, precisions):
+        _check_spd(cls.name, precisions)
+
+    @staticmethod
+    def _unit_prec_chol(n_components, n_features):
+        return np.eye(n_features)
+
+    @staticmethod
+    def _prec_chol_from_prec(precisions):
+        return _upper_cholesky_of_precision(precisions)
+
+    @staticmethod
+    def _cov_from_prec_chol(prec_chol):
+        return FullCovariance._cov_from_prec_chol(prec_chol[None])[0]
+
+    def _prec_chol_from_cov(self, covariances, reg_covar):
+        try:
+            chol = np.linalg.cholesky(covariances)
+        except np.linalg.LinAlgError:
+            raise _collapse_error(
+                "(tied, shared by all)", reg_covar, "Cholesky factorisation failed"
+            ) from None
+        eye = np.eye(covariances.shape[-1])
+        return solve_triangular(chol, eye, lower=True, check_finite=False).T
+
+    @property
+    def precisions(self):
+        return self.prec_chol @ self.prec_chol.T
+
+    def log_det_prec_chol(self):
+        value = np.log(np.diagonal(self.prec_chol)).sum()
+        return np.full(self.n_components, value)
+
+    @classmethod
+    def n_cov_parameters(cls, n_components, n_features):
+        return n_features * (n_features + 1) // 2
+
+    def _make_constants(self, dtype):
+        d = self.n_features
+        nu = self.means_centered @ self.prec_chol  # whitened means (K, d)
+        const = (
+            self.log_det_prec_chol()
+            - 0.5 * d * LOG_2PI
+            - 0.5 * np.einsum("kd,kd->k", nu, nu)
+        )
+        return self.prec_chol.astype(dtype), nu.T.astype(dtype), const.astype(dtype)
+
+    def log_prob(self, xa, ws):
+        u, nu_t, const = self._constants(xa.dtype)
+        y = xa[:, :-1] @ u
+        lp = y @ nu_t
+        lp -= 0.5 * np.einsum("bd,bd->b", y, y)[:, None]
+        lp += const
+        return lp, None
+
+    def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
+        means_c = s1c / nk[:, None]
+        cov = scatter - (means_c.T * nk) @ means_c
+        cov /= nk.sum()
+        cov = 0.5 * (cov + cov.T)
+        cov.flat[:: self.n_features + 1] += reg_covar
+        return TiedCovariance(
+            means_c + self.center, self.center, covariances=cov, reg_covar=reg_covar
+        )
+
+    def sample_component(self, rng, k, n):
+        return rng.multivariate_normal(self.means[k], self.covariances, int(n))
+
+
+class DiagCovariance(_CovarianceModel):
+    """Each component has its own diagonal covariance matrix.
+
+    ``log N(x | k)`` expands into two products of the block, ``(x-c)^2 @ a`` and
+    ``(x-c) @ b``, against small ``d x K`` matrices; the statistic is
+    ``sum_i r_ik (x_i - c)^2``.
+    """
+
+    name = "diag"
+
+    @staticmethod
+    def _unit_prec_chol(n_components, n_features):
+        return np.ones((n_components, n_features))
+
+    def log_det_prec_chol(self):
+        return np.log(self.prec_chol).sum(axis=1)
+
+    @classmethod
+    def n_cov_parameters(cls, n_components, n_features):
+        return n_components * n_features
+
+    def _precision_rows(self):
+        return self.prec_chol**2
+
+    def _make_constants(self, dtype):
+        prec = self._precision_rows()
+        mc = self.means_centered
+        const = (
+            self.log_det_prec_chol()
+            - 0.5 * self.n_features * LOG_2PI
+            - 0.5 * np.einsum("kd,kd->k", mc**2, prec)
+        )
+        return (
+            (-0.5 * prec.T).astype(dtype),
+            (mc * prec).T.astype(dtype),
+            const.astype(dtype),
+        )
+
+    def _squares(self, xa):
+        return np.square(xa[:, :-1])
+
+    def log_prob(self, xa, ws):
+        a, bmat, const = self._constants(xa.dtype)
+        sq = self._squares(xa)
+        lp = sq @ a
+        lp += xa[:, :-1] @ bmat
+        lp += const
+        return lp, sq
+
+    def new_stats(self):
+        return {"sq": np.zeros(self._sq_shape())}
+
+    def _sq_shape(self):
+        return (self.n_components, self.n_features)
+
+    def accumulate(self, stats, xa, resp, cache):
+        sq = self._squares(xa) if cache is None else cache
+        stats["sq"] += resp.T @ sq
+
+    def _variances(self, nk, means_c, stats, reg_covar):
+        return stats["sq"] / nk[:, None] - means_c**2 + reg_covar
+
+    def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
+        means_c = s1c / nk[:, None]
+        cov = self._variances(nk, means_c, stats, reg_covar)
+        return type(self)(
+            means_c + self.center, self.center, covariances=cov, reg_covar=reg_covar
+        )
+
+    def sample_component(self, rng, k, n):
+        std = np.sqrt(self.covariances[k])
+        return self.means[k] + rng.standard_normal(size=(int(n), self.n_features)) * std
+
+
+class SphericalCovariance(DiagCovariance):
+    """Each component has its own single variance.
+
+    As ``diag``, with the squared row norms in place of the squared features.
+    """
+
+    name = "spherical"
+
+    @staticmethod
+    def _unit_prec_chol(n_components, n_features):
+        return np.ones(n_components)
+
+    def log_det_prec_chol(self):
+        return self.n_features * np.log(self.prec_chol)
+
+    @classmethod
+    def n_cov_parameters(cls, n_components, n_features):
+        return n_components
+
+    @classmethod
+    def param_shape(cls, n_components, n_features):
+        return (n_components,)
+
+    def _precision_rows(self):
+        return np.repeat((self.prec_chol**2)[:, None], self.n_features, axis=1)
+
+    def _make_constants(self, dtype):
+        a, bmat, const = super()._make_constants(dtype)
+        return a[:1], bmat, const
+
+    def _squares(self, xa):
+        x = xa[:, :-1]
+        return np.einsum("bd,bd->b", x, x)[:, None]
+
+    def _sq_shape(self):
+        return (self.n_components, 1)
+
+    def _variances(self, nk, means_c, stats, reg_covar):
+        msq = np.einsum("kd,kd->k", means_c, means_c)
+        return (stats["sq"][:, 0] / nk - msq) / self.n_features + reg_covar
+
+
+COVARIANCE_MODELS = {
+    cls.name: cls
+    for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
+}
+"""The covariance models by their ``covariance_type`` name."""

@@ -1,0 +1,691 @@
+"""The EM engine shared by every mixture in the package.
+
+EM is a sum over data blocks: one pass over the rows, a block at a time, gives
+the E-step (log-likelihood and responsibilities) and everything the M-step
+needs (the weighted counts ``N_k``, first moments ``S1_k`` and the component
+model's own second-order statistics).  Blocks add up, so
+
+* memory stays ``O(block + K d^2)``: no ``n x K x d`` (nor ``n x K``) array;
+* ``sample_weight`` is a weight per row;
+* blocks run on a few threads (BLAS kept to one thread each), which also
+  spreads the element-wise work over the cores.
+
+:class:`_BaseMixture` writes the EM loop once (initialisation, E/M steps,
+lower bound, ``n_init``, warm start, convergence, verbose output, a final
+E-step so that ``fit_predict(X) == fit(X).predict(X)``) on top of a
+*component model*: an object with ``log_prob``, ``new_stats``,
+``accumulate``, ``m_step`` and the classmethod ``reference`` (see
+:mod:`gmm_estimators._covariance`).  Subclasses choose the model class and map
+its parameters to public attributes.
+"""
+
+# Authors: The gmm_estimators developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import math
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from numbers import Integral, Real
+from time import perf_counter
+
+import numpy as np
+from scipy.special import entr
+from sklearn import get_config
+from sklearn.base import BaseEstimator, ClusterMixin, DensityMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._init import initial_responsibilities
+from ._utils import weighted_moments
+
+#: Bytes of block temporaries a thread aims to keep (about an L2 cache).
+_TARGET_BLOCK_BYTES = 4 * 2**20
+_MIN_ROWS, _MAX_ROWS = 128, 65536
+
+
+def _blas_threads():
+    """Threads the BLAS library may use now (the user's limits respected)."""
+    from threadpoolctl import threadpool_info
+
+    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    return max(counts) if counts else 1
+
+
+class _Blocks:
+    """Runs a function over the row blocks of X, on a few threads.
+
+    Each block is handed to the function centred at ``center`` and augmented
+    with a column of ones (``xa = [X[s:e] - center, 1]``), in a buffer the
+    thread reuses.  Each thread has its own accumulator and workspace; the
+    accumulators come back in thread order, so results are deterministic.
+    """
+
+    def __init__(self, X, center, row_width):
+        self.X = X
+        self.n, self.d = X.shape
+        self.center = np.asarray(center, dtype=X.dtype)
+        itemsize = X.dtype.itemsize
+        per_row = itemsize * (self.d + 1 + row_width)
+        rows = _TARGET_BLOCK_BYTES // per_row
+        memory_rows = get_config()["working_memory"] * 2**20 // per_row
+        rows = int(np.clip(min(rows, memory_rows), _MIN_ROWS, _MAX_ROWS))
+        self.rows = min(rows, max(self.n, 1))
+        self.n_blocks = -(-self.n // self.rows)
+        self.n_threads = 1
+        if self.n_blocks > 1:
+            self.n_threads = min(_blas_threads(), self.n_blocks)
+
+    def limits(self):
+        """Context that keeps BLAS to one thread while blocks run in parallel."""
+        if self.n_threads == 1:
+            return nullcontext()
+        from threadpoolctl import threadpool_limits
+
+        return threadpool_limits(limits=1, user_api="blas")
+
+    def run(self, fn, make_acc):
+        """Call ``fn(acc, start, stop, xa, ws)`` on every block; return the accumulators."""
+        T = self.n_threads
+        accs = [make_acc() for _ in range(T)]
+
+        def worker(t):
+            buf = np.empty((self.rows, self.d + 1), dtype=self.X.dtype)
+            buf[:, -1] = 1.0
+            ws = {}
+            for i in range(t, self.n_blocks, T):
+                start = i * self.rows
+                stop = min(start + self.rows, self.n)
+                xa = buf[: stop - start]
+                np.subtract(self.X[start:stop], self.center, out=xa[:, :-1])
+                fn(accs[t], start, stop, xa, ws)
+
+        if T == 1:
+            worker(0)
+        else:
+            with ThreadPoolExecutor(T) as pool:
+                list(pool.map(worker, range(T)))
+        return accs
+
+
+def _sum_accs(accs):
+    """Sum per-thread accumulators (dicts of arrays / floats / nested dicts)."""
+    out = accs[0]
+    for acc in accs[1:]:
+        for key, value in acc.items():
+            if isinstance(value, dict):
+                for k2, v2 in value.items():
+                    out[key][k2] += v2
+            else:
+                out[key] = out[key] + value
+    return out
+
+
+def _normalize(lp, log_weights):
+    """Turn weighted log-densities into responsibilities, in place.
+
+    Returns ``(resp, log_norm)`` with ``log_norm = logsumexp(lp + log_weights)``.
+    """
+    lp += log_weights
+    top = lp.max(axis=1)
+    top[~np.isfinite(top)] = 0.0
+    lp -= top[:, None]
+    np.exp(lp, out=lp)
+    total = lp.sum(axis=1)
+    lp /= total[:, None]
+    return lp, top + np.log(total)
+
+
+def _stats_acc(model):
+    K, d = model.n_components, model.n_features
+    return lambda: {
+        "nk": np.zeros(K),
+        "s1": np.zeros((K, d)),
+        "ll": 0.0,
+        "stats": model.new_stats(),
+    }
+
+
+def _add_block_stats(acc, model, xa, resp, cache, w):
+    """Add a block's weighted counts, first moments and model statistics."""
+    if w is not None:
+        resp *= w[:, None].astype(resp.dtype, copy=False)
+    acc["nk"] += resp.sum(axis=0)
+    acc["s1"] += resp.T @ xa[:, :-1]
+    model.accumulate(acc["stats"], xa, resp, cache)
+
+
+def _m_step(model, acc, reg_covar, scatter, total_weight):
+    """New (model, weights) from summed statistics, as scikit-learn computes them."""
+    nk = acc["nk"] + 10 * np.finfo(np.float64).eps
+    new_model = model.m_step(nk, acc["s1"], acc["stats"], reg_covar, scatter)
+    return new_model, nk
+
+
+def em_step(blocks, model, weights, sample_weight, reg_covar, scatter):
+    """One E-step and M-step in a single pass.
+
+    Returns
+    -------
+    model, weights : the updated parameters
+    lower_bound : float
+        Weighted mean log-likelihood of the data under the *previous*
+        parameters (the quantity scikit-learn reports as ``lower_bound_``).
+    """
+    log_w = np.log(weights).astype(blocks.X.dtype)
+    sw = sample_weight
+
+    def fn(acc, start, stop, xa, ws):
+        lp, cache = model.log_prob(xa, ws)
+        resp, log_norm = _normalize(lp, log_w)
+        w = None if sw is None else sw[start:stop]
+        acc["ll"] += float(
+            np.sum(log_norm, dtype=np.float64) if w is None else w @ log_norm
+        )
+        _add_block_stats(acc, model, xa, resp, cache, w)
+
+    acc = _sum_accs(blocks.run(fn, _stats_acc(model)))
+    total = blocks.n if sw is None else float(sw.sum())
+    new_model, nk = _m_step(model, acc, reg_covar, scatter, total)
+    return new_model, nk / nk.sum(), acc["ll"] / total
+
+
+def model_from_responsibilities(
+    blocks, model_cls, source, sample_weight, reg_covar, scatter
+):
+    """Parameters of a model fitted to given responsibilities (one M-step).
+
+    ``source(start, stop)`` gives the responsibilities of rows ``start:stop``.
+    A first pass finds the means when the model's statistics are taken around
+    them (``model_cls.init_needs_means``); the second accumulates the
+    statistics with a unit-precision *reference* model at those means.
+
+    Returns ``(model, weights)`` with scikit-learn's initial weights
+    ``N_k / sum(sample_weight)`` (not renormalised, as scikit-learn does).
+    """
+    K, d = source(0, 1).shape[1], blocks.d
+    sw = sample_weight
+    center = blocks.center.astype(np.float64)
+    means = np.zeros((K, d)) + center
+    if getattr(model_cls, "init_needs_means", True):
+
+        def first(acc, start, stop, xa, ws):
+            resp = source(start, stop)
+            if sw is not None:
+                resp = resp * sw[start:stop, None].astype(resp.dtype)
+            acc["nk"] += resp.sum(axis=0)
+            acc["s1"] += resp.T @ xa[:, :-1]
+
+        acc = _sum_accs(
+            blocks.run(first, lambda: {"nk": np.zeros(K), "s1": np.zeros((K, d))})
+        )
+        nk = acc["nk"] + 10 * np.finfo(np.float64).eps
+        means = center + acc["s1"] / nk[:, None]
+    ref = model_cls.reference(means, center)
+
+    def second(acc, start, stop, xa, ws):
+        resp = source(start, stop)
+        _, cache = ref.log_prob(xa, ws)
+        w = None if sw is None else sw[start:stop]
+        _add_block_stats(acc, ref, xa, resp, cache, w)
+
+    acc = _sum_accs(blocks.run(second, _stats_acc(ref)))
+    total = blocks.n if sw is None else float(sw.sum())
+    model, nk = _m_step(ref, acc, reg_covar, scatter, total)
+    return model, nk / total
+
+
+def posterior_pass(
+    blocks,
+    model,
+    weights,
+    *,
+    resp=False,
+    log_norm=True,
+    labels=False,
+    sample_weight=None,
+    entropy=False,
+):
+    """E-step outputs for every row: what predict, predict_proba and score need.
+
+    Returns a dict with the requested arrays (``log_norm`` (n,), ``resp``
+    (n, K), ``labels`` (n,)) and, when asked, ``entropy_sum`` and ``ll_sum``
+    (weighted sums over rows).
+    """
+    n, K = blocks.n, model.n_components
+    dtype = blocks.X.dtype
+    out = {}
+    if log_norm or entropy:
+        out["log_norm"] = np.empty(n, dtype=dtype)
+    if resp:
+        out["resp"] = np.empty((n, K), dtype=dtype)
+    if labels:
+        out["labels"] = np.empty(n, dtype=np.intp)
+    log_w = np.log(weights).astype(dtype)
+    sw = sample_weight
+
+    def fn(acc, start, stop, xa, ws):
+        lp, _ = model.log_prob(xa, ws)
+        if labels:
+            out["labels"][start:stop] = np.argmax(lp + log_w, axis=1)
+        r, ln = _normalize(lp, log_w)
+        if "log_norm" in out:
+            out["log_norm"][start:stop] = ln
+        if resp:
+            out["resp"][start:stop] = r
+        if entropy:
+            h = entr(r).sum(axis=1)
+            w = None if sw is None else sw[start:stop]
+            acc["entropy_sum"] += float(h.sum() if w is None else w @ h)
+            acc["ll_sum"] += float(
+                np.sum(ln, dtype=np.float64) if w is None else w @ ln
+            )
+
+    acc = _sum_accs(blocks.run(fn, lambda: {"entropy_sum": 0.0, "ll_sum": 0.0}))
+    out.update(acc)
+    return out
+
+
+class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
+    """EM for mixtures of a component model; subclasses supply the model.
+
+    Subclass hooks:
+
+    * ``_model_class()`` -- the component model class;
+    * ``_validate_init(X)`` -- check user-provided initial parameters;
+    * ``_initial_model(blocks, sw, rng, scatter)`` -- (model, weights) to start EM;
+    * ``_set_model(model, weights)`` / ``_get_model(center)`` -- map the model
+      to / from the public fitted attributes;
+    * ``_n_parameters()`` -- free parameters, for ``bic`` and ``aic``.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [
+            StrOptions({"kmeans", "random", "random_from_data", "k-means++"})
+        ],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # -- hooks with defaults ----------------------------------------------------
+    def _validate_init(self, X):
+        """Validate user-provided initial parameters (none by default)."""
+
+    def _initial_model(self, blocks, sample_weight, rng, scatter):
+        source = initial_responsibilities(
+            self.init_params,
+            blocks.X if sample_weight is None else blocks.X[sample_weight > 0],
+            np.ones(blocks.n)
+            if sample_weight is None
+            else sample_weight[sample_weight > 0],
+            self.n_components,
+            rng,
+        )
+        if sample_weight is not None and np.any(sample_weight == 0):
+            source = _expand_source(source, sample_weight > 0, self.n_components)
+        return model_from_responsibilities(
+            blocks, self._model_class(), source, sample_weight, self.reg_covar, scatter
+        )
+
+    def _row_width(self):
+        return self._model_class().row_width(self.n_components, self.n_features_in_)
+
+    # -- fitting ---------------------------------------------------------------
+    def fit(self, X, y=None, sample_weight=None):
+        """Estimate the model parameters with the EM algorithm.
+
+        The model is fitted ``n_init`` times and the run with the largest
+        lower bound is kept.  Each run alternates E- and M-steps until the
+        change of the lower bound is below ``tol`` or ``max_iter`` steps were
+        taken (then a :class:`~sklearn.exceptions.ConvergenceWarning` is
+        issued).  With ``warm_start=True`` a refit continues from the previous
+        solution.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; float32 data is kept in float32.
+        y : None
+            Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row.  An integer weight is equivalent
+            to repeating the row; a zero weight to removing it.
+
+        Returns
+        -------
+        self : object
+            The fitted mixture.
+        """
+        self.fit_predict(X, y, sample_weight=sample_weight)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit the model to X and return the component label of each row.
+
+        Equivalent to ``fit(X).predict(X)`` (a final E-step guarantees it).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        sw = self._check_weights(X, sample_weight)
+        n_support = X.shape[0] if sw is None else int(np.count_nonzero(sw))
+        if n_support < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {n_support}"
+                + ("" if sw is None else " (rows of non-zero weight)")
+            )
+        self._validate_init(X)
+        model_cls = self._model_class()
+        weights_all = np.ones(X.shape[0]) if sw is None else sw
+        if model_cls.needs_scatter:
+            center, _, scatter = weighted_moments(X, weights_all, scatter=True)
+        else:
+            center, _ = weighted_moments(X, weights_all)
+            scatter = None
+        blocks = _Blocks(X, center, model_cls.row_width(self.n_components, X.shape[1]))
+
+        do_init = not (self.warm_start and hasattr(self, "converged_"))
+        n_init = self.n_init if do_init else 1
+        rng = check_random_state(self.random_state)
+        best = None
+        with blocks.limits():
+            for init in range(n_init):
+                self._verbose_init_begin(init)
+                t_start = t_iter = perf_counter()
+                if do_init:
+                    model, weights = self._initial_model(blocks, sw, rng, scatter)
+                    lower_bound = -np.inf
+                else:
+                    model, weights = (
+                        self._get_model(center),
+                        self.weights_.astype(np.float64),
+                    )
+                    lower_bound = self.lower_bound_
+                history = []
+                converged = False
+                n_iter = 0
+                for n_iter in range(1, self.max_iter + 1):
+                    prev = lower_bound
+                    model, weights, lower_bound = em_step(
+                        blocks, model, weights, sw, self.reg_covar, scatter
+                    )
+                    history.append(lower_bound)
+                    change = lower_bound - prev
+                    t_iter = self._verbose_iter(n_iter, change, t_iter)
+                    if abs(change) < self.tol:
+                        converged = True
+                        break
+                if self.max_iter > 0:
+                    self._verbose_init_end(
+                        lower_bound, converged, perf_counter() - t_start
+                    )
+                    better = best is None or lower_bound > best[2] or best[2] == -np.inf
+                else:
+                    better = best is None
+                    lower_bound = -np.inf
+                if better:
+                    best = (model, weights, lower_bound, n_iter, history, converged)
+            model, weights, lower_bound, n_iter, history, converged = best
+            if not converged and self.max_iter > 0:
+                warnings.warn(
+                    "Best performing initialization did not converge. Try different "
+                    "init parameters, or increase max_iter, tol, or check for "
+                    "degenerate data.",
+                    ConvergenceWarning,
+                )
+            self.converged_ = converged
+            self.n_iter_ = n_iter
+            self.lower_bound_ = lower_bound
+            self.lower_bounds_ = history
+            self._set_model(model, weights, X.dtype)
+            post = posterior_pass(
+                blocks,
+                model,
+                self.weights_.astype(np.float64),
+                labels=True,
+                log_norm=False,
+                entropy=True,
+                sample_weight=sw,
+            )
+        total = X.shape[0] if sw is None else float(sw.sum())
+        self.labels_ = post["labels"]
+        self.log_likelihood_ = post["ll_sum"] / total
+        self.responsibility_entropy_ = post["entropy_sum"] / total
+        self.n_parameters_ = self._n_parameters()
+        return self.labels_
+
+    def _check_weights(self, X, sample_weight):
+        if sample_weight is None:
+            return None
+        sw = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if not np.all(np.isfinite(sw)):
+            raise ValueError("sample_weight must be finite (no NaN or inf).")
+        if not np.any(sw > 0):
+            raise ValueError(
+                "Sample weights must contain at least one non-zero number."
+            )
+        return sw
+
+    # -- inference -------------------------------------------------------------
+    def _posterior(self, X, **kwargs):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        center = weights @ np.asarray(self.means_, dtype=np.float64) / weights.sum()
+        model = self._get_model(center)
+        blocks = _Blocks(X, center, self._row_width())
+        with blocks.limits():
+            return posterior_pass(blocks, model, weights, **kwargs)
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample under the model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            ``log p(x_i)`` for each row.
+        """
+        return self._posterior(X)["log_norm"]
+
+    def score(self, X, y=None, sample_weight=None):
+        """Mean log-likelihood of the samples (weighted when weights are given).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : None
+            Ignored; present for API consistency.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows in the mean.
+
+        Returns
+        -------
+        log_likelihood : float
+            Mean of ``log p(x_i)``.
+        """
+        log_prob = self.score_samples(X)
+        if sample_weight is None:
+            return float(np.mean(log_prob, dtype=np.float64))
+        sw = _check_sample_weight(sample_weight, log_prob[:, None], dtype=np.float64)
+        return float(sw @ log_prob / sw.sum())
+
+    def predict(self, X):
+        """Most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component labels.
+        """
+        return self._posterior(X, labels=True, log_norm=False)["labels"]
+
+    def predict_proba(self, X):
+        """Posterior probability (responsibility) of each component for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+            Rows sum to one.
+        """
+        return self._posterior(X, resp=True, log_norm=False)["resp"]
+
+    def _criterion_parts(self, X):
+        post = self._posterior(X, log_norm=False, entropy=True)
+        return post["ll_sum"], post["entropy_sum"], _num_rows(X)
+
+    def bic(self, X):
+        """Bayesian information criterion of the model on X (lower is better).
+
+        ``BIC = -2 log L + p log n`` with ``p`` the number of free parameters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        bic : float
+        """
+        ll, _, n = self._criterion_parts(X)
+        return -2.0 * ll + self._n_parameters() * math.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion of the model on X (lower is better).
+
+        ``AIC = -2 log L + 2 p``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        aic : float
+        """
+        ll, _, _ = self._criterion_parts(X)
+        return -2.0 * ll + 2.0 * self._n_parameters()
+
+    def icl(self, X):
+        """Integrated completed likelihood criterion on X (lower is better).
+
+        ``ICL = BIC + 2 sum_i H(r_i)`` where ``H(r_i) = -sum_k r_ik log r_ik``
+        is the entropy of the responsibilities of sample ``i``: it penalises
+        components that overlap, so it tends to choose fewer, better separated
+        clusters than BIC (Biernacki, Celeux & Govaert, 2000).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        icl : float
+        """
+        ll, ent, n = self._criterion_parts(X)
+        return -2.0 * ll + self._n_parameters() * math.log(n) + 2.0 * ent
+
+    # -- verbose -----------------------------------------------------------------
+    def _verbose_init_begin(self, n_init):
+        if self.verbose == 1:
+            print(f"Initialization {n_init}")
+        elif self.verbose >= 2:
+            print(f"Initialization {n_init}")
+
+    def _verbose_iter(self, n_iter, change, t_prev):
+        now = perf_counter()
+        if n_iter % self.verbose_interval == 0:
+            if self.verbose == 1:
+                print(f"  Iteration {n_iter}")
+            elif self.verbose >= 2:
+                print(
+                    f"  Iteration {n_iter}\t time lapse {now - t_prev:.5f}s\t ll change {change:.5f}"
+                )
+            return now
+        return t_prev
+
+    def _verbose_init_end(self, lower_bound, converged, elapsed):
+        state = "converged" if converged else "did not converge"
+        if self.verbose == 1:
+            print(f"Initialization {state}.")
+        elif self.verbose >= 2:
+            print(
+                f"Initialization {state}. time lapse {elapsed:.5f}s\t lower bound {lower_bound:.5f}."
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+def _num_rows(X):
+    return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def _expand_source(source, mask, n_components):
+    """Responsibility source over all rows from one over the rows in ``mask``
+    (the other rows get zero responsibilities)."""
+    positions = np.cumsum(mask) - 1
+
+    def expanded(start, stop):
+        m = mask[start:stop]
+        out = None
+        idx = np.flatnonzero(m)
+        if idx.size:
+            first = positions[start + idx[0]]
+            sub = source(first, first + idx.size)
+            out = np.zeros((stop - start, n_components), dtype=sub.dtype)
+            out[idx] = sub
+        else:
+            out = np.zeros((stop - start, n_components), dtype=np.float64)
+        return out
+
+    return expanded

@@ -1,0 +1,365 @@
+"""GaussianMixture: the mixture clusterer, a drop-in for scikit-learn's."""
+
+# Authors: The gmm_estimators developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._covariance import COVARIANCE_MODELS
+from ._em import _BaseMixture, _Blocks, model_from_responsibilities
+from ._utils import weighted_moments
+
+
+def _as_float_array(value, name, shape, dtype):
+    arr = check_array(
+        value,
+        dtype=[np.float64, np.float32],
+        ensure_2d=False,
+        allow_nd=True,
+        input_name=name,
+    )
+    if arr.shape != shape:
+        raise ValueError(
+            f"The parameter '{name}' should have the shape of {shape}, but got {arr.shape}"
+        )
+    return arr.astype(np.float64)
+
+
+class GaussianMixture(_BaseMixture):
+    """Gaussian mixture model fitted by expectation-maximisation.
+
+    A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the
+    same parameters, fitted attributes, methods and results (from the same
+    initial parameters the fitted parameters agree to about 1e-8), computed
+    by a faster engine that works on blocks of rows.  In addition it accepts
+    ``sample_weight``, keeps float32 data in float32, bounds the memory of
+    ``fit`` and ``predict`` to ``O(block + K d^2)``, exposes the training
+    labels ``labels_`` and offers the ICL criterion :meth:`icl`.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        The number of mixture components.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
+        The covariance model: each component has its own general covariance
+        matrix ('full'), all components share one ('tied'), each has its own
+        diagonal matrix ('diag') or its own single variance ('spherical').
+    tol : float, default=1e-3
+        EM stops when the lower bound (mean log-likelihood) changes by less.
+    reg_covar : float, default=1e-6
+        Non-negative value added to the diagonal of the covariances, so that
+        they stay positive definite.
+    max_iter : int, default=100
+        The maximum number of EM iterations per initialisation.
+    n_init : int, default=1
+        The number of initialisations; the best run is kept.
+    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
+default='kmeans'
+        How initial responsibilities are chosen: k-means labels,
+        k-means++ seeds, random responsibilities, or random data points.
+        Every method is invariant to the order of the rows and treats an
+        integer sample weight as repetition.
+    weights_init : array-like of shape (n_components,), default=None
+        Initial weights (by default from ``init_params``).
+    means_init : array-like of shape (n_components, n_features), default=None
+        Initial means (by default from ``init_params``).
+    precisions_init : array-like, default=None
+        Initial precisions (inverse covariances), of shape
+        ``(n_components,)`` for 'spherical', ``(n_features, n_features)`` for
+        'tied', ``(n_components, n_features)`` for 'diag' and
+        ``(n_components, n_features, n_features)`` for 'full'.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and :meth:`sample`.
+    warm_start : bool, default=False
+        If True, each ``fit`` continues from the previous solution (and
+        ``n_init`` is ignored after the first fit).
+    verbose : int, default=0
+        1 prints the initialisations and iterations, 2 also the timings and
+        lower bound changes.
+    verbose_interval : int, default=10
+        Iterations between two printed lines.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        The mixing weights.
+    means_ : ndarray of shape (n_components, n_features)
+        The component means.
+    covariances_ : ndarray
+        The covariances, in the layout given for ``precisions_init``.
+    precisions_ : ndarray
+        The precision matrices (inverse covariances), same layout.
+    precisions_cholesky_ : ndarray
+        Upper-triangular Cholesky factors ``U`` of the precisions
+        (``precision = U @ U.T``), same layout.
+    converged_ : bool
+        Whether the best run converged.
+    n_iter_ : int
+        EM iterations of the best run.
+    lower_bound_ : float
+        Mean log-likelihood of the training data at the last E-step of the
+        best run (scikit-learn's quantity).
+    lower_bounds_ : list of float
+        ``lower_bound_`` at each iteration of the best run.
+    labels_ : ndarray of shape (n_samples,)
+        Component of each training sample, equal to ``predict(X)``.
+    log_likelihood_ : float
+        Mean (weighted) log-likelihood of the training data under the final
+        parameters, from the final E-step.
+    responsibility_entropy_ : float
+        Mean (weighted) entropy of the training responsibilities; ``icl`` on the
+        training data is ``bic + 2 n responsibility_entropy_``.
+    n_parameters_ : int
+        Number of free parameters of the model.
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`; only when they are all strings.
+
+    See Also
+    --------
+    GaussianMixtureSelector : Choose the number of components and the
+        covariance type by BIC, AIC, ICL or cross-validation.
+    MixtureOfPPCA : Mixture whose components have low-dimensional structure.
+    sklearn.mixture.GaussianMixture : The reference implementation.
+
+    Notes
+    -----
+    EM follows Dempster, Laird & Rubin (1977); see Bishop, *Pattern
+    Recognition and Machine Learning* (2006), section 9.2.  Each iteration is a
+    single pass over blocks of rows that computes the responsibilities and the
+    sufficient statistics together, with large matrix products (for 'full',
+    one batched product per block for the E-step and a symmetric rank update
+    per component for the M-step).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators import GaussianMixture
+    >>> X = np.array([[1, 2], [1, 4], [1, 0], [10, 2], [10, 4], [10, 0]])
+    >>> gm = GaussianMixture(n_components=2, random_state=0).fit(X)
+    >>> np.round(gm.means_[np.argsort(gm.means_[:, 0])], 3)
+    array([[ 1.,  2.],
+           [10.,  2.]])
+    >>> bool(gm.predict([[0, 0]])[0] != gm.predict([[12, 3]])[0])
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseMixture._parameter_constraints,
+        "covariance_type": [StrOptions(set(COVARIANCE_MODELS))],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+    }
+
+    def __init__(
+        self,
+        n_components=1,
+        *,
+        covariance_type="full",
+        tol=1e-3,
+        reg_covar=1e-6,
+        max_iter=100,
+        n_init=1,
+        init_params="kmeans",
+        weights_init=None,
+        means_init=None,
+        precisions_init=None,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        verbose_interval=10,
+    ):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+
+    # -- engine hooks ------------------------------------------------------------
+    def _model_class(self):
+        return COVARIANCE_MODELS[self.covariance_type]
+
+    def _validate_init(self, X):
+        K, d = self.n_components, X.shape[1]
+        cls = self._model_class()
+        weights = means = precisions = None
+        if self.weights_init is not None:
+            weights = _as_float_array(self.weights_init, "weights_init", (K,), X.dtype)
+            if np.any(weights < 0) or np.any(weights > 1):
+                raise ValueError(
+                    "The parameter 'weights_init' should be in the range [0, 1], but got "
+                    f"max value {weights.max():.5f}, min value {weights.min():.5f}"
+                )
+            if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
+                raise ValueError(
+                    "The parameter 'weights_init' should be normalized, but got "
+                    f"sum(weights) = {weights.sum():.5f}"
+                )
+        if self.means_init is not None:
+            means = _as_float_array(self.means_init, "means_init", (K, d), X.dtype)
+        if self.precisions_init is not None:
+            precisions = _as_float_array(
+                self.precisions_init, "precisions_init", cls.param_shape(K, d), X.dtype
+            )
+            cls.check_precisions(precisions)
+        self._init_checked = (weights, means, precisions)
+
+    def _initial_model(self, blocks, sample_weight, rng, scatter):
+        weights, means, precisions = self._init_checked
+        cls = self._model_class()
+        center = blocks.center.astype(np.float64)
+        if weights is None or means is None or precisions is None:
+            model, w = super()._initial_model(blocks, sample_weight, rng, scatter)
+            weights = w if weights is None else weights
+            if means is not None and precisions is None:
+                model = cls(
+                    means,
+                    center,
+                    covariances=model.covariances,
+                    reg_covar=self.reg_covar,
+                )
+            means = model.means if means is None else means
+            if precisions is None:
+                return model, weights
+        return cls.from_precisions(means, precisions, center), weights
+
+    def _set_model(self, model, weights, dtype):
+        self.weights_ = np.asarray(weights, dtype=dtype)
+        self.means_ = model.means.astype(dtype)
+        self.covariances_ = model.covariances.astype(dtype)
+        self.precisions_cholesky_ = model.prec_chol.astype(dtype)
+        self.precisions_ = model.precisions.astype(dtype)
+
+    def _get_model(self, center):
+        return self._model_class()(
+            np.asarray(self.means_, dtype=np.float64),
+            center,
+            precisions_cholesky=np.asarray(self.precisions_cholesky_, dtype=np.float64),
+        )
+
+    def _n_parameters(self):
+        K, d = self.means_.shape
+        return int(self._model_class().n_cov_parameters(K, d) + K * d + K - 1)
+
+    # -- sampling ----------------------------------------------------------------
+    def sample(self, n_samples=1):
+        """Draw random samples from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The samples, grouped by component, in the dtype of the fitted model.
+        y : ndarray of shape (n_samples,)
+            The component of each sample.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gmm_estimators import GaussianMixture
+        >>> X = np.random.RandomState(0).normal(size=(100, 2))
+        >>> X_new, y_new = GaussianMixture(2, random_state=0).fit(X).sample(5)
+        >>> X_new.shape, y_new.shape
+        ((5, 2), (5,))
+        """
+        check_is_fitted(self)
+        if int(n_samples) < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples}. The sampling requires at "
+                "least one sample."
+            )
+        rng = check_random_state(self.random_state)
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        counts = rng.multinomial(int(n_samples), weights / weights.sum())
+        model = self._get_model(np.zeros(self.means_.shape[1]))
+        X = np.vstack(
+            [model.sample_component(rng, k, c) for k, c in enumerate(counts)]
+        ).astype(self.means_.dtype, copy=False)
+        y = np.repeat(np.arange(len(counts)), counts)
+        return X, y
+
+
+def initial_parameters(
+    X, labels, covariance_type, *, reg_covar=1e-6, sample_weight=None
+):
+    """Initial ``(weights, means, precisions)`` of a Gaussian mixture from hard labels.
+
+    The parameters that one M-step on the one-hot responsibilities of
+    ``labels`` gives, in the layouts of ``weights_init``, ``means_init`` and
+    ``precisions_init``: several covariance types can so start from one
+    shared clustering (as :class:`GaussianMixtureSelector` does).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        Data.
+    labels : array-like of shape (n_samples,)
+        Component of each row, in ``0 .. n_components - 1``.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+        The covariance model.
+    reg_covar : float, default=1e-6
+        Added to the diagonal of the covariances.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative row weights.
+
+    Returns
+    -------
+    weights : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    precisions : ndarray
+        In the layout of ``precisions_init`` for ``covariance_type``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators import GaussianMixture
+    >>> from gmm_estimators._gaussian_mixture import initial_parameters
+    >>> X = np.array([[0., 0.], [0., 1.], [1., 0.], [9., 9.], [9., 8.], [8., 9.]])
+    >>> w, m, p = initial_parameters(X, [0, 0, 0, 1, 1, 1], "diag")
+    >>> w
+    array([0.5, 0.5])
+    >>> gm = GaussianMixture(2, covariance_type="diag", weights_init=w,
+    ...                      means_init=m, precisions_init=p).fit(X)
+    >>> gm.predict([[0., 0.5], [9., 8.5]])
+    array([0, 1])
+    """
+    X = check_array(X, dtype=[np.float64, np.float32])
+    labels = np.asarray(labels, dtype=np.intp)
+    n_components = int(labels.max()) + 1
+    sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    cls = COVARIANCE_MODELS[covariance_type]
+    weights_all = np.ones(X.shape[0]) if sw is None else sw
+    if cls.needs_scatter:
+        center, _, scatter = weighted_moments(X, weights_all, scatter=True)
+    else:
+        center, _ = weighted_moments(X, weights_all)
+        scatter = None
+    blocks = _Blocks(X, center, cls.row_width(n_components, X.shape[1]))
+    comps = np.arange(n_components)
+
+    def source(start, stop):
+        return (labels[start:stop, None] == comps).astype(X.dtype)
+
+    with blocks.limits():
+        model, weights = model_from_responsibilities(
+            blocks, cls, source, sw, reg_covar, scatter
+        )
+    return weights / weights.sum(), model.means, model.precisions

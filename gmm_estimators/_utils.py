@@ -1,0 +1,53 @@
+"""Small numerical helpers shared by the engine and the initialisations."""
+
+# Authors: The gmm_estimators developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+
+_CHUNK_ROWS = 8192
+
+
+def weighted_moments(X, weights, *, scatter=False):
+    """Weighted mean and variance of the columns of X, in one pass over row chunks.
+
+    The sums are taken around a shift (the first rows' mean) so that data far
+    from the origin keep their digits; memory stays O(chunk).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    weights : ndarray of shape (n_samples,)
+        Non-negative weights with a positive sum.
+    scatter : bool, default=False
+        Also return the weighted scatter matrix ``sum_i w_i (x_i - m)(x_i - m)^T``.
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,)
+    var : ndarray of shape (n_features,)
+    scatter : ndarray of shape (n_features, n_features)
+        Only when ``scatter=True``.
+    """
+    n, d = X.shape
+    shift = np.asarray(X[: min(n, 64)], dtype=np.float64).mean(axis=0)
+    total = float(weights.sum())
+    s1 = np.zeros(d)
+    s2 = np.zeros((d, d)) if scatter else np.zeros(d)
+    for start in range(0, n, _CHUNK_ROWS):
+        xc = np.asarray(X[start : start + _CHUNK_ROWS], dtype=np.float64) - shift
+        w = weights[start : start + _CHUNK_ROWS]
+        s1 += w @ xc
+        if scatter:
+            s2 += (xc.T * w) @ xc
+        else:
+            s2 += w @ (xc * xc)
+    m = s1 / total
+    if scatter:
+        s2 -= total * np.outer(m, m)
+        var = np.diagonal(s2) / total
+    else:
+        var = s2 / total - m * m
+    mean = shift + m
+    var = np.maximum(var, 0.0)
+    return (mean, var, s2) if scatter else (mean, var)
