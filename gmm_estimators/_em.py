@@ -459,6 +459,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     "init parameters, or increase max_iter, tol, or check for "
                     "degenerate data.",
                     ConvergenceWarning,
+                    stacklevel=2,
                 )
             self.converged_ = converged
             self.n_iter_ = n_iter
