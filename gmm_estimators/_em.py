@@ -325,17 +325,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         """Validate user-provided initial parameters (none by default)."""
 
     def _initial_model(self, blocks, sample_weight, rng, scatter):
+        weights = np.ones(blocks.n) if sample_weight is None else sample_weight
         source = initial_responsibilities(
-            self.init_params,
-            blocks.X if sample_weight is None else blocks.X[sample_weight > 0],
-            np.ones(blocks.n)
-            if sample_weight is None
-            else sample_weight[sample_weight > 0],
-            self.n_components,
-            rng,
+            self.init_params, blocks.X, weights, self.n_components, rng
         )
-        if sample_weight is not None and np.any(sample_weight == 0):
-            source = _expand_source(source, sample_weight > 0, self.n_components)
         return model_from_responsibilities(
             blocks, self._model_class(), source, sample_weight, self.reg_covar, scatter
         )
@@ -669,24 +662,3 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
 
 def _num_rows(X):
     return X.shape[0] if hasattr(X, "shape") else len(X)
-
-
-def _expand_source(source, mask, n_components):
-    """Responsibility source over all rows from one over the rows in ``mask``
-    (the other rows get zero responsibilities)."""
-    positions = np.cumsum(mask) - 1
-
-    def expanded(start, stop):
-        m = mask[start:stop]
-        out = None
-        idx = np.flatnonzero(m)
-        if idx.size:
-            first = positions[start + idx[0]]
-            sub = source(first, first + idx.size)
-            out = np.zeros((stop - start, n_components), dtype=sub.dtype)
-            out[idx] = sub
-        else:
-            out = np.zeros((stop - start, n_components), dtype=np.float64)
-        return out
-
-    return expanded

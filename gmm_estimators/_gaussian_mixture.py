@@ -289,7 +289,11 @@ default='kmeans'
         rng = check_random_state(self.random_state)
         weights = np.asarray(self.weights_, dtype=np.float64)
         counts = rng.multinomial(int(n_samples), weights / weights.sum())
-        model = self._get_model(np.zeros(self.means_.shape[1]))
+        model = self._model_class()(
+            np.asarray(self.means_, dtype=np.float64),
+            np.zeros(self.means_.shape[1]),
+            covariances=np.asarray(self.covariances_, dtype=np.float64),
+        )
         X = np.vstack(
             [model.sample_component(rng, k, c) for k, c in enumerate(counts)]
         ).astype(self.means_.dtype, copy=False)

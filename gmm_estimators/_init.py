@@ -21,19 +21,28 @@ from sklearn.cluster import KMeans
 
 from ._utils import weighted_moments
 
+#: k-means runs on at most this many rows drawn from the data (with
+#: probability proportional to the sample weights); EM then refines on all rows.
+KMEANS_SUBSAMPLE = 20_000
+_CHUNK = 8192
+
 
 class _Canonical:
-    """Weighted sampling of data points along a canonical, order-free ranking."""
+    """Weighted sampling of data points along a canonical, order-free ranking.
+
+    Rows are ranked by their projection on a random direction (of the
+    standardised data), so identical rows are adjacent and the ranking does not
+    depend on the row order.  A draw ``u * total_mass`` is mapped through the
+    cumulative mass along that ranking.
+    """
 
     def __init__(self, X, weights, rng):
-        self.X = X
-        self.weights = weights
         direction = rng.standard_normal(X.shape[1])
-        _, var = weighted_moments(X, np.ones(X.shape[0]))
+        _, var = weighted_moments(X, weights)
         scale = np.sqrt(var)
         scale[scale == 0] = 1.0
-        key = X @ (direction / scale)
-        self.order = np.argsort(key, kind="stable")
+        self.key = X @ (direction / scale).astype(X.dtype)
+        self.order = np.argsort(self.key, kind="stable")
 
     def draw(self, rng, mass, size=None):
         """Indices drawn with probability proportional to ``mass``."""
@@ -42,16 +51,32 @@ class _Canonical:
         pos = np.searchsorted(cum, u, side="right")
         return self.order[np.minimum(pos, len(cum) - 1)]
 
+    def same_rows(self, X, idx):
+        """Boolean mask of the rows identical to row ``idx``."""
+        mask = self.key == self.key[idx]
+        cand = np.flatnonzero(mask)
+        mask[cand] = (X[cand] == X[idx]).all(axis=1)
+        return mask
+
 
 def _sq_dist(X, centers):
-    """Squared Euclidean distances, shape (n_samples, n_centers), clipped at 0."""
+    """Squared Euclidean distances (n_samples, n_centers) in float64, clipped at 0."""
+    X = np.asarray(X, dtype=np.float64)
     d2 = np.einsum("ij,ij->i", X, X)[:, None] - 2.0 * (X @ centers.T)
     d2 += np.einsum("ij,ij->i", centers, centers)[None, :]
     return np.maximum(d2, 0.0, out=d2)
 
 
+def _chunks(n):
+    return ((s, min(s + _CHUNK, n)) for s in range(0, n, _CHUNK))
+
+
 def kmeans_plusplus_indices(X, weights, n_clusters, rng):
     """Greedy k-means++ seeding on weighted points; returns row indices.
+
+    As scikit-learn's ``kmeans_plusplus`` (``2 + log k`` candidates per step,
+    the one that most reduces the weighted potential is kept), with draws
+    along the canonical order and distances in row chunks (memory O(n)).
 
     Parameters
     ----------
@@ -65,30 +90,92 @@ def kmeans_plusplus_indices(X, weights, n_clusters, rng):
     -------
     indices : ndarray of shape (n_clusters,)
     """
+    n = X.shape[0]
     canon = _Canonical(X, weights, rng)
     n_trials = 2 + int(np.log(n_clusters))
     indices = [int(canon.draw(rng, weights))]
-    closest = _sq_dist(X, X[indices])[:, 0]
+    closest = np.empty(n)
+    for s, e in _chunks(n):
+        closest[s:e] = _sq_dist(X[s:e], X[indices].astype(np.float64))[:, 0]
     for _ in range(1, n_clusters):
         pot = weights * closest
         if pot.sum() <= 0:  # fewer distinct weighted points than clusters
             pot = weights.astype(np.float64)
         candidates = canon.draw(rng, pot, size=n_trials)
-        dist = np.minimum(closest[:, None], _sq_dist(X, X[candidates]))
-        best = int(np.argmin(weights @ dist))
+        centers = X[candidates].astype(np.float64)
+        potentials = np.zeros(n_trials)
+        for s, e in _chunks(n):
+            dist = np.minimum(closest[s:e, None], _sq_dist(X[s:e], centers))
+            potentials += weights[s:e] @ dist
+        best = int(np.argmin(potentials))
         indices.append(int(candidates[best]))
-        closest = dist[:, best]
+        for s, e in _chunks(n):
+            d_best = _sq_dist(X[s:e], centers[best : best + 1])[:, 0]
+            np.minimum(closest[s:e], d_best, out=closest[s:e])
     return np.asarray(indices)
 
 
-def _labels_source(labels, n_components, dtype):
-    """Responsibility source of hard labels (-1: the row belongs to no component)."""
+def _labels_source(labels, n_components, dtype, values=None):
+    """Responsibility source of hard labels (-1: the row belongs to no component).
+
+    ``values`` (one per row) replaces the 1 of the one-hot rows.
+    """
     comps = np.arange(n_components)
 
     def source(start, stop):
-        return (labels[start:stop, None] == comps).astype(dtype)
+        resp = (labels[start:stop, None] == comps).astype(dtype)
+        if values is not None:
+            resp *= values[start:stop, None]
+        return resp
 
     return source
+
+
+def _nearest_center_source(X, centers, dtype):
+    """Responsibility source: each row belongs to its nearest centre."""
+    comps = np.arange(len(centers))
+
+    def source(start, stop):
+        labels = np.argmin(_sq_dist(X[start:stop], centers), axis=1)
+        return (labels[:, None] == comps).astype(dtype)
+
+    return source
+
+
+def kmeans_centers(X, weights, n_clusters, rng):
+    """Weighted k-means centres, on a weighted subsample of at most
+    :data:`KMEANS_SUBSAMPLE` rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    weights : ndarray of shape (n_samples,)
+    n_clusters : int
+    rng : numpy.random.RandomState
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features), float64
+    """
+    positive = np.flatnonzero(weights > 0)
+    if len(positive) <= KMEANS_SUBSAMPLE:
+        rows, row_weights = positive, weights[positive]
+    else:
+        # Draws with replacement, proportional to the weights: a row drawn c
+        # times enters k-means once with weight c.
+        drawn = _Canonical(X, weights, rng).draw(rng, weights, size=KMEANS_SUBSAMPLE)
+        rows, counts = np.unique(drawn, return_counts=True)
+        row_weights = counts.astype(np.float64)
+    sub = X[rows]
+    seeds = sub[kmeans_plusplus_indices(sub, row_weights, n_clusters, rng)]
+    # KMeans scales ``tol`` by the unweighted mean variance of its input;
+    # rescale it so that the effective tolerance is 1e-4 of the *weighted*
+    # variance (repetition and weighting then stop at the same point).
+    wvar = float(np.mean(weighted_moments(sub, row_weights)[1]))
+    uvar = float(np.mean(weighted_moments(sub, np.ones(len(sub)))[1]))
+    tol = 1e-4 * wvar / uvar if uvar > 0 else 0.0
+    km = KMeans(n_clusters=n_clusters, init=seeds, n_init=1, tol=tol, random_state=rng)
+    return km.fit(sub, sample_weight=row_weights).cluster_centers_.astype(np.float64)
 
 
 def initial_responsibilities(method, X, sample_weight, n_components, rng):
@@ -97,6 +184,11 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng):
     Parameters
     ----------
     method : {'kmeans', 'k-means++', 'random', 'random_from_data'}
+        'kmeans': each row belongs to its nearest k-means centre (see
+        :func:`kmeans_centers`); 'k-means++': the k-means++ seeds, one row per
+        component; 'random': pseudo-random responsibilities that are a
+        function of the point; 'random_from_data': distinct random rows, one
+        per component.
     X : ndarray of shape (n_samples, n_features)
     sample_weight : ndarray of shape (n_samples,)
     n_components : int
@@ -111,8 +203,8 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng):
     dtype = X.dtype
     weights = np.asarray(sample_weight, dtype=np.float64)
     if method == "random":
-        # Pseudo-random responsibilities that are a function of the point
-        # itself: frac(a_k . z + b_k) with z the standardised point.
+        # frac(a_k . z + b_k) with z the standardised point: random across
+        # points, identical for identical rows.
         center, var = weighted_moments(X, weights)
         scale = np.sqrt(var)
         scale[scale == 0] = 1.0
@@ -126,6 +218,10 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng):
             return r.astype(dtype)
 
         return source
+    if method == "kmeans":
+        return _nearest_center_source(
+            X, kmeans_centers(X, weights, n_components, rng), dtype
+        )
 
     labels = np.full(n_samples, -1, dtype=np.intp)
     if method == "random_from_data":
@@ -137,26 +233,13 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng):
                 mass = weights.copy()
             idx = int(canon.draw(rng, mass))
             chosen.append(idx)
-            mass[(X == X[idx]).all(axis=1)] = 0.0
-        labels[chosen] = np.arange(n_components)
-    elif method == "k-means++":
-        labels[kmeans_plusplus_indices(X, weights, n_components, rng)] = np.arange(
-            n_components
-        )
-    else:  # "kmeans"
-        centers = X[kmeans_plusplus_indices(X, weights, n_components, rng)]
-        # KMeans scales ``tol`` by the unweighted mean variance of X; rescale it
-        # so that the effective tolerance is 1e-4 of the *weighted* variance.
-        wvar = float(np.mean(weighted_moments(X, weights)[1]))
-        uvar = float(np.mean(weighted_moments(X, np.ones(X.shape[0]))[1]))
-        tol = 1e-4 * wvar / uvar if uvar > 0 else 0.0
-        km = KMeans(
-            n_clusters=n_components,
-            init=centers,
-            n_init=1,
-            tol=tol,
-            random_state=rng,
-        )
-        labels = km.fit(X, sample_weight=weights).labels_.astype(np.intp)
-        labels[weights == 0] = -1
-    return _labels_source(labels, n_components, dtype)
+            mass[canon.same_rows(X, idx)] = 0.0
+    else:  # "k-means++"
+        chosen = kmeans_plusplus_indices(X, weights, n_components, rng)
+    labels[chosen] = np.arange(n_components)
+    # A seed row counts once, whatever its weight: its responsibility is
+    # 1 / weight, so that the weighted responsibility the engine forms is 1,
+    # as for one of the repeated copies of that row.
+    seed_values = np.zeros(n_samples)
+    seed_values[chosen] = 1.0 / weights[chosen]
+    return _labels_source(labels, n_components, dtype, seed_values)

@@ -1,0 +1,629 @@
+"""GaussianMixture: exactness against references, EM invariants, extras, bad input."""
+
+import io
+import tracemalloc
+import warnings
+from contextlib import redirect_stdout
+
+import joblib
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+from sklearn import clone, config_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SkGaussianMixture
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from gmm_estimators import GaussianMixture
+
+COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+K = 4
+
+
+def _dense_covariances(gm):
+    """(K, d, d) covariance matrices of a fitted mixture, whatever its type."""
+    K, d = gm.means_.shape
+    cov = np.asarray(gm.covariances_, dtype=np.float64)
+    if gm.covariance_type == "full":
+        return cov
+    if gm.covariance_type == "tied":
+        return np.repeat(cov[None], K, axis=0)
+    if gm.covariance_type == "diag":
+        return np.stack([np.diag(c) for c in cov])
+    return np.stack([c * np.eye(d) for c in cov])
+
+
+def _shared_init(X, covariance_type, seed=0):
+    """Initial parameters taken from a short scikit-learn fit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sk = SkGaussianMixture(
+            K, covariance_type=covariance_type, max_iter=2, random_state=seed
+        ).fit(X)
+    return dict(
+        weights_init=sk.weights_, means_init=sk.means_, precisions_init=sk.precisions_
+    )
+
+
+def _fit_quiet(est, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(*args, **kwargs)
+
+
+def _rel(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return np.max(np.abs(a - b)) / np.max(np.abs(b))
+
+
+# -- exactness ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_same_result_as_sklearn_from_same_init(blobs, covariance_type):
+    """From the same initial parameters, with tol=0, every fitted parameter and
+    the lower bound agree with scikit-learn's to 1e-8 relative.  Both run the
+    same EM iterations in float64; only the rounding differs (ours works in
+    whitened, centred coordinates), so 1e-8 leaves four orders of magnitude for
+    the contraction of EM after 25 steps."""
+    X, _ = blobs
+    init = _shared_init(X, covariance_type)
+    kw = dict(covariance_type=covariance_type, tol=0, max_iter=25, **init)
+    ref = _fit_quiet(SkGaussianMixture(K, **kw), X)
+    ours = _fit_quiet(GaussianMixture(K, **kw), X)
+    for attr in (
+        "weights_",
+        "means_",
+        "covariances_",
+        "precisions_",
+        "precisions_cholesky_",
+    ):
+        assert getattr(ours, attr).shape == getattr(ref, attr).shape
+        assert _rel(getattr(ours, attr), getattr(ref, attr)) < 1e-8, attr
+    assert abs(ours.lower_bound_ - ref.lower_bound_) < 1e-8 * abs(ref.lower_bound_)
+    assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-8)
+    assert ours.n_iter_ == ref.n_iter_ == 25
+    assert ours.converged_ == ref.converged_
+    assert_allclose(ours.score_samples(X), ref.score_samples(X), rtol=1e-8)
+    assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-8)
+    assert_allclose(ours.bic(X), ref.bic(X), rtol=1e-8)
+    assert_allclose(ours.aic(X), ref.aic(X), rtol=1e-8)
+    assert_array_equal(ours.predict(X), ref.predict(X))
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_converged_fit_matches_sklearn(blobs, covariance_type):
+    """With the default tol both stop at the same iteration with the same bound."""
+    X, _ = blobs
+    init = _shared_init(X, covariance_type)
+    ref = SkGaussianMixture(K, covariance_type=covariance_type, **init).fit(X)
+    ours = GaussianMixture(K, covariance_type=covariance_type, **init).fit(X)
+    assert ours.n_iter_ == ref.n_iter_
+    assert ours.converged_ and ref.converged_
+    assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_score_samples_equals_scipy_density(blobs, covariance_type):
+    """log p(x) equals the mixture density built from scipy.stats to 1e-10."""
+    X, _ = blobs
+    gm = GaussianMixture(K, covariance_type=covariance_type, random_state=0).fit(X)
+    covs = _dense_covariances(gm)
+    log_dens = np.stack(
+        [
+            multivariate_normal(gm.means_[k], covs[k]).logpdf(X)
+            + np.log(gm.weights_[k])
+            for k in range(K)
+        ],
+        axis=1,
+    )
+    expected = logsumexp(log_dens, axis=1)
+    assert_allclose(gm.score_samples(X), expected, rtol=1e-10)
+    resp = np.exp(log_dens - expected[:, None])
+    assert_allclose(gm.predict_proba(X), resp, atol=1e-10)
+    assert_allclose(gm.score(X), expected.mean(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sample_matches_sklearn(blobs, covariance_type):
+    """Same parameters and random_state: the same samples as scikit-learn (the
+    random stream is consumed the same way)."""
+    X, _ = blobs
+    ours = GaussianMixture(K, covariance_type=covariance_type, random_state=3).fit(X)
+    ref = SkGaussianMixture(K, covariance_type=covariance_type, random_state=3)
+    for attr in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        setattr(ref, attr, getattr(ours, attr))
+    Xs, ys = ours.sample(50)
+    Xr, yr = ref.sample(50)
+    assert_array_equal(ys, yr)
+    assert_allclose(Xs, Xr, rtol=1e-12)
+    assert np.all(np.isin(ys, np.arange(K)))
+
+
+def test_sample_errors_and_dtype(blobs):
+    X, _ = blobs
+    gm = GaussianMixture(2, random_state=0).fit(X.astype(np.float32))
+    Xs, _ = gm.sample(7)
+    assert Xs.dtype == np.float32 and Xs.shape == (7, X.shape[1])
+    with pytest.raises(ValueError, match="at least one sample"):
+        gm.sample(0)
+
+
+def test_icl_is_bic_plus_twice_the_entropy(blobs):
+    X, _ = blobs
+    gm = GaussianMixture(K, random_state=0).fit(X)
+    resp = gm.predict_proba(X)
+    entropy = -np.sum(resp * np.log(np.clip(resp, 1e-300, None)))
+    assert_allclose(gm.icl(X), gm.bic(X) + 2 * entropy, rtol=1e-10)
+    assert gm.icl(X) >= gm.bic(X)
+    # attributes from the final E-step: the criteria need no extra pass
+    assert_allclose(gm.log_likelihood_, gm.score(X), rtol=1e-12)
+    assert_allclose(gm.responsibility_entropy_ * len(X), entropy, rtol=1e-8)
+    assert gm.n_parameters_ == K - 1 + K * 5 + K * 15
+
+
+# -- EM invariants --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize(
+    "init_params", ["kmeans", "k-means++", "random", "random_from_data"]
+)
+def test_lower_bound_never_decreases(blobs, covariance_type, init_params):
+    X, _ = blobs
+    gm = _fit_quiet(
+        GaussianMixture(
+            K,
+            covariance_type=covariance_type,
+            init_params=init_params,
+            tol=0,
+            max_iter=30,
+            random_state=1,
+        ),
+        X,
+    )
+    bounds = np.asarray(gm.lower_bounds_)
+    assert len(bounds) == 30
+    assert np.all(np.diff(bounds) >= -1e-10 * np.abs(bounds[1:]))
+
+
+def test_fit_predict_equals_fit_then_predict(blobs):
+    X, _ = blobs
+    for max_iter in (1, 100):
+        gm = _fit_quiet(GaussianMixture(K, max_iter=max_iter, random_state=0), X)
+        labels = clone(gm).set_params(max_iter=max_iter)
+        labels = _fit_quiet_predict(labels, X)
+        assert_array_equal(labels, gm.predict(X))
+        assert_array_equal(gm.labels_, gm.predict(X))
+
+
+def _fit_quiet_predict(est, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit_predict(X)
+
+
+def test_max_iter_zero_returns_the_initialisation(blobs):
+    X, _ = blobs
+    init = _shared_init(X, "full")
+    gm = GaussianMixture(K, max_iter=0, **init).fit(X)
+    assert_allclose(gm.means_, init["means_init"])
+    assert_allclose(gm.weights_, init["weights_init"])
+    assert_allclose(gm.precisions_, init["precisions_init"], rtol=1e-10)
+    assert gm.n_iter_ == 0 and gm.lower_bounds_ == [] and not gm.converged_
+
+
+def test_warm_start_continues(blobs):
+    X, _ = blobs
+    init = _shared_init(X, "full")
+    straight = _fit_quiet(GaussianMixture(K, tol=0, max_iter=10, **init), X)
+    warm = GaussianMixture(K, tol=0, max_iter=5, warm_start=True, **init)
+    _fit_quiet(warm, X)
+    first_bound = warm.lower_bound_
+    _fit_quiet(warm, X)
+    assert warm.lower_bound_ >= first_bound
+    assert_allclose(warm.means_, straight.means_, rtol=1e-10)
+    assert_allclose(warm.covariances_, straight.covariances_, rtol=1e-10)
+    assert_allclose(warm.lower_bound_, straight.lower_bound_, rtol=1e-12)
+
+
+def test_n_init_keeps_the_best_run(blobs):
+    X, _ = blobs
+    kw = dict(init_params="random_from_data", max_iter=5, random_state=0)
+    one = _fit_quiet(GaussianMixture(K, **kw), X)
+    five = _fit_quiet(GaussianMixture(K, n_init=5, **kw), X)
+    assert five.lower_bound_ >= one.lower_bound_
+
+
+def test_convergence_warning(blobs):
+    X, _ = blobs
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        GaussianMixture(K, max_iter=1, random_state=0).fit(X)
+
+
+def test_deterministic_and_no_global_rng(blobs):
+    X, _ = blobs
+    state = np.random.get_state()[1].copy()
+    a = GaussianMixture(K, init_params="random", random_state=7).fit(X)
+    b = GaussianMixture(K, init_params="random", random_state=7).fit(X)
+    assert_array_equal(a.means_, b.means_)
+    assert_array_equal(np.random.get_state()[1], state)
+
+
+def test_recovers_blobs(blobs):
+    from sklearn.metrics import adjusted_rand_score
+
+    X, y = blobs
+    gm = GaussianMixture(K, random_state=0).fit(X)
+    assert adjusted_rand_score(y, gm.labels_) > 0.95
+
+
+def test_verbose_output(blobs):
+    X, _ = blobs
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        GaussianMixture(K, verbose=2, verbose_interval=1, random_state=0).fit(X)
+    out = buf.getvalue()
+    assert "Initialization 0" in out and "Iteration 1" in out and "converged" in out
+
+
+# -- sample_weight ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize(
+    "init_params", ["kmeans", "k-means++", "random", "random_from_data"]
+)
+def test_integer_weights_equal_repeated_rows(blobs, covariance_type, init_params):
+    """Integer weights give the model of repeated rows, with every init method
+    and after shuffling: the initialisation is a function of the weighted set."""
+    X, _ = blobs
+    rng = np.random.RandomState(0)
+    sw = rng.randint(0, 4, size=len(X))
+    kw = dict(covariance_type=covariance_type, init_params=init_params, random_state=0)
+    weighted = _fit_quiet(GaussianMixture(K, **kw), X, sample_weight=sw)
+    order = rng.permutation(np.repeat(np.arange(len(X)), sw))
+    repeated = _fit_quiet(GaussianMixture(K, **kw), X[order])
+    assert_allclose(weighted.means_, repeated.means_, rtol=1e-7, atol=1e-9)
+    assert_allclose(weighted.covariances_, repeated.covariances_, rtol=1e-7, atol=1e-9)
+    assert_allclose(weighted.lower_bound_, repeated.lower_bound_, rtol=1e-9)
+
+
+def test_zero_weight_rows_have_no_influence(blobs):
+    X, _ = blobs
+    rng = np.random.RandomState(1)
+    sw = (rng.rand(len(X)) > 0.3).astype(float)
+    outliers = X.copy()
+    outliers[sw == 0] = 1e3 * rng.randn(int((sw == 0).sum()), X.shape[1])
+    a = GaussianMixture(K, random_state=0).fit(outliers, sample_weight=sw)
+    b = GaussianMixture(K, random_state=0).fit(X[sw > 0])
+    assert_allclose(a.means_, b.means_, rtol=1e-8)
+    assert_allclose(a.lower_bound_, b.lower_bound_, rtol=1e-10)
+
+
+def test_sample_weight_matches_weighted_references(blobs):
+    """Real-valued weights: one M-step equals the weighted formulas."""
+    X, _ = blobs
+    w = np.random.RandomState(2).rand(len(X))
+    gm = GaussianMixture(3, covariance_type="full", max_iter=1, random_state=0)
+    _fit_quiet(gm, X, sample_weight=w)
+    resp_prev = (
+        None  # the M-step from the init cannot be recomputed; check a second one
+    )
+    gm2 = GaussianMixture(
+        3,
+        covariance_type="full",
+        max_iter=1,
+        weights_init=gm.weights_,
+        means_init=gm.means_,
+        precisions_init=gm.precisions_,
+    )
+    _fit_quiet(gm2, X, sample_weight=w)
+    resp_prev = gm.predict_proba(X) * w[:, None]
+    nk = resp_prev.sum(0)
+    means = resp_prev.T @ X / nk[:, None]
+    assert_allclose(gm2.means_, means, rtol=1e-10)
+    assert_allclose(gm2.weights_, nk / nk.sum(), rtol=1e-10)
+    for k in range(3):
+        diff = X - means[k]
+        cov = (resp_prev[:, k] * diff.T) @ diff / nk[k] + 1e-6 * np.eye(X.shape[1])
+        assert_allclose(gm2.covariances_[k], cov, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "sample_weight, message",
+    [
+        (-np.ones(600), "Negative values"),
+        (np.ones(5), "shape"),
+        (np.zeros(600), "non-zero"),
+        (np.full(600, np.nan), "NaN"),
+    ],
+)
+def test_bad_sample_weight(blobs, sample_weight, message):
+    X, _ = blobs
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture(2).fit(X, sample_weight=sample_weight)
+
+
+def test_sample_weight_not_modified(blobs):
+    X, _ = blobs
+    sw = np.linspace(0, 2, len(X))
+    before = sw.copy()
+    GaussianMixture(2, random_state=0).fit(X, sample_weight=sw)
+    assert_array_equal(sw, before)
+
+
+# -- float32, memory ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_float32_in_float32_out(blobs, covariance_type):
+    X, _ = blobs
+    X32 = (X + 1e3).astype(np.float32)  # an offset tests the centring
+    init = _shared_init(X32.astype(np.float64), covariance_type)
+    kw = dict(covariance_type=covariance_type, tol=0, max_iter=30, **init)
+    gm32 = _fit_quiet(GaussianMixture(K, **kw), X32)
+    gm64 = _fit_quiet(GaussianMixture(K, **kw), X32.astype(np.float64))
+    for attr in (
+        "weights_",
+        "means_",
+        "covariances_",
+        "precisions_",
+        "precisions_cholesky_",
+    ):
+        assert getattr(gm32, attr).dtype == np.float32, attr
+    for method in ("score_samples", "predict_proba"):
+        assert getattr(gm32, method)(X32).dtype == np.float32
+    assert_allclose(gm32.lower_bound_, gm64.lower_bound_, rtol=1e-4)
+    assert_allclose(gm32.means_, gm64.means_, rtol=1e-4)
+
+
+def _fit_peak_bytes(X, covariance_type):
+    gm = GaussianMixture(
+        4, covariance_type=covariance_type, max_iter=2, tol=0, random_state=0
+    )
+    tracemalloc.start()
+    _fit_quiet(gm, X)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_memory_grows_per_row_only_by_the_outputs(covariance_type):
+    """Bounded memory and no float64 copy of float32 data: doubling n adds only
+    the per-row outputs (labels_, 8 bytes), never n x d (an upcast would add
+    8 d bytes per row) nor n x K x d."""
+    X = np.random.RandomState(0).randn(400_000, 8).astype(np.float32)
+    small = _fit_peak_bytes(X[:200_000], covariance_type)
+    large = _fit_peak_bytes(X, covariance_type)
+    per_row = (large - small) / 200_000
+    assert per_row < 0.5 * 8 * X.shape[1], per_row
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_results_do_not_depend_on_block_size(blobs, covariance_type):
+    X, _ = blobs
+    init = _shared_init(X, covariance_type)
+    kw = dict(covariance_type=covariance_type, tol=0, max_iter=10, **init)
+    a = _fit_quiet(GaussianMixture(K, **kw), X)
+    with config_context(working_memory=0.05):  # ~50 kB: blocks of 128 rows
+        b = _fit_quiet(GaussianMixture(K, **kw), X)
+        assert_allclose(b.score_samples(X), a.score_samples(X), rtol=1e-12)
+    assert_allclose(a.means_, b.means_, rtol=1e-12)
+    assert_allclose(a.lower_bound_, b.lower_bound_, rtol=1e-13)
+
+
+# -- degenerate but valid data ------------------------------------------------------
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize(
+    "transform",
+    [
+        pytest.param(lambda X: np.c_[X, np.full(len(X), 3.0)], id="constant-feature"),
+        pytest.param(lambda X: np.c_[X, X[:, :1]], id="duplicated-feature"),
+        pytest.param(lambda X: np.round(X * 10).astype(np.int64), id="integers"),
+        pytest.param(lambda X: X * 1e100, id="scale-1e100"),
+        pytest.param(lambda X: X * 1e-100, id="scale-1e-100"),
+        pytest.param(lambda X: X.tolist(), id="list"),
+    ],
+)
+def test_valid_data_gives_finite_results(blobs, covariance_type, transform):
+    X, _ = blobs
+    Xt = transform(X)
+    gm = GaussianMixture(K, covariance_type=covariance_type, random_state=0).fit(Xt)
+    for value in (
+        gm.means_,
+        gm.covariances_,
+        gm.score_samples(Xt),
+        gm.predict_proba(Xt),
+    ):
+        assert np.all(np.isfinite(value))
+    assert np.isfinite(gm.bic(Xt))
+
+
+def test_scaled_data_gives_the_same_clusters(blobs):
+    X, _ = blobs
+    base = GaussianMixture(K, random_state=0).fit(X).labels_
+    for scale in (1e100, 1e-100):
+        labels = (
+            GaussianMixture(K, reg_covar=1e-6 * scale**2, random_state=0)
+            .fit(X * scale)
+            .labels_
+        )
+        assert_array_equal(labels, base)
+
+
+def test_pandas_dataframe_keeps_feature_names(blobs):
+    pd = pytest.importorskip("pandas")
+    X, _ = blobs
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    gm = GaussianMixture(2, random_state=0).fit(df)
+    assert list(gm.feature_names_in_) == list(df.columns)
+    with pytest.warns(UserWarning, match="feature names"):
+        assert_array_equal(gm.predict(df), gm.predict(X))
+
+
+def test_input_is_not_modified(blobs):
+    X, _ = blobs
+    X = np.asfortranarray(X)
+    before = X.copy()
+    gm = GaussianMixture(K, random_state=0).fit(X)
+    gm.predict(X)
+    gm.score_samples(X)
+    assert_array_equal(X, before)
+
+
+def test_collapsed_component_error_names_the_component():
+    X = np.r_[np.zeros((10, 2)), np.random.RandomState(0).randn(20, 2) + 5]
+    gm = GaussianMixture(
+        2,
+        reg_covar=0,
+        means_init=[[0.0, 0.0], [5.0, 5.0]],
+        weights_init=[0.5, 0.5],
+        precisions_init=np.repeat(np.eye(2)[None], 2, axis=0),
+    )
+    with pytest.raises(ValueError, match=r"component 0 .*reg_covar"):
+        gm.fit(X)
+
+
+# -- bad input ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        (np.array([[1.0, np.nan], [2.0, 3.0], [3, 4]]), ValueError, "NaN"),
+        (np.array([[1.0, np.inf], [2.0, 3.0], [3, 4]]), ValueError, "infinity"),
+        (np.empty((0, 3)), ValueError, "0 sample"),
+        (np.empty((5, 0)), ValueError, "0 feature"),
+        (np.ones((1, 3)), ValueError, "minimum of 2"),
+        (np.arange(10.0), ValueError, "2D array"),
+        (np.ones((4, 3, 2)), ValueError, "dim 3"),
+        (np.array([["a", "b"], ["c", "d"]]), ValueError, "could not convert|numeric"),
+        (np.array([[1 + 1j, 2], [3, 4]]), ValueError, "[Cc]omplex"),
+        (sparse.csr_matrix(np.eye(4)), TypeError, "[Ss]parse"),
+    ],
+)
+def test_bad_X_gives_clear_error(X, error, message):
+    with pytest.raises(error, match=message):
+        GaussianMixture(1).fit(X)
+
+
+def test_object_array_of_numbers_is_accepted(blobs):
+    X, _ = blobs
+    GaussianMixture(2, random_state=0).fit(X.astype(object))
+
+
+def test_fewer_samples_than_components():
+    with pytest.raises(ValueError, match="n_samples >= n_components"):
+        GaussianMixture(5).fit(np.random.RandomState(0).randn(4, 2))
+
+
+def test_fewer_weighted_samples_than_components():
+    X = np.random.RandomState(0).randn(10, 2)
+    with pytest.raises(ValueError, match="non-zero weight"):
+        GaussianMixture(3).fit(X, sample_weight=[1, 1] + [0] * 8)
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["predict", "predict_proba", "score_samples", "score", "bic", "aic", "icl"],
+)
+def test_wrong_number_of_features_after_fit(blobs, method):
+    X, _ = blobs
+    gm = GaussianMixture(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        getattr(gm, method)(X[:, :3])
+
+
+def test_not_fitted_error():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        GaussianMixture().predict(np.ones((3, 2)))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_components": 0},
+        {"covariance_type": "bad"},
+        {"tol": -1.0},
+        {"reg_covar": -1.0},
+        {"max_iter": -1},
+        {"n_init": 0},
+        {"init_params": "bad"},
+        {"verbose_interval": 0},
+    ],
+)
+def test_invalid_parameters(blobs, params):
+    X, _ = blobs
+    with pytest.raises(ValueError, match="parameter"):
+        GaussianMixture(**params).fit(X)
+
+
+@pytest.mark.parametrize(
+    "covariance_type, params, message",
+    [
+        ("full", {"weights_init": [0.5, 0.5, 0.0]}, "shape"),
+        ("full", {"weights_init": [1.5, -0.5]}, "range"),
+        ("full", {"weights_init": [0.2, 0.2]}, "normalized"),
+        ("full", {"means_init": np.zeros((2, 3))}, "shape"),
+        ("full", {"precisions_init": np.ones((2, 5, 5))}, "positive-definite"),
+        ("full", {"precisions_init": np.eye(5)}, "shape"),
+        (
+            "tied",
+            {"precisions_init": np.triu(np.ones((5, 5))) + 5 * np.eye(5)},
+            "symmetric",
+        ),
+        ("diag", {"precisions_init": -np.ones((2, 5))}, "positive"),
+        ("spherical", {"precisions_init": np.zeros(2)}, "positive"),
+        ("spherical", {"precisions_init": np.ones(3)}, "shape"),
+    ],
+)
+def test_bad_initial_parameters(blobs, covariance_type, params, message):
+    X, _ = blobs
+    with pytest.raises(ValueError, match=message):
+        GaussianMixture(2, covariance_type=covariance_type, **params).fit(X)
+
+
+def test_initial_parameters_are_not_modified(blobs):
+    X, _ = blobs
+    init = _shared_init(X, "full")
+    frozen = {k: np.array(v, copy=True) for k, v in init.items()}
+    gm = GaussianMixture(K, **init).fit(X)
+    for key, value in frozen.items():
+        assert_array_equal(getattr(gm, key), value)
+
+
+# -- scikit-learn integration ------------------------------------------------------------
+
+
+def test_pipeline_gridsearch_clone_joblib(blobs, tmp_path):
+    X, _ = blobs
+    pipe = make_pipeline(StandardScaler(), GaussianMixture(random_state=0))
+    search = GridSearchCV(
+        pipe,
+        {
+            "gaussianmixture__n_components": [2, 4],
+            "gaussianmixture__covariance_type": ["full", "diag"],
+        },
+        cv=3,
+    ).fit(X)
+    assert search.best_params_["gaussianmixture__n_components"] == 4
+    best = search.best_estimator_
+    path = tmp_path / "model.joblib"
+    joblib.dump(best, path)
+    loaded = joblib.load(path)
+    assert_array_equal(loaded.predict(X), best.predict(X))
+    assert_array_equal(loaded.predict_proba(X), best.predict_proba(X))
+    cloned = clone(best)
+    assert cloned.get_params()["gaussianmixture__n_components"] == 4
+    assert not hasattr(cloned[-1], "means_")
