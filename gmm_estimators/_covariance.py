@@ -29,6 +29,9 @@ from scipy.linalg.blas import dsyrk, ssyrk
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
+#: Weighted responsibilities below this are left out of second-order statistics.
+RESP_FLOOR = 1e-30
+
 
 def _collapse_error(component, reg_covar, detail):
     """The error raised when a component's covariance is not positive definite."""
@@ -291,10 +294,10 @@ class FullCovariance(_CovarianceModel):
             )
         y = buf[:, :b] if buf.shape[1] != b else buf
         np.matmul(xa, ua, out=y)
-        maha = np.einsum("kbd,kbd->bk", y, y)
+        maha = np.einsum("kbd,kbd->kb", y, y)
         maha *= -0.5
-        maha += const
-        return maha, y
+        maha += const[:, None]
+        return np.ascontiguousarray(maha.T), y
 
     def new_stats(self):
         d = self.n_features
@@ -302,11 +305,27 @@ class FullCovariance(_CovarianceModel):
 
     def accumulate(self, stats, xa, resp, cache):
         y = cache
-        y *= np.sqrt(resp.T)[:, :, None]
+        b = y.shape[1]
         syrk = ssyrk if y.dtype == np.float32 else dsyrk
         scatter = stats["scatter"]
+        root = np.sqrt(resp)
+        # Rows whose responsibility is below RESP_FLOOR add less than
+        # RESP_FLOOR * |y|^2 ~ 1e-28 relative to G_k: leave them out.  With
+        # separated clusters most rows drop out of most components and the
+        # product shrinks to the rows that matter.
+        keep = resp > RESP_FLOOR
+        counts = keep.sum(axis=0)
         for k in range(self.n_components):
-            scatter[k] += syrk(1.0, y[k].T, trans=0)
+            if counts[k] == 0:
+                continue
+            if counts[k] < 0.5 * b:
+                rows = np.flatnonzero(keep[:, k])
+                z = y[k, rows]
+                z *= root[rows, k, None]
+            else:
+                z = y[k]
+                z *= root[:, k, None]
+            scatter[k] += syrk(1.0, z.T, trans=0)
 
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
         means_c = s1c / nk[:, None]
