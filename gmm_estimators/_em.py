@@ -585,6 +585,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         Returns
         -------
         bic : float
+            The criterion; lower is better.
         """
         ll, _, n = self._criterion_parts(X)
         return -2.0 * ll + self._n_parameters() * math.log(n)
@@ -602,6 +603,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         Returns
         -------
         aic : float
+            The criterion; lower is better.
         """
         ll, _, _ = self._criterion_parts(X)
         return -2.0 * ll + 2.0 * self._n_parameters()
@@ -622,6 +624,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         Returns
         -------
         icl : float
+            The criterion; lower is better.
         """
         ll, ent, n = self._criterion_parts(X)
         return -2.0 * ll + self._n_parameters() * math.log(n) + 2.0 * ent
