@@ -5,6 +5,7 @@ Each class holds the parameters of the ``K`` Gaussian components of a mixture
 few operations the EM engine in :mod:`gmm_estimators._em` needs:
 
 * ``log_prob(xa, ws)`` -- the per-component log-density of a block of rows,
+  an array of shape ``(n_components, n_rows)`` (component-major),
   computed with one or two large matrix products;
 * ``new_stats()`` / ``accumulate(...)`` -- the second-order sufficient
   statistics of a block, given its (weighted) responsibilities;
@@ -297,7 +298,7 @@ class FullCovariance(_CovarianceModel):
         maha = np.einsum("kbd,kbd->kb", y, y)
         maha *= -0.5
         maha += const[:, None]
-        return np.ascontiguousarray(maha.T), y
+        return maha, y
 
     def new_stats(self):
         d = self.n_features
@@ -314,17 +315,17 @@ class FullCovariance(_CovarianceModel):
         # separated clusters most rows drop out of most components and the
         # product shrinks to the rows that matter.
         keep = resp > RESP_FLOOR
-        counts = keep.sum(axis=0)
+        counts = keep.sum(axis=1)
         for k in range(self.n_components):
             if counts[k] == 0:
                 continue
             if counts[k] < 0.5 * b:
-                rows = np.flatnonzero(keep[:, k])
+                rows = np.flatnonzero(keep[k])
                 z = y[k, rows]
-                z *= root[rows, k, None]
+                z *= root[k, rows, None]
             else:
                 z = y[k]
-                z *= root[:, k, None]
+                z *= root[k, :, None]
             scatter[k] += syrk(1.0, z.T, trans=0)
 
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
@@ -407,13 +408,17 @@ class TiedCovariance(_CovarianceModel):
             - 0.5 * d * LOG_2PI
             - 0.5 * np.einsum("kd,kd->k", nu, nu)
         )
-        return self.prec_chol.astype(dtype), nu.T.astype(dtype), const.astype(dtype)
+        return (
+            self.prec_chol.astype(dtype),
+            nu.astype(dtype),
+            const[:, None].astype(dtype),
+        )
 
     def log_prob(self, xa, ws):
-        u, nu_t, const = self._constants(xa.dtype)
+        u, nu, const = self._constants(xa.dtype)
         y = xa[:, :-1] @ u
-        lp = y @ nu_t
-        lp -= 0.5 * np.einsum("bd,bd->b", y, y)[:, None]
+        lp = nu @ y.T
+        lp -= 0.5 * np.einsum("bd,bd->b", y, y)
         lp += const
         return lp, None
 
@@ -464,9 +469,9 @@ class DiagCovariance(_CovarianceModel):
             - 0.5 * np.einsum("kd,kd->k", mc**2, prec)
         )
         return (
-            (-0.5 * prec.T).astype(dtype),
-            (mc * prec).T.astype(dtype),
-            const.astype(dtype),
+            (-0.5 * prec).astype(dtype),
+            (mc * prec).astype(dtype),
+            const[:, None].astype(dtype),
         )
 
     def _squares(self, xa):
@@ -475,8 +480,8 @@ class DiagCovariance(_CovarianceModel):
     def log_prob(self, xa, ws):
         a, bmat, const = self._constants(xa.dtype)
         sq = self._squares(xa)
-        lp = sq @ a
-        lp += xa[:, :-1] @ bmat
+        lp = a @ sq.T
+        lp += bmat @ xa[:, :-1].T
         lp += const
         return lp, sq
 
@@ -488,7 +493,7 @@ class DiagCovariance(_CovarianceModel):
 
     def accumulate(self, stats, xa, resp, cache):
         sq = self._squares(xa) if cache is None else cache
-        stats["sq"] += resp.T @ sq
+        stats["sq"] += resp @ sq
 
     def _variances(self, nk, means_c, stats, reg_covar):
         return stats["sq"] / nk[:, None] - means_c**2 + reg_covar
@@ -533,7 +538,7 @@ class SphericalCovariance(DiagCovariance):
 
     def _make_constants(self, dtype):
         a, bmat, const = super()._make_constants(dtype)
-        return a[:1], bmat, const
+        return a[:, :1], bmat, const
 
     def _squares(self, xa):
         x = xa[:, :-1]

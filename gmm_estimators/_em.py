@@ -25,7 +25,6 @@ its parameters to public attributes.
 import math
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from numbers import Integral, Real
 from time import perf_counter
 
@@ -50,11 +49,22 @@ _TARGET_BLOCK_BYTES = 4 * 2**20
 _MIN_ROWS, _MAX_ROWS = 128, 65536
 
 
+_CONTROLLER = None
+
+
+def _blas_controller():
+    """threadpoolctl's view of the BLAS libraries, built once (it is costly)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController().select(user_api="blas")
+    return _CONTROLLER
+
+
 def _blas_threads():
     """Threads the BLAS library may use now (the user's limits respected)."""
-    from threadpoolctl import threadpool_info
-
-    counts = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    counts = [lib.num_threads for lib in _blas_controller().lib_controllers]
     return max(counts) if counts else 1
 
 
@@ -83,12 +93,13 @@ class _Blocks:
             self.n_threads = min(_blas_threads(), self.n_blocks)
 
     def limits(self):
-        """Context that keeps BLAS to one thread while blocks run in parallel."""
-        if self.n_threads == 1:
-            return nullcontext()
-        from threadpoolctl import threadpool_limits
+        """Context that keeps BLAS to one thread while blocks run.
 
-        return threadpool_limits(limits=1, user_api="blas")
+        Blocks run in parallel on ``n_threads`` Python threads; the products
+        inside one block are too small for BLAS threads to pay (on a single
+        block, two BLAS threads were measured several times slower).
+        """
+        return _blas_controller().limit(limits=1)
 
     def run(self, fn, make_acc):
         """Call ``fn(acc, start, stop, xa, ws)`` on every block; return the accumulators."""
@@ -128,17 +139,19 @@ def _sum_accs(accs):
 
 
 def _normalize(lp, log_weights):
-    """Turn weighted log-densities into responsibilities, in place.
+    """Turn log-densities of shape (K, b) into responsibilities, in place.
 
-    Returns ``(resp, log_norm)`` with ``log_norm = logsumexp(lp + log_weights)``.
+    Returns ``(resp, log_norm)`` with ``log_norm = logsumexp(lp + log_weights)``
+    over the components.  The component-major layout keeps every reduction a
+    vectorised operation across rows.
     """
-    lp += log_weights
-    top = lp.max(axis=1)
+    lp += log_weights[:, None]
+    top = lp.max(axis=0)
     top[~np.isfinite(top)] = 0.0
-    lp -= top[:, None]
+    lp -= top
     np.exp(lp, out=lp)
-    total = lp.sum(axis=1)
-    lp /= total[:, None]
+    total = lp.sum(axis=0)
+    lp /= total
     return lp, top + np.log(total)
 
 
@@ -155,9 +168,9 @@ def _stats_acc(model):
 def _add_block_stats(acc, model, xa, resp, cache, w):
     """Add a block's weighted counts, first moments and model statistics."""
     if w is not None:
-        resp *= w[:, None].astype(resp.dtype, copy=False)
-    acc["nk"] += resp.sum(axis=0)
-    acc["s1"] += resp.T @ xa[:, :-1]
+        resp *= w.astype(resp.dtype, copy=False)
+    acc["nk"] += resp.sum(axis=1)
+    acc["s1"] += resp @ xa[:, :-1]
     model.accumulate(acc["stats"], xa, resp, cache)
 
 
@@ -201,7 +214,8 @@ def model_from_responsibilities(
 ):
     """Parameters of a model fitted to given responsibilities (one M-step).
 
-    ``source(start, stop)`` gives the responsibilities of rows ``start:stop``.
+    ``source(start, stop)`` gives the responsibilities of rows ``start:stop``,
+    shape (K, stop - start).
     A first pass finds the means when the model's statistics are taken around
     them (``model_cls.init_needs_means``); the second accumulates the
     statistics with a unit-precision *reference* model at those means.
@@ -209,7 +223,7 @@ def model_from_responsibilities(
     Returns ``(model, weights)`` with scikit-learn's initial weights
     ``N_k / sum(sample_weight)`` (not renormalised, as scikit-learn does).
     """
-    K, d = source(0, 1).shape[1], blocks.d
+    K, d = source(0, 1).shape[0], blocks.d
     sw = sample_weight
     center = blocks.center.astype(np.float64)
     means = np.zeros((K, d)) + center
@@ -218,9 +232,9 @@ def model_from_responsibilities(
         def first(acc, start, stop, xa, ws):
             resp = source(start, stop)
             if sw is not None:
-                resp = resp * sw[start:stop, None].astype(resp.dtype)
-            acc["nk"] += resp.sum(axis=0)
-            acc["s1"] += resp.T @ xa[:, :-1]
+                resp = resp * sw[start:stop].astype(resp.dtype)
+            acc["nk"] += resp.sum(axis=1)
+            acc["s1"] += resp @ xa[:, :-1]
 
         acc = _sum_accs(
             blocks.run(first, lambda: {"nk": np.zeros(K), "s1": np.zeros((K, d))})
@@ -273,14 +287,14 @@ def posterior_pass(
     def fn(acc, start, stop, xa, ws):
         lp, _ = model.log_prob(xa, ws)
         if labels:
-            out["labels"][start:stop] = np.argmax(lp + log_w, axis=1)
+            out["labels"][start:stop] = np.argmax(lp + log_w[:, None], axis=0)
         r, ln = _normalize(lp, log_w)
         if "log_norm" in out:
             out["log_norm"][start:stop] = ln
         if resp:
-            out["resp"][start:stop] = r
+            out["resp"][start:stop] = r.T
         if entropy:
-            h = entr(r).sum(axis=1)
+            h = entr(r).sum(axis=0)
             w = None if sw is None else sw[start:stop]
             acc["entropy_sum"] += float(h.sum() if w is None else w @ h)
             acc["ll_sum"] += float(
@@ -299,6 +313,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
 
     * ``_model_class()`` -- the component model class;
     * ``_validate_init(X)`` -- check user-provided initial parameters;
+    * ``_initial_source(blocks, sw, rng)`` -- initial responsibilities;
     * ``_initial_model(blocks, sw, rng, scatter)`` -- (model, weights) to start EM;
     * ``_set_model(model, weights)`` / ``_get_model(center)`` -- map the model
       to / from the public fitted attributes;
@@ -324,11 +339,15 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
     def _validate_init(self, X):
         """Validate user-provided initial parameters (none by default)."""
 
-    def _initial_model(self, blocks, sample_weight, rng, scatter):
+    def _initial_source(self, blocks, sample_weight, rng):
+        """The responsibility source of ``init_params`` on the data."""
         weights = np.ones(blocks.n) if sample_weight is None else sample_weight
-        source = initial_responsibilities(
+        return initial_responsibilities(
             self.init_params, blocks.X, weights, self.n_components, rng
         )
+
+    def _initial_model(self, blocks, sample_weight, rng, scatter):
+        source = self._initial_source(blocks, sample_weight, rng)
         return model_from_responsibilities(
             blocks, self._model_class(), source, sample_weight, self.reg_covar, scatter
         )
@@ -495,9 +514,9 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         weights = np.asarray(self.weights_, dtype=np.float64)
         center = weights @ np.asarray(self.means_, dtype=np.float64) / weights.sum()
-        model = self._get_model(center)
         blocks = _Blocks(X, center, self._row_width())
         with blocks.limits():
+            model = self._get_model(center)
             return posterior_pass(blocks, model, weights, **kwargs)
 
     def score_samples(self, X):

@@ -302,7 +302,7 @@ default='kmeans'
 
 
 def initial_parameters(
-    X, labels, covariance_type, *, reg_covar=1e-6, sample_weight=None
+    X, labels, covariance_type, *, n_components=None, reg_covar=1e-6, sample_weight=None
 ):
     """Initial ``(weights, means, precisions)`` of a Gaussian mixture from hard labels.
 
@@ -319,6 +319,9 @@ def initial_parameters(
         Component of each row, in ``0 .. n_components - 1``.
     covariance_type : {'full', 'tied', 'diag', 'spherical'}
         The covariance model.
+    n_components : int, default=None
+        Number of components; by default ``max(labels) + 1``.  Every component
+        needs at least one row.
     reg_covar : float, default=1e-6
         Added to the diagonal of the covariances.
     sample_weight : array-like of shape (n_samples,), default=None
@@ -347,7 +350,14 @@ def initial_parameters(
     """
     X = check_array(X, dtype=[np.float64, np.float32])
     labels = np.asarray(labels, dtype=np.intp)
-    n_components = int(labels.max()) + 1
+    if n_components is None:
+        n_components = int(labels.max()) + 1
+    empty = np.setdiff1d(np.arange(n_components), labels)
+    if empty.size:
+        raise ValueError(
+            f"initial_parameters: component {empty[0]} has no rows; every one of the "
+            f"{n_components} components needs at least one labelled row."
+        )
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     cls = COVARIANCE_MODELS[covariance_type]
     weights_all = np.ones(X.shape[0]) if sw is None else sw
@@ -360,7 +370,7 @@ def initial_parameters(
     comps = np.arange(n_components)
 
     def source(start, stop):
-        return (labels[start:stop, None] == comps).astype(X.dtype)
+        return (labels[start:stop] == comps[:, None]).astype(X.dtype)
 
     with blocks.limits():
         model, weights = model_from_responsibilities(

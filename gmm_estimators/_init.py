@@ -8,7 +8,7 @@ repeating a row ``m`` times or giving it weight ``m`` yield the same
 initialisation, and zero-weight rows never influence it.
 
 Each method returns a *responsibility source*: a callable ``source(start,
-stop)`` that gives the ``(stop - start, n_components)`` initial
+stop)`` that gives the ``(n_components, stop - start)`` initial
 responsibilities of those rows, so that the engine never needs an
 ``n_samples x n_components`` array.
 """
@@ -123,9 +123,9 @@ def _labels_source(labels, n_components, dtype, values=None):
     comps = np.arange(n_components)
 
     def source(start, stop):
-        resp = (labels[start:stop, None] == comps).astype(dtype)
+        resp = (labels[start:stop] == comps[:, None]).astype(dtype)
         if values is not None:
-            resp *= values[start:stop, None]
+            resp *= values[start:stop]
         return resp
 
     return source
@@ -137,7 +137,7 @@ def _nearest_center_source(X, centers, dtype):
 
     def source(start, stop):
         labels = np.argmin(_sq_dist(X[start:stop], centers), axis=1)
-        return (labels[:, None] == comps).astype(dtype)
+        return (labels == comps[:, None]).astype(dtype)
 
     return source
 
@@ -213,8 +213,8 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng):
 
         def source(start, stop):
             z = (np.asarray(X[start:stop], dtype=np.float64) - center) / scale
-            r = np.mod(z @ proj + phase, 1.0) + 1e-3
-            r /= r.sum(axis=1, keepdims=True)
+            r = np.mod(proj.T @ z.T + phase[:, None], 1.0) + 1e-3
+            r /= r.sum(axis=0)
             return r.astype(dtype)
 
         return source

@@ -5,7 +5,8 @@
 
 import numpy as np
 
-_CHUNK_ROWS = 8192
+#: Bytes of float64 temporaries a chunk of rows may take.
+_CHUNK_BYTES = 4 * 2**20
 
 
 def weighted_moments(X, weights, *, scatter=False):
@@ -30,13 +31,14 @@ def weighted_moments(X, weights, *, scatter=False):
         Only when ``scatter=True``.
     """
     n, d = X.shape
+    chunk = max(64, _CHUNK_BYTES // (8 * max(d, 1)))
     shift = np.asarray(X[: min(n, 64)], dtype=np.float64).mean(axis=0)
     total = float(weights.sum())
     s1 = np.zeros(d)
     s2 = np.zeros((d, d)) if scatter else np.zeros(d)
-    for start in range(0, n, _CHUNK_ROWS):
-        xc = np.asarray(X[start : start + _CHUNK_ROWS], dtype=np.float64) - shift
-        w = weights[start : start + _CHUNK_ROWS]
+    for start in range(0, n, chunk):
+        xc = np.asarray(X[start : start + chunk], dtype=np.float64) - shift
+        w = weights[start : start + chunk]
         s1 += w @ xc
         if scatter:
             s2 += (xc.T * w) @ xc

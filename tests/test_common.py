@@ -28,7 +28,16 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS.get(repr(estimator), {})
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+_checks = parametrize_with_checks(
+    ESTIMATORS, expected_failed_checks=_expected_failed_checks
+)
+# scikit-learn 1.6 hands pytest a generator, which pytest 9 deprecates: a list.
+_checks = pytest.mark.parametrize(
+    _checks.args[0], list(_checks.args[1]), **_checks.kwargs
+)
+
+
+@_checks
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
