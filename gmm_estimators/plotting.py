@@ -181,7 +181,7 @@ class CriterionDisplay:
                 markerfacecolor="none",
                 markeredgecolor="black",
                 markeredgewidth=1.5,
-                label=f"selected: {labels[self.best_index]}, {k} components",
+                label=f"selected: {labels[self.best_index]}, K={k}",
             )
 
         ax.set_xlabel("Number of components")

@@ -1,0 +1,613 @@
+"""Tests of GaussianMixtureSelector: selection, results, robustness, API."""
+
+import io
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import xlogy
+from sklearn.base import BaseEstimator, clone
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning, FitFailedWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from gmm_estimators import _selection
+from gmm_estimators._gaussian_mixture import GaussianMixture
+from gmm_estimators._ppca import MixtureOfPPCA
+from gmm_estimators._selection import GaussianMixtureSelector
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+def separated_blobs(n_clusters, n_per_cluster=60, seed=0):
+    """``make_blobs`` of unit spread, centres on a grid 12 apart (well separated)."""
+    side = int(np.ceil(np.sqrt(n_clusters)))
+    centers = 12.0 * np.array([(i // side, i % side) for i in range(n_clusters)])
+    return make_blobs(
+        n_samples=[n_per_cluster] * n_clusters, centers=centers, random_state=seed
+    )
+
+
+def overlapping_pair(n_per_cluster=400, separation=2.5, seed=0):
+    """Two unit Gaussians whose means are `separation` apart: they overlap."""
+    rng = np.random.RandomState(seed)
+    X = np.vstack(
+        [
+            rng.standard_normal((n_per_cluster, 2)),
+            rng.standard_normal((n_per_cluster, 2)) + [separation, 0.0],
+        ]
+    )
+    return X
+
+
+@pytest.fixture(scope="module")
+def X_small():
+    """90 rows of 3 separated clusters, in random order."""
+    return separated_blobs(3, n_per_cluster=30)[0]
+
+
+@pytest.fixture(scope="module")
+def fitted(X_small):
+    """A selector over 1..4 components and all covariance types."""
+    return GaussianMixtureSelector(n_components=range(1, 5), random_state=0).fit(
+        X_small
+    )
+
+
+class _NoFastPath(GaussianMixture):
+    """GaussianMixture without the attributes of the criteria fast path."""
+
+    def fit(self, X, y=None, sample_weight=None):
+        super().fit(X, y, sample_weight=sample_weight)
+        del self.log_likelihood_, self.responsibility_entropy_, self.n_parameters_
+        return self
+
+
+class _FailsFromThree(GaussianMixture):
+    """GaussianMixture whose fit raises for three components or more."""
+
+    def fit(self, X, y=None, sample_weight=None):
+        if self.n_components >= 3:
+            raise RuntimeError("too many components")
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+class _SphericalMixture(BaseEstimator):
+    """A mixture with the public API only: no covariance_type, has transform."""
+
+    def __init__(self, n_components=1, tol=1e-3, random_state=None):
+        self.n_components = n_components
+        self.tol = tol
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        self.gm_ = GaussianMixture(
+            self.n_components,
+            covariance_type="spherical",
+            tol=self.tol,
+            random_state=self.random_state,
+        ).fit(X)
+        return self
+
+    def bic(self, X):
+        return self.gm_.bic(X)
+
+    def aic(self, X):
+        return self.gm_.aic(X)
+
+    def score(self, X, y=None):
+        return self.gm_.score(X)
+
+    def predict(self, X):
+        return self.gm_.predict(X)
+
+    def predict_proba(self, X):
+        return self.gm_.predict_proba(X)
+
+    def transform(self, X):
+        return self.gm_.predict_proba(X)
+
+
+# --- selection -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_clusters", range(1, 7))
+def test_bic_recovers_the_number_of_separated_clusters(n_clusters, seed):
+    X, y = separated_blobs(n_clusters, seed=seed)
+    # one to two components more than there are clusters, all covariance types
+    selector = GaussianMixtureSelector(n_components=n_clusters + 2, random_state=seed)
+    selector.fit(X)
+    assert selector.n_components_ == n_clusters
+    # and the clusters themselves (up to a relabelling)
+    for label in range(n_clusters):
+        assert len(np.unique(selector.labels_[y == label])) == 1
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "spherical"])
+def test_icl_picks_fewer_components_than_bic_on_overlapping_clusters(
+    covariance_type, seed
+):
+    X = overlapping_pair(seed=seed)
+    params = dict(n_components=4, covariance_type=covariance_type, random_state=seed)
+    bic = GaussianMixtureSelector(criterion="bic", **params).fit(X)
+    icl = GaussianMixtureSelector(criterion="icl", **params).fit(X)
+    assert bic.n_components_ == 2
+    assert icl.n_components_ == 1
+
+
+@pytest.mark.parametrize("criterion", ["bic", "aic", "icl"])
+def test_best_candidate_minimises_the_criterion(X_small, criterion):
+    selector = GaussianMixtureSelector(
+        n_components=range(1, 5), criterion=criterion, random_state=0
+    ).fit(X_small)
+    column = selector.cv_results_[criterion]
+    assert selector.best_index_ == np.argmin(column)
+    assert selector.best_score_ == column.min()
+    assert selector.best_params_ == selector.cv_results_["params"][selector.best_index_]
+    assert selector.n_components_ == selector.best_params_["n_components"]
+    assert selector.covariance_type_ == selector.best_params_["covariance_type"]
+    assert selector.cv_results_["rank_test_score"][selector.best_index_] == 1
+    assert getattr(selector, criterion)(X_small) == pytest.approx(selector.best_score_)
+
+
+def test_criteria_from_fit_attributes_match_the_public_api(X_small):
+    """The fast path (fit attributes) and the public methods give the same numbers."""
+    params = dict(n_components=range(1, 4), random_state=0)
+    fast = GaussianMixtureSelector(**params).fit(X_small)
+    public = GaussianMixtureSelector(_NoFastPath(), **params).fit(X_small)
+    for key in ("bic", "aic", "icl", "log_likelihood"):
+        assert_allclose(fast.cv_results_[key], public.cv_results_[key], rtol=1e-10)
+    assert_array_equal(
+        fast.cv_results_["n_parameters"], public.cv_results_["n_parameters"]
+    )
+
+
+def test_icl_is_bic_plus_twice_the_classification_entropy(fitted, X_small):
+    best = fitted.best_estimator_
+    resp = best.predict_proba(X_small)
+    expected = best.bic(X_small) - 2 * xlogy(resp, resp).sum()
+    assert fitted.cv_results_["icl"][fitted.best_index_] == pytest.approx(expected)
+    assert fitted.icl(X_small) == pytest.approx(expected)
+
+
+def test_cv_criterion_scores_held_out_log_likelihood(X_small):
+    folds = KFold(3, shuffle=True, random_state=0)
+    selector = GaussianMixtureSelector(
+        n_components=range(1, 4),
+        covariance_type=("full", "diag"),
+        criterion="cv",
+        cv=folds,
+        random_state=0,
+    ).fit(X_small)
+    results = selector.cv_results_
+    splits = np.column_stack([results[f"split{i}_test_score"] for i in range(3)])
+    assert_allclose(results["mean_test_score"], splits.mean(axis=1))
+    assert_allclose(results["std_test_score"], splits.std(axis=1))
+    assert selector.best_score_ == -results["mean_test_score"].max()
+    assert selector.best_index_ == np.argmax(results["mean_test_score"])
+    # one component has a closed form: check its folds by hand
+    for i, (train, test) in enumerate(folds.split(X_small)):
+        gm = GaussianMixture(1, covariance_type="full").fit(X_small[train])
+        assert results[f"split{i}_test_score"][0] == pytest.approx(
+            gm.score(X_small[test])
+        )
+
+
+def test_cv_as_int_shuffles_rows_reproducibly():
+    # rows sorted by cluster: unshuffled folds would hold out whole clusters
+    X, y = separated_blobs(3, n_per_cluster=20)
+    X = X[np.argsort(y, kind="stable")]
+    params = dict(n_components=4, covariance_type="spherical", criterion="cv", cv=3)
+    a = GaussianMixtureSelector(random_state=1, **params).fit(X)
+    b = GaussianMixtureSelector(random_state=1, **params).fit(X)
+    assert_array_equal(
+        a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"]
+    )
+    assert a.n_components_ == 3
+
+
+# --- speed mechanisms ------------------------------------------------------
+
+
+def test_one_kmeans_initialisation_per_number_of_components(X_small, monkeypatch):
+    calls = []
+    original = _selection._kmeans_labels
+
+    def counting(X, n_components, seed):
+        calls.append((n_components, X.shape[0]))
+        return original(X, n_components, seed)
+
+    monkeypatch.setattr(_selection, "_kmeans_labels", counting)
+    GaussianMixtureSelector(n_components=range(1, 5), random_state=0).fit(X_small)
+    assert sorted(calls) == [(k, 90) for k in range(1, 5)]
+
+    calls.clear()
+    GaussianMixtureSelector(
+        n_components=range(1, 3), criterion="cv", cv=3, random_state=0
+    ).fit(X_small)
+    assert sorted(calls) == sorted(
+        [(k, 90) for k in (1, 2)] + [(k, 60) for k in (1, 2) for _ in range(3)]
+    )
+
+    # an estimator that asks for its own initialisation keeps it
+    calls.clear()
+    GaussianMixtureSelector(
+        GaussianMixture(n_init=2), n_components=range(1, 3), random_state=0
+    ).fit(X_small)
+    assert calls == []
+
+
+def test_shared_initialisation_is_the_kmeans_one(X_small):
+    """A candidate equals a mixture started from k-means labels with the K's seed."""
+    selector = GaussianMixtureSelector(
+        n_components=[3], covariance_type=("full", "diag"), random_state=0
+    ).fit(X_small)
+    seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=1)[0])
+    labels = _selection._kmeans_labels(X_small, 3, seed)
+    from gmm_estimators._gaussian_mixture import initial_parameters
+
+    w, m, p = initial_parameters(X_small, labels, "diag")
+    gm = GaussianMixture(
+        3, covariance_type="diag", weights_init=w, means_init=m, precisions_init=p
+    ).fit(X_small)
+    assert selector.cv_results_["bic"][1] == pytest.approx(gm.bic(X_small))
+
+
+def test_parallel_fit_matches_sequential(X_small):
+    params = dict(n_components=range(1, 4), random_state=0)
+    sequential = GaussianMixtureSelector(**params).fit(X_small)
+    parallel = GaussianMixtureSelector(n_jobs=2, **params).fit(X_small)
+    for key in ("bic", "aic", "icl", "n_iter"):
+        assert_array_equal(sequential.cv_results_[key], parallel.cv_results_[key])
+    assert_array_equal(sequential.predict(X_small), parallel.predict(X_small))
+
+
+def test_same_random_state_same_results(X_small):
+    params = dict(n_components=range(2, 4), random_state=3)
+    a = GaussianMixtureSelector(**params).fit(X_small)
+    b = GaussianMixtureSelector(**params).fit(X_small)
+    assert_array_equal(a.cv_results_["bic"], b.cv_results_["bic"])
+
+
+# --- results ---------------------------------------------------------------
+
+
+def test_cv_results_layout(fitted):
+    results = fitted.cv_results_
+    n = 4 * 4
+    frame = pd.DataFrame(results)
+    assert len(frame) == n
+    expected = {
+        "params",
+        "param_n_components",
+        "param_covariance_type",
+        "bic",
+        "aic",
+        "icl",
+        "log_likelihood",
+        "n_parameters",
+        "converged",
+        "n_iter",
+        "fit_time",
+        "rank_test_score",
+    }
+    assert set(results) == expected
+    assert isinstance(results["param_n_components"], np.ma.MaskedArray)
+    # order: covariance type, then number of components
+    assert list(results["param_n_components"]) == [1, 2, 3, 4] * 4
+    assert list(results["param_covariance_type"]) == [
+        c for c in COVARIANCE_TYPES for _ in range(4)
+    ]
+    assert results["params"][5] == {"n_components": 2, "covariance_type": "tied"}
+    rank, bic = results["rank_test_score"], results["bic"]
+    assert rank.min() == 1 and rank[np.argmin(bic)] == 1
+    assert (
+        np.sign(np.subtract.outer(rank, rank)) == np.sign(np.subtract.outer(bic, bic))
+    ).all()
+    assert results["converged"].dtype == bool and results["converged"].all()
+    assert (results["fit_time"] > 0).all()
+    # full: K (d + d(d+1)/2) + K - 1 parameters, d=2
+    assert list(results["n_parameters"][:4]) == [5, 11, 17, 23]
+    # spherical: K (d + 1) + K - 1
+    assert list(results["n_parameters"][12:]) == [3, 7, 11, 15]
+    assert_allclose(
+        results["bic"],
+        -2 * 90 * results["log_likelihood"] + results["n_parameters"] * np.log(90),
+    )
+
+
+def test_param_grid_adds_candidates_and_columns(X_small):
+    selector = GaussianMixtureSelector(
+        n_components=range(1, 3),
+        covariance_type="diag",
+        param_grid=[{"reg_covar": [1e-6, 1.0]}, {"tol": [1e-2]}],
+        random_state=0,
+    ).fit(X_small)
+    results = selector.cv_results_
+    assert len(results["params"]) == 6
+    assert results["param_reg_covar"].mask.tolist() == [False] * 4 + [True] * 2
+    assert results["param_tol"].mask.tolist() == [True] * 4 + [False] * 2
+    assert list(results["param_covariance_type"]) == ["diag"] * 6
+    # a large regularisation flattens the clusters: a worse BIC
+    assert results["bic"][3] > results["bic"][1]
+
+
+def test_covariance_type_none_keeps_the_estimators_own(X_small):
+    selector = GaussianMixtureSelector(
+        GaussianMixture(covariance_type="diag"),
+        n_components=range(1, 4),
+        covariance_type=None,
+        random_state=0,
+    ).fit(X_small)
+    assert "param_covariance_type" not in selector.cv_results_
+    assert selector.covariance_type_ == "diag"
+    assert selector.best_estimator_.covariance_type == "diag"
+
+
+def test_any_estimator_with_the_mixture_api(X_small):
+    selector = GaussianMixtureSelector(
+        _SphericalMixture(),
+        n_components=range(1, 5),
+        covariance_type=None,
+        param_grid={"tol": [1e-3, 1e-4]},
+        random_state=0,
+    ).fit(X_small)
+    assert selector.n_components_ == 3
+    assert selector.covariance_type_ is None
+    assert isinstance(selector.best_estimator_, _SphericalMixture)
+    # its random_state was seeded by the selector's
+    assert selector.best_estimator_.random_state is not None
+    assert_allclose(selector.transform(X_small), selector.predict_proba(X_small))
+    assert_array_equal(selector.labels_, selector.predict(X_small))
+    assert not hasattr(selector, "sample")
+
+
+def test_selects_order_and_latent_dimension_of_mixture_of_ppca():
+    """Three clusters stretched along lines in 6-D: K=3, one latent dimension."""
+    rng = np.random.RandomState(0)
+    clusters = []
+    for _ in range(3):
+        direction = rng.standard_normal(6)
+        direction /= np.linalg.norm(direction)
+        t = 3 * rng.standard_normal((80, 1))
+        noise = 0.1 * rng.standard_normal((80, 6))
+        clusters.append(10 * rng.standard_normal(6) + t * direction + noise)
+    X = np.vstack(clusters)
+    selector = GaussianMixtureSelector(
+        MixtureOfPPCA(),
+        n_components=5,
+        covariance_type=None,
+        param_grid={"n_latent": [1, 2, 3]},
+        random_state=0,
+    ).fit(X)
+    assert selector.best_params_ == {"n_components": 3, "n_latent": 1}
+    assert selector.covariance_type_ is None
+    assert_allclose(selector.transform(X), selector.best_estimator_.transform(X))
+
+
+def test_estimator_without_covariance_type_needs_none(X_small):
+    with pytest.raises(ValueError, match="has no covariance_type parameter"):
+        GaussianMixtureSelector(_SphericalMixture(), n_components=2).fit(X_small)
+
+
+def test_delegates_to_the_best_estimator(fitted, X_small):
+    best = fitted.best_estimator_
+    assert_array_equal(fitted.labels_, best.predict(X_small))
+    assert_array_equal(fitted.predict(X_small), best.predict(X_small))
+    assert_allclose(fitted.predict_proba(X_small), best.predict_proba(X_small))
+    assert_allclose(fitted.score_samples(X_small), best.score_samples(X_small))
+    assert fitted.score(X_small) == best.score(X_small)
+    assert fitted.bic(X_small) == best.bic(X_small)
+    assert fitted.aic(X_small) == best.aic(X_small)
+    X_new, y_new = fitted.sample(7)
+    assert X_new.shape == (7, 2) and y_new.shape == (7,)
+    assert_array_equal(fitted.fit_predict(X_small), fitted.labels_)
+    assert not hasattr(fitted, "transform")
+
+
+def test_refit_false_keeps_results_only(X_small):
+    selector = GaussianMixtureSelector(
+        n_components=range(1, 4), refit=False, random_state=0
+    ).fit(X_small)
+    assert "bic" in selector.cv_results_
+    assert selector.n_components_ == 3
+    assert not hasattr(selector, "best_estimator_")
+    assert not hasattr(selector, "labels_")
+    assert not hasattr(selector, "predict")
+    with pytest.raises(AttributeError) as excinfo:
+        selector.predict(X_small)
+    assert "refit=False" in str(excinfo.value.__cause__)
+
+
+def test_unfitted_selector_raises_not_fitted(X_small):
+    with pytest.raises(NotFittedError):
+        GaussianMixtureSelector().predict(X_small)
+
+
+def test_estimator_and_params_are_not_mutated(X_small):
+    estimator = GaussianMixture(tol=1e-4)
+    before = estimator.get_params()
+    n_components = [1, 2, 3]
+    selector = GaussianMixtureSelector(
+        estimator, n_components=n_components, covariance_type=["diag", "full"]
+    ).fit(X_small)
+    assert estimator.get_params() == before
+    assert not hasattr(estimator, "means_")
+    assert selector.estimator is estimator
+    assert n_components == [1, 2, 3]
+    assert selector.best_estimator_ is not estimator
+
+
+# --- robustness ------------------------------------------------------------
+
+
+def test_failing_candidates_are_recorded_with_one_warning(X_small):
+    with pytest.warns(FitFailedWarning, match="4 of 8 fits failed") as record:
+        selector = GaussianMixtureSelector(
+            _FailsFromThree(),
+            n_components=range(1, 5),
+            covariance_type=("full", "spherical"),
+            error_score=-1.0,
+        ).fit(X_small)
+    assert len([w for w in record if w.category is FitFailedWarning]) == 1
+    assert "too many components" in str(record[0].message)
+    results = selector.cv_results_
+    failed = np.asarray(results["param_n_components"]) >= 3
+    assert (results["bic"][failed] == -1.0).all()
+    assert results["n_parameters"].mask.tolist() == failed.tolist()
+    assert not results["converged"][failed].any()
+    # a failed candidate is never selected, even with a tempting error_score
+    assert selector.n_components_ == 2
+    assert (
+        results["rank_test_score"][failed] > results["rank_test_score"][~failed].max()
+    ).all()
+
+
+def test_error_score_raise_reraises(X_small):
+    selector = GaussianMixtureSelector(
+        _FailsFromThree(), n_components=range(1, 4), error_score="raise"
+    )
+    with pytest.raises(RuntimeError, match="too many components"):
+        selector.fit(X_small)
+
+
+def test_all_candidates_failing_is_an_error(X_small):
+    selector = GaussianMixtureSelector(_FailsFromThree(), n_components=[3, 4])
+    with pytest.raises(ValueError, match="All 8 candidates failed"):
+        selector.fit(X_small)
+
+
+def test_non_converged_candidates_warn_once(X_small):
+    with pytest.warns(ConvergenceWarning) as record:
+        selector = GaussianMixtureSelector(
+            GaussianMixture(max_iter=1),
+            n_components=range(2, 4),
+            covariance_type="full",
+        ).fit(X_small)
+    assert len(record) == 1
+    assert "2 of 2 candidates did not converge" in str(record[0].message)
+    assert not selector.cv_results_["converged"].any()
+    assert list(selector.cv_results_["n_iter"]) == [1, 1]
+
+
+@pytest.mark.parametrize(
+    "n_components, message",
+    [
+        (0, "n_components"),
+        ([0, 1], "must be >= 1"),
+        ([1, 2.5], "non-integer"),
+        (["2"], "non-integer"),
+        ([], "is empty"),
+        ([1, 91], r"n_samples=90"),
+        (100, r"n_samples=90"),
+    ],
+)
+def test_invalid_n_components(X_small, n_components, message):
+    with pytest.raises(ValueError, match=message):
+        GaussianMixtureSelector(n_components=n_components).fit(X_small)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"covariance_type": "fulll"}, "covariance_type"),
+        ({"covariance_type": ["full", "bad"]}, r"got \['bad'\]"),
+        ({"covariance_type": []}, "empty"),
+        ({"criterion": "bic2"}, "criterion"),
+        ({"param_grid": {"n_components": [2, 3]}}, "must not contain"),
+        ({"param_grid": {"n_latent": [2, 3]}}, "not parameters of GaussianMixture"),
+        ({"error_score": "ignore"}, "error_score"),
+    ],
+)
+def test_invalid_parameters(X_small, params, message):
+    with pytest.raises(ValueError, match=message):
+        GaussianMixtureSelector(n_components=2, **params).fit(X_small)
+
+
+# --- progress --------------------------------------------------------------
+
+
+def test_verbose_prints_one_line_per_candidate(X_small, capsys):
+    GaussianMixtureSelector(
+        n_components=range(1, 4), covariance_type=("full", "diag"), verbose=1
+    ).fit(X_small)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 6
+    assert "n_components=2, covariance_type='full': bic=" in lines[1]
+    assert lines[-1].startswith("[GaussianMixtureSelector] 6/6")
+
+
+def test_verbose_above_one_is_passed_to_candidates(X_small, capsys):
+    selector = GaussianMixtureSelector(
+        n_components=[2], covariance_type="diag", verbose=2
+    ).fit(X_small)
+    assert selector.best_estimator_.verbose == 1
+    assert (
+        GaussianMixtureSelector(n_components=[2]).fit(X_small).best_estimator_.verbose
+        == 0
+    )
+
+
+# --- scikit-learn integration ---------------------------------------------
+
+
+def test_in_a_pipeline(X_small):
+    pipe = make_pipeline(
+        StandardScaler(),
+        GaussianMixtureSelector(n_components=range(1, 5), random_state=0),
+    ).fit(X_small)
+    assert pipe[-1].n_components_ == 3
+    assert pipe.predict(X_small).shape == (90,)
+    assert np.isfinite(pipe.score(X_small))
+
+
+def test_as_the_estimator_of_grid_search(X_small):
+    search = GridSearchCV(
+        GaussianMixtureSelector(covariance_type="spherical", random_state=0),
+        {"n_components": [range(1, 3), range(1, 5)]},
+        cv=3,
+    ).fit(X_small)
+    # held-out likelihood prefers the search that can reach 3 components
+    assert search.best_params_ == {"n_components": range(1, 5)}
+    assert search.best_estimator_.n_components_ == 3
+
+
+def test_joblib_round_trip(fitted, X_small):
+    buffer = io.BytesIO()
+    joblib.dump(fitted, buffer)
+    buffer.seek(0)
+    loaded = joblib.load(buffer)
+    assert_array_equal(loaded.predict(X_small), fitted.predict(X_small))
+    assert_array_equal(loaded.score_samples(X_small), fitted.score_samples(X_small))
+    assert loaded.best_params_ == fitted.best_params_
+
+
+def test_clone_of_fitted_is_unfitted(fitted):
+    assert not hasattr(clone(fitted), "cv_results_")
+
+
+_checks = parametrize_with_checks(
+    [
+        GaussianMixtureSelector(
+            n_components=range(1, 4), covariance_type=("full", "diag"), random_state=0
+        )
+    ]
+)
+# scikit-learn 1.6 hands pytest a generator, which pytest 9 deprecates: a list.
+_checks = pytest.mark.parametrize(
+    _checks.args[0], list(_checks.args[1]), **_checks.kwargs
+)
+
+
+@_checks
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        # tiny random data sets: some candidates stop at max_iter
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)
