@@ -1,15 +1,24 @@
 """Fast, exact, scikit-learn compatible Gaussian mixture models.
 
 ``GaussianMixture`` clusters (a drop-in for scikit-learn's),
-``GaussianMixtureSelector`` chooses the number of components, and
-``MixtureOfPPCA`` reduces dimension per component.
+``GaussianMixtureSelector`` chooses the number of components and the
+covariance type, and ``MixtureOfPPCA`` reduces dimension per component.
 """
 
 # Authors: The gmm_estimators developers
 # SPDX-License-Identifier: BSD-3-Clause
 
 from ._gaussian_mixture import GaussianMixture
+from ._ppca import MixtureOfPPCA
+from ._selection import GaussianMixtureSelector
+from .plotting import CriterionDisplay
 
 __version__ = "0.1.0"
 
-__all__ = ["GaussianMixture", "__version__"]
+__all__ = [
+    "CriterionDisplay",
+    "GaussianMixture",
+    "GaussianMixtureSelector",
+    "MixtureOfPPCA",
+    "__version__",
+]
