@@ -440,7 +440,7 @@ class DiagCovariance(_CovarianceModel):
     """Each component has its own diagonal covariance matrix.
 
     ``log N(x | k)`` expands into two products of the block, ``(x-c)^2 @ a`` and
-    ``(x-c) @ b``, against small ``d x K`` matrices; the statistic is
+    ``[x-c, 1] @ b``, against small ``d x K`` matrices; the statistic is
     ``sum_i r_ik (x_i - c)^2``.
     """
 
@@ -468,21 +468,18 @@ class DiagCovariance(_CovarianceModel):
             - 0.5 * self.n_features * LOG_2PI
             - 0.5 * np.einsum("kd,kd->k", mc**2, prec)
         )
-        return (
-            (-0.5 * prec).astype(dtype),
-            (mc * prec).astype(dtype),
-            const[:, None].astype(dtype),
-        )
+        # The constant rides on the block's column of ones.
+        linear = np.hstack([mc * prec, const[:, None]])
+        return (-0.5 * prec).astype(dtype), linear.astype(dtype)
 
     def _squares(self, xa):
         return np.square(xa[:, :-1])
 
     def log_prob(self, xa, ws):
-        a, bmat, const = self._constants(xa.dtype)
+        a, linear = self._constants(xa.dtype)
         sq = self._squares(xa)
         lp = a @ sq.T
-        lp += bmat @ xa[:, :-1].T
-        lp += const
+        lp += linear @ xa.T
         return lp, sq
 
     def new_stats(self):
@@ -537,8 +534,8 @@ class SphericalCovariance(DiagCovariance):
         return np.repeat((self.prec_chol**2)[:, None], self.n_features, axis=1)
 
     def _make_constants(self, dtype):
-        a, bmat, const = super()._make_constants(dtype)
-        return a[:, :1], bmat, const
+        a, linear = super()._make_constants(dtype)
+        return a[:, :1], linear
 
     def _squares(self, xa):
         x = xa[:, :-1]

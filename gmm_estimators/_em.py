@@ -169,8 +169,9 @@ def _add_block_stats(acc, model, xa, resp, cache, w):
     """Add a block's weighted counts, first moments and model statistics."""
     if w is not None:
         resp *= w.astype(resp.dtype, copy=False)
-    acc["nk"] += resp.sum(axis=1)
-    acc["s1"] += resp @ xa[:, :-1]
+    moments = resp @ xa  # first moments, and the counts from the ones column
+    acc["nk"] += moments[:, -1]
+    acc["s1"] += moments[:, :-1]
     model.accumulate(acc["stats"], xa, resp, cache)
 
 
