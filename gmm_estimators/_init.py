@@ -142,6 +142,34 @@ def _nearest_center_source(X, centers, dtype):
     return source
 
 
+def kmeans_labels(X, n_clusters, rng, sample_weight=None):
+    """Labels of the ``'kmeans'`` initialisation: the nearest k-means centre.
+
+    The clustering ``GaussianMixture(init_params='kmeans')`` starts from, for
+    callers that share one initialisation between several fits (the
+    selector shares it between covariance types).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_clusters : int
+    rng : numpy.random.RandomState
+    sample_weight : ndarray of shape (n_samples,), default=None
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+    """
+    weights = (
+        np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    )
+    centers = kmeans_centers(X, weights, n_clusters, rng)
+    labels = np.empty(X.shape[0], dtype=np.intp)
+    for s, e in _chunks(X.shape[0]):
+        labels[s:e] = np.argmin(_sq_dist(X[s:e], centers), axis=1)
+    return labels
+
+
 def kmeans_centers(X, weights, n_clusters, rng):
     """Weighted k-means centres, on a weighted subsample of at most
     :data:`KMEANS_SUBSAMPLE` rows.

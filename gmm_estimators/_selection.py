@@ -31,7 +31,6 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.model_selection import KFold, ParameterGrid, check_cv
 from sklearn.utils import check_random_state
@@ -41,6 +40,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._gaussian_mixture import GaussianMixture, initial_parameters
+from ._init import kmeans_labels
 
 __all__ = ["GaussianMixtureSelector"]
 
@@ -109,12 +109,13 @@ def _format_error(exc):
 def _kmeans_labels(X, n_components, seed):
     """Hard k-means labels: the one initialisation shared by the candidates.
 
-    One k-means run (``n_init=1``), as ``init_params='kmeans'`` does inside each
-    candidate, but done once per number of components (and per cv fold).
+    The k-means that ``init_params='kmeans'`` runs inside each candidate
+    (:func:`gmm_estimators._init.kmeans_labels`), done once per number of
+    components (and per cv fold).
     """
     if n_components == 1:
         return np.zeros(X.shape[0], dtype=np.intp)
-    return KMeans(n_clusters=n_components, n_init=1, random_state=seed).fit(X).labels_
+    return kmeans_labels(X, n_components, np.random.RandomState(seed))
 
 
 def _fit_candidate(
@@ -151,6 +152,7 @@ def _fit_candidate(
                 X_train,
                 init_labels,
                 est_params["covariance_type"],
+                n_components=est_params["n_components"],
                 reg_covar=est_params["reg_covar"],
             )
             est.set_params(
@@ -430,7 +432,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     >>> selector.n_components_, selector.covariance_type_
     (3, 'tied')
     >>> selector.predict(X[:5])
-    array([2, 1, 2, 0, 0])
+    array([1, 0, 1, 2, 2])
     """
 
     _parameter_constraints: dict = {
