@@ -26,7 +26,6 @@ picks the class once from :data:`COVARIANCE_MODELS`.
 
 import numpy as np
 from scipy.linalg import solve_triangular
-from scipy.linalg.blas import dsyrk, ssyrk
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -198,7 +197,7 @@ class FullCovariance(_CovarianceModel):
     (``U_k`` the upper Cholesky factor of precision ``k``, ``m_k`` the centred
     mean): the rows ``y_ik`` are the whitened residuals, ``|y_ik|^2`` the
     Mahalanobis distances.  The M-step statistic is their weighted scatter
-    ``G_k = sum_i r_ik y_ik y_ik^T`` (a symmetric rank-b update), which is the
+    ``G_k = sum_i r_ik y_ik y_ik^T`` (one (d x b)(b x d) product per component), which is the
     residual scatter around the previous means in whitened coordinates:
     ``sum_i r_ik (x_i - m_k)(x_i - m_k)^T = L_k G_k L_k^T`` with
     ``L_k = U_k^{-T}`` the Cholesky factor of the previous covariance.
@@ -307,7 +306,6 @@ class FullCovariance(_CovarianceModel):
     def accumulate(self, stats, xa, resp, cache):
         y = cache
         b = y.shape[1]
-        syrk = ssyrk if y.dtype == np.float32 else dsyrk
         scatter = stats["scatter"]
         root = np.sqrt(resp)
         # Rows whose responsibility is below RESP_FLOOR add less than
@@ -326,7 +324,9 @@ class FullCovariance(_CovarianceModel):
             else:
                 z = y[k]
                 z *= root[k, :, None]
-            scatter[k] += syrk(1.0, z.T, trans=0)
+            # numpy's product releases the GIL, so the block threads overlap
+            # (scipy's syrk, at half the flops, holds it and runs serially).
+            scatter[k] += z.T @ z
 
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
         means_c = s1c / nk[:, None]

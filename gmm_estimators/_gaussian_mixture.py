@@ -132,8 +132,8 @@ default='kmeans'
     Recognition and Machine Learning* (2006), section 9.2.  Each iteration is a
     single pass over blocks of rows that computes the responsibilities and the
     sufficient statistics together, with large matrix products (for 'full',
-    one batched product per block for the E-step and a symmetric rank update
-    per component for the M-step).
+    one batched product per block for the E-step and one weighted product
+    ``(d x b)(b x d)`` per component for the M-step).
 
     Examples
     --------
