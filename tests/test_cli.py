@@ -374,3 +374,32 @@ def test_bad_input_is_one_line_and_exit_status_2(bad_input_results, case):
     check_one_line_error(
         result.returncode, result.stdout, result.stderr, BAD_INPUTS[case][2], cwd
     )
+
+
+def test_closed_pipe_is_not_an_error(tmp_path):
+    """``gmm-estimators ... --out - | head`` ends quietly."""
+    data = tmp_path / "data.csv"
+    rows = np.random.RandomState(0).randn(3000, 3)
+    np.savetxt(data, rows, delimiter=",")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gmm_estimators",
+            "reduce",
+            str(data),
+            "--components",
+            "2",
+            "--latent",
+            "1",
+            "--out",
+            "-",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away after one line
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert b"Traceback" not in err and b"BrokenPipe" not in err
