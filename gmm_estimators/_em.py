@@ -175,7 +175,7 @@ def _add_block_stats(acc, model, xa, resp, cache, w):
     model.accumulate(acc["stats"], xa, resp, cache)
 
 
-def _m_step(model, acc, reg_covar, scatter, total_weight):
+def _m_step(model, acc, reg_covar, scatter):
     """New (model, weights) from summed statistics, as scikit-learn computes them."""
     nk = acc["nk"] + 10 * np.finfo(np.float64).eps
     new_model = model.m_step(nk, acc["s1"], acc["stats"], reg_covar, scatter)
@@ -206,7 +206,7 @@ def em_step(blocks, model, weights, sample_weight, reg_covar, scatter):
 
     acc = _sum_accs(blocks.run(fn, _stats_acc(model)))
     total = blocks.n if sw is None else float(sw.sum())
-    new_model, nk = _m_step(model, acc, reg_covar, scatter, total)
+    new_model, nk = _m_step(model, acc, reg_covar, scatter)
     return new_model, nk / nk.sum(), acc["ll"] / total
 
 
@@ -252,7 +252,7 @@ def model_from_responsibilities(
 
     acc = _sum_accs(blocks.run(second, _stats_acc(ref)))
     total = blocks.n if sw is None else float(sw.sum())
-    model, nk = _m_step(ref, acc, reg_covar, scatter, total)
+    model, nk = _m_step(ref, acc, reg_covar, scatter)
     return model, nk / total
 
 
