@@ -473,10 +473,13 @@ def _summary(selector, labels):
             else f"Best candidates by {criterion} (lower is better):"
         ),
         _criterion_table(selector),
-        "Cluster sizes: "
-        + ", ".join(f"{k}: {size}" for k, size in enumerate(sizes))
-        + ".",
+        _sizes_line(sizes),
     ]
+
+
+def _sizes_line(sizes):
+    """``Cluster sizes: 0: 45, 1: 50.``"""
+    return "Cluster sizes: " + ", ".join(f"{k}: {n}" for k, n in enumerate(sizes)) + "."
 
 
 # -- figures --------------------------------------------------------------------
@@ -734,9 +737,7 @@ def run_predict(args):
         file=report,
     )
     print(
-        "Cluster sizes: "
-        + ", ".join(f"{k}: {size}" for k, size in enumerate(sizes))
-        + ".",
+        _sizes_line(sizes),
         file=report,
     )
     if args.out != "-":
@@ -788,9 +789,7 @@ def run_reduce(args):
         file=report,
     )
     print(
-        "Cluster sizes: "
-        + ", ".join(f"{k}: {size}" for k, size in enumerate(sizes))
-        + ".",
+        _sizes_line(sizes),
         file=report,
     )
     if args.out != "-":

@@ -125,6 +125,17 @@ class _Blocks:
         return accs
 
 
+def fit_blocks(X, sample_weight, model_cls, n_components):
+    """The blocks of a fit, centred at the weighted data mean, and the data
+    scatter matrix when the model needs it (else None), in one pass."""
+    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    if model_cls.needs_scatter:
+        center, _, scatter = weighted_moments(X, weights, scatter=True)
+    else:
+        (center, _), scatter = weighted_moments(X, weights), None
+    return _Blocks(X, center, model_cls.row_width(n_components, X.shape[1])), scatter
+
+
 def _sum_accs(accs):
     """Sum per-thread accumulators (dicts of arrays / floats / nested dicts)."""
     out = accs[0]
@@ -415,14 +426,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 + ("" if sw is None else " (rows of non-zero weight)")
             )
         self._validate_init(X)
-        model_cls = self._model_class()
-        weights_all = np.ones(X.shape[0]) if sw is None else sw
-        if model_cls.needs_scatter:
-            center, _, scatter = weighted_moments(X, weights_all, scatter=True)
-        else:
-            center, _ = weighted_moments(X, weights_all)
-            scatter = None
-        blocks = _Blocks(X, center, model_cls.row_width(self.n_components, X.shape[1]))
+        blocks, scatter = fit_blocks(X, sw, self._model_class(), self.n_components)
+        center = blocks.center.astype(np.float64)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         n_init = self.n_init if do_init else 1

@@ -9,8 +9,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._covariance import COVARIANCE_MODELS
-from ._em import _BaseMixture, _Blocks, model_from_responsibilities
-from ._utils import weighted_moments
+from ._em import _BaseMixture, fit_blocks, model_from_responsibilities
 
 
 def _as_float_array(value, name, shape, dtype):
@@ -360,13 +359,7 @@ def initial_parameters(
         )
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     cls = COVARIANCE_MODELS[covariance_type]
-    weights_all = np.ones(X.shape[0]) if sw is None else sw
-    if cls.needs_scatter:
-        center, _, scatter = weighted_moments(X, weights_all, scatter=True)
-    else:
-        center, _ = weighted_moments(X, weights_all)
-        scatter = None
-    blocks = _Blocks(X, center, cls.row_width(n_components, X.shape[1]))
+    blocks, scatter = fit_blocks(X, sw, cls, n_components)
     comps = np.arange(n_components)
 
     def source(start, stop):
