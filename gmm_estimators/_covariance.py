@@ -186,6 +186,17 @@ class _CovarianceModel:
         """Zeroed float64 accumulators of this model's second-order statistics."""
         return {}
 
+    # -- degeneracy (see gmm_estimators._em.degeneracy) --------------------------
+    def points_needed(self):
+        """Effective points a component needs for a regular covariance."""
+        return 2
+
+    def relative_variances(self, data_var, reg_covar):
+        """Smallest eigenvalue of each component's covariance without
+        ``reg_covar``, in units of the data's variance (shape (K,))."""
+        scale = np.where(data_var > 0, data_var, np.inf)
+        return ((self.covariances - reg_covar) / scale).min(axis=1)
+
     def accumulate(self, stats, xa, resp, cache):
         """Add one block's second-order statistics to ``stats`` (in place)."""
 
@@ -345,6 +356,19 @@ class FullCovariance(_CovarianceModel):
     def sample_component(self, rng, k, n):
         return rng.multivariate_normal(self.means[k], self.covariances[k], int(n))
 
+    def points_needed(self):
+        return self.n_features + 1
+
+    def relative_variances(self, data_var, reg_covar):
+        keep = data_var > 0
+        root = 1.0 / np.sqrt(data_var[keep])
+        cov = self.covariances[..., keep, :][..., :, keep]
+        idx = np.arange(cov.shape[-1])
+        cov = cov.copy()
+        cov[..., idx, idx] -= reg_covar
+        scaled = root[:, None] * cov * root[None, :]
+        return np.atleast_2d(np.linalg.eigvalsh(scaled))[:, 0]
+
 
 class TiedCovariance(_CovarianceModel):
     """All components share one general covariance matrix.
@@ -434,6 +458,13 @@ class TiedCovariance(_CovarianceModel):
 
     def sample_component(self, rng, k, n):
         return rng.multivariate_normal(self.means[k], self.covariances, int(n))
+
+    def points_needed(self):
+        return 1
+
+    def relative_variances(self, data_var, reg_covar):
+        shared = FullCovariance.relative_variances(self, data_var, reg_covar)
+        return np.repeat(shared, self.n_components)
 
 
 class DiagCovariance(_CovarianceModel):
@@ -547,6 +578,10 @@ class SphericalCovariance(DiagCovariance):
     def _variances(self, nk, means_c, stats, reg_covar):
         msq = np.einsum("kd,kd->k", means_c, means_c)
         return (stats["sq"][:, 0] / nk - msq) / self.n_features + reg_covar
+
+    def relative_variances(self, data_var, reg_covar):
+        keep = data_var > 0
+        return (self.covariances - reg_covar) / data_var[keep].mean()
 
 
 COVARIANCE_MODELS = {

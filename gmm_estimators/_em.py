@@ -41,7 +41,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._init import initial_responsibilities
+from ._init import INIT_METHODS, initial_responsibilities
 from ._utils import weighted_moments
 
 #: Bytes of block temporaries a thread aims to keep (about an L2 cache).
@@ -130,10 +130,53 @@ def fit_blocks(X, sample_weight, model_cls, n_components):
     scatter matrix when the model needs it (else None), in one pass."""
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     if model_cls.needs_scatter:
-        center, _, scatter = weighted_moments(X, weights, scatter=True)
+        center, var, scatter = weighted_moments(X, weights, scatter=True)
     else:
-        (center, _), scatter = weighted_moments(X, weights), None
-    return _Blocks(X, center, model_cls.row_width(n_components, X.shape[1])), scatter
+        (center, var), scatter = weighted_moments(X, weights), None
+    blocks = _Blocks(X, center, model_cls.row_width(n_components, X.shape[1]))
+    blocks.data_var = var
+    return blocks, scatter
+
+
+#: A component whose covariance, less ``reg_covar`` and in units of the data's
+#: per-feature variance, has an eigenvalue below this is degenerate.
+DEGENERATE_VARIANCE = 1e-10
+
+
+def degeneracy(model, weights, n_support, data_var, reg_covar):
+    """Why a fitted mixture is degenerate (a spurious optimum), or ``""``.
+
+    A component is degenerate when it has fewer effective points than its
+    covariance needs to be regular (``d + 1`` for a full covariance, 2 for a
+    diagonal or spherical one: ``weights_k * n`` with ``n`` the rows of
+    non-zero weight), or when its covariance is singular but for
+    ``reg_covar``: without ``reg_covar`` and in units of the data's variance,
+    its smallest eigenvalue is below :data:`DEGENERATE_VARIANCE`.  Such a fit
+    reaches an unbounded likelihood on a few points (mclust reports it as
+    missing); a search must not choose it.  Models without these checks
+    (``relative_variances``) are never flagged.
+    """
+    check = getattr(model, "relative_variances", None)
+    if check is None or not np.any(data_var > 0):
+        return ""
+    counts = np.asarray(weights) * n_support
+    need = model.points_needed()
+    low = np.flatnonzero(counts < need - 0.05)
+    if low.size:
+        k = int(low[np.argmin(counts[low])])
+        return (
+            f"component {k} has {counts[k]:.3g} effective points, fewer than the "
+            f"{need} its covariance needs"
+        )
+    rel = check(np.asarray(data_var, dtype=np.float64), reg_covar)
+    bad = np.flatnonzero(~(rel >= DEGENERATE_VARIANCE))
+    if bad.size:
+        k = int(bad[np.argmin(rel[bad])])
+        return (
+            f"component {k} is singular but for reg_covar (relative variance "
+            f"{rel[k]:.2g})"
+        )
+    return ""
 
 
 def _sum_accs(accs):
@@ -325,8 +368,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
 
     * ``_model_class()`` -- the component model class;
     * ``_validate_init(X)`` -- check user-provided initial parameters;
-    * ``_initial_source(blocks, sw, rng)`` -- initial responsibilities;
-    * ``_initial_model(blocks, sw, rng, scatter)`` -- (model, weights) to start EM;
+    * ``_initial_source(blocks, sw, rng, method, cache)`` -- initial
+      responsibilities of one start method;
+    * ``_initial_model(blocks, sw, rng, scatter, method, cache)`` -- (model,
+      weights) to start EM from;
     * ``_set_model(model, weights)`` / ``_get_model(center)`` -- map the model
       to / from the public fitted attributes;
     * ``_n_parameters()`` -- free parameters, for ``bic`` and ``aic``.
@@ -338,9 +383,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         "reg_covar": [Interval(Real, 0.0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [
-            StrOptions({"kmeans", "random", "random_from_data", "k-means++"})
-        ],
+        "init_params": [StrOptions(set(INIT_METHODS)), list, tuple],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
@@ -351,18 +394,40 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
     def _validate_init(self, X):
         """Validate user-provided initial parameters (none by default)."""
 
-    def _initial_source(self, blocks, sample_weight, rng):
-        """The responsibility source of ``init_params`` on the data."""
+    def _initial_source(self, blocks, sample_weight, rng, method, cache=None):
+        """The responsibility source of the start ``method`` on the data."""
         weights = np.ones(blocks.n) if sample_weight is None else sample_weight
         return initial_responsibilities(
-            self.init_params, blocks.X, weights, self.n_components, rng
+            method, blocks.X, weights, self.n_components, rng, cache
         )
 
-    def _initial_model(self, blocks, sample_weight, rng, scatter):
-        source = self._initial_source(blocks, sample_weight, rng)
+    def _initial_model(self, blocks, sample_weight, rng, scatter, method, cache=None):
+        source = self._initial_source(blocks, sample_weight, rng, method, cache)
         return model_from_responsibilities(
             blocks, self._model_class(), source, sample_weight, self.reg_covar, scatter
         )
+
+    def _init_methods(self):
+        """``init_params`` as a list of distinct start methods."""
+        methods = self.init_params
+        methods = [methods] if isinstance(methods, str) else list(methods)
+        unknown = [m for m in methods if m not in INIT_METHODS]
+        if not methods or unknown:
+            raise ValueError(
+                "init_params must be one of, or a non-empty list of, "
+                f"{list(INIT_METHODS)}; got {self.init_params!r}."
+            )
+        return list(dict.fromkeys(methods))
+
+    def _runs(self):
+        """(run, method) of every EM run: ``n_init`` rounds of the methods; the
+        deterministic 'hc' start only in the first round."""
+        return [
+            (r, m)
+            for r in range(self.n_init)
+            for m in self._init_methods()
+            if r == 0 or m != "hc"
+        ]
 
     def _row_width(self):
         return self._model_class().row_width(self.n_components, self.n_features_in_)
@@ -430,46 +495,78 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         center = blocks.center.astype(np.float64)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
-        n_init = self.n_init if do_init else 1
-        rng = check_random_state(self.random_state)
+        runs = self._runs() if do_init else [(0, None)]
+        # A search (GaussianMixtureSelector) may hand a fit its seed and a
+        # cache of starts shared between candidates; it is used once.
+        search = self.__dict__.pop("_search_context", None) or {}
+        rng = check_random_state(search.get("random_state", self.random_state))
+        cache = search.get("cache")
+        n_support = X.shape[0] if sw is None else int(np.count_nonzero(sw))
         best = None
+        errors = []
         with blocks.limits():
-            for init in range(n_init):
+            for init, (_, method) in enumerate(runs):
                 self._verbose_init_begin(init)
                 t_start = t_iter = perf_counter()
-                if do_init:
-                    model, weights = self._initial_model(blocks, sw, rng, scatter)
-                    lower_bound = -np.inf
-                else:
-                    model, weights = (
-                        self._get_model(center),
-                        self.weights_.astype(np.float64),
-                    )
-                    lower_bound = self.lower_bound_
-                history = []
-                converged = False
-                n_iter = 0
-                for n_iter in range(1, self.max_iter + 1):
-                    prev = lower_bound
-                    model, weights, lower_bound = em_step(
-                        blocks, model, weights, sw, self.reg_covar, scatter
-                    )
-                    history.append(lower_bound)
-                    change = lower_bound - prev
-                    t_iter = self._verbose_iter(n_iter, change, t_iter)
-                    if abs(change) < self.tol:
-                        converged = True
-                        break
+                try:
+                    if do_init:
+                        model, weights = self._initial_model(
+                            blocks, sw, rng, scatter, method, cache
+                        )
+                        lower_bound = -np.inf
+                    else:
+                        model, weights = (
+                            self._get_model(center),
+                            self.weights_.astype(np.float64),
+                        )
+                        lower_bound = self.lower_bound_
+                    history = []
+                    converged = False
+                    n_iter = 0
+                    for n_iter in range(1, self.max_iter + 1):
+                        prev = lower_bound
+                        model, weights, lower_bound = em_step(
+                            blocks, model, weights, sw, self.reg_covar, scatter
+                        )
+                        history.append(lower_bound)
+                        change = lower_bound - prev
+                        t_iter = self._verbose_iter(n_iter, change, t_iter)
+                        if abs(change) < self.tol:
+                            converged = True
+                            break
+                except ValueError as exc:
+                    # a start whose components collapse: another may not
+                    if len(runs) == 1:
+                        raise
+                    errors.append(exc)
+                    continue
+                reason = degeneracy(
+                    model, weights, n_support, blocks.data_var, self.reg_covar
+                )
                 if self.max_iter > 0:
                     self._verbose_init_end(
                         lower_bound, converged, perf_counter() - t_start
                     )
-                    better = best is None or lower_bound > best[2] or best[2] == -np.inf
                 else:
-                    better = best is None
                     lower_bound = -np.inf
-                if better:
-                    best = (model, weights, lower_bound, n_iter, history, converged)
+                # a regular solution beats a degenerate one, then the larger
+                # lower bound wins (the first run on ties)
+                key = (not reason, lower_bound)
+                if best is None or key > best[-1] or best[-1][1] == -np.inf:
+                    best = (
+                        model,
+                        weights,
+                        lower_bound,
+                        n_iter,
+                        history,
+                        converged,
+                        reason,
+                        key,
+                    )
+            if best is None:
+                raise errors[0]
+            self.degenerate_ = best[6]
+            best = best[:6]
             model, weights, lower_bound, n_iter, history, converged = best
             if not converged and self.max_iter > 0:
                 warnings.warn(

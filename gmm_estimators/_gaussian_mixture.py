@@ -217,12 +217,14 @@ default='kmeans'
             cls.check_precisions(precisions)
         self._init_checked = (weights, means, precisions)
 
-    def _initial_model(self, blocks, sample_weight, rng, scatter):
+    def _initial_model(self, blocks, sample_weight, rng, scatter, method, cache=None):
         weights, means, precisions = self._init_checked
         cls = self._model_class()
         center = blocks.center.astype(np.float64)
         if weights is None or means is None or precisions is None:
-            model, w = super()._initial_model(blocks, sample_weight, rng, scatter)
+            model, w = super()._initial_model(
+                blocks, sample_weight, rng, scatter, method, cache
+            )
             weights = w if weights is None else weights
             if means is not None and precisions is None:
                 model = cls(

@@ -1,4 +1,4 @@
-"""Initial responsibilities: k-means, k-means++, random and random_from_data.
+"""Initial responsibilities: hc, k-means, k-means++, random and random_from_data.
 
 Every method here is a function of the *weighted set* of distinct data points,
 not of the row order or of how often a row is repeated: the random draws are
@@ -19,6 +19,7 @@ responsibilities of those rows, so that the engine never needs an
 import numpy as np
 from sklearn.cluster import KMeans
 
+from ._hc import HierarchicalStart
 from ._utils import weighted_moments
 
 #: k-means runs on at most this many rows drawn from the data (with
@@ -206,13 +207,19 @@ def kmeans_centers(X, weights, n_clusters, rng):
     return km.fit(sub, sample_weight=row_weights).cluster_centers_.astype(np.float64)
 
 
-def initial_responsibilities(method, X, sample_weight, n_components, rng):
+#: The initialisation methods, in the order a list of them is tried.
+INIT_METHODS = ("hc", "kmeans", "k-means++", "random", "random_from_data")
+
+
+def initial_responsibilities(method, X, sample_weight, n_components, rng, cache=None):
     """The responsibility source of an initialisation method.
 
     Parameters
     ----------
-    method : {'kmeans', 'k-means++', 'random', 'random_from_data'}
-        'kmeans': each row belongs to its nearest k-means centre (see
+    method : {'hc', 'kmeans', 'k-means++', 'random', 'random_from_data'}
+        'hc': the tree of model-based agglomerative hierarchical clustering
+        (:class:`~gmm_estimators._hc.HierarchicalStart`) cut at
+        ``n_components`` clusters; 'kmeans': each row belongs to its nearest k-means centre (see
         :func:`kmeans_centers`); 'k-means++': the k-means++ seeds, one row per
         component; 'random': pseudo-random responsibilities that are a
         function of the point; 'random_from_data': distinct random rows, one
@@ -221,6 +228,10 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng):
     sample_weight : ndarray of shape (n_samples,)
     n_components : int
     rng : numpy.random.RandomState
+    cache : dict or None, default=None
+        Work shared between fits on the same data (the hc tree, and each
+        number of components' k-means centres), keyed by the method, the
+        number of components and a seed drawn from ``rng``.
 
     Returns
     -------
@@ -228,6 +239,23 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng):
         ``source(start, stop)`` returns the responsibilities of those rows.
     """
     n_samples = X.shape[0]
+    if method in ("hc", "kmeans"):
+        # One seed per call, drawn whether or not a cache is given, so that a
+        # fit sharing a search's cache starts exactly as a fit alone would.
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        key = ("hc", seed) if method == "hc" else ("kmeans", n_components, seed)
+        if cache is None or key not in cache:
+            start = _compute_start(
+                method, X, sample_weight, n_components, np.random.RandomState(seed)
+            )
+            if cache is not None:
+                cache[key] = start
+        start = start if cache is None else cache[key]
+    if method == "hc":
+        labels = start.labels(n_components)
+        return _labels_source(labels, n_components, X.dtype, start.row_values())
+    if method == "kmeans":
+        return _nearest_center_source(X, start, X.dtype)
     dtype = X.dtype
     weights = np.asarray(sample_weight, dtype=np.float64)
     if method == "random":
@@ -246,10 +274,6 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng):
             return r.astype(dtype)
 
         return source
-    if method == "kmeans":
-        return _nearest_center_source(
-            X, kmeans_centers(X, weights, n_components, rng), dtype
-        )
 
     labels = np.full(n_samples, -1, dtype=np.intp)
     if method == "random_from_data":
@@ -271,3 +295,11 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng):
     seed_values = np.zeros(n_samples)
     seed_values[chosen] = 1.0 / weights[chosen]
     return _labels_source(labels, n_components, dtype, seed_values)
+
+
+def _compute_start(method, X, sample_weight, n_components, rng):
+    """The shareable part of a start: the hc tree, or the k-means centres."""
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if method == "hc":
+        return HierarchicalStart(X, weights, rng)
+    return kmeans_centers(X, weights, n_components, rng)

@@ -856,8 +856,8 @@ default='kmeans'
                     "warm_start=False to refit from scratch."
                 )
 
-    def _initial_model(self, blocks, sample_weight, rng, scatter):
-        source = self._initial_source(blocks, sample_weight, rng)
+    def _initial_model(self, blocks, sample_weight, rng, scatter, method, cache=None):
+        source = self._initial_source(blocks, sample_weight, rng, method, cache)
         return ppca_from_responsibilities(
             blocks, self._model_class(), source, sample_weight, self.reg_covar, rng
         )
