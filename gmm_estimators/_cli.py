@@ -637,18 +637,24 @@ class _Outputs:
         self.paths[real] = option
         directory = os.path.dirname(os.path.abspath(path))
         if os.path.isdir(path):
-            raise CLIError(f"cannot write {path}: it is a directory")
+            raise CLIError(f"cannot write {path} ({option}): it is a directory")
         if not os.path.isdir(directory):
             parent = directory
             while parent and not os.path.exists(parent):
                 parent = os.path.dirname(parent)
             if parent and not os.path.isdir(parent):
-                raise CLIError(f"cannot write {path}: {parent} is not a directory")
-            raise CLIError(f"cannot write {path}: directory {directory} does not exist")
+                raise CLIError(
+                    f"cannot write {path} ({option}): {parent} is not a directory"
+                )
+            raise CLIError(
+                f"cannot write {path} ({option}): directory {directory} does not exist"
+            )
         try:
             fd, probe = tempfile.mkstemp(dir=directory, prefix=".gmm-estimators-")
         except OSError as exc:
-            raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise CLIError(
+                f"cannot write {path} ({option}): {exc.strerror or exc}"
+            ) from None
         os.close(fd)
         os.remove(probe)
 
@@ -1064,7 +1070,7 @@ def _draw_clusters(ax, X, labels, mixture, classes=None):
     ax.set_ylabel(f"second principal component ({ratio[1]:.0%} of variance)")
 
 
-def _check_figure_format(path):
+def _check_figure_format(path, option):
     """The image format of ``path`` from its extension (png without one)."""
     from matplotlib.figure import Figure
 
@@ -1072,13 +1078,14 @@ def _check_figure_format(path):
     formats = Figure().canvas.get_supported_filetypes()
     if extension not in formats:
         raise CLIError(
-            f"cannot draw {path}: unknown image format {extension!r} (use one of "
+            f"cannot draw {path} ({option}): unknown image format {extension!r} (use "
+            "one of "
             f"{', '.join(sorted(formats))})"
         )
     return extension
 
 
-def _save_figure(outputs, path, selector, X, labels, title, classes=None):
+def _save_figure(outputs, path, option, selector, X, labels, title, classes=None):
     """Stage criterion curves (left) and the clusters (right) for ``path``."""
     from matplotlib.figure import Figure
 
@@ -1099,7 +1106,7 @@ def _save_figure(outputs, path, selector, X, labels, title, classes=None):
         + ", ellipses at 2 standard deviations"
     )
     fig.suptitle(title)
-    image_format = _check_figure_format(path)
+    image_format = _check_figure_format(path, option)
     try:
         outputs.stage(
             path,
@@ -1121,7 +1128,7 @@ def run_demo(args):
     with _Outputs() as outputs:
         outputs.check(figure, "--figure", stdout=False)
         if figure is not None and _have_matplotlib():
-            _check_figure_format(figure)
+            _check_figure_format(figure, "--figure")
         wine = load_wine()
         X = StandardScaler().fit_transform(wine.data)
         print(
@@ -1155,6 +1162,7 @@ def run_demo(args):
         _save_figure(
             outputs,
             figure,
+            "--figure",
             selector,
             X,
             labels,
@@ -1227,7 +1235,7 @@ def _check_plot(args):
     if args.plot:
         if not _have_matplotlib():
             raise CLIError(f"--plot needs matplotlib; install it with: {PLOT_HINT}")
-        _check_figure_format(args.plot)
+        _check_figure_format(args.plot, "--plot")
 
 
 def run_fit(args):
@@ -1250,6 +1258,7 @@ def run_fit(args):
             _save_figure(
                 outputs,
                 args.plot,
+                "--plot",
                 selector,
                 X,
                 labels,
@@ -1652,6 +1661,7 @@ def build_parser():
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     fit = commands.add_parser(
         "fit",
+        prog=f"{PROG} fit",
         help="select a Gaussian mixture for a CSV file and label its rows",
         description="Select the number of components and covariance type of a "
         "Gaussian mixture for the rows of a numeric CSV file, write each row's "
@@ -1683,6 +1693,7 @@ def build_parser():
 
     predict = commands.add_parser(
         "predict",
+        prog=f"{PROG} predict",
         help="label the rows of a CSV file with a saved model",
         description="Label the rows of a numeric CSV file with a model saved by "
         "'gmm-estimators fit --model' (or any fitted mixture saved with joblib). "
@@ -1705,6 +1716,7 @@ def build_parser():
 
     reduce = commands.add_parser(
         "reduce",
+        prog=f"{PROG} reduce",
         help="reduce dimension per component with a mixture of probabilistic PCA",
         description="Fit a MixtureOfPPCA to a numeric CSV file and write its "
         "transform: the latent coordinates of every row.",

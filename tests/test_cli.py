@@ -6,14 +6,18 @@ give one line on stderr and exit status 2, never a traceback.
 """
 
 import csv
+import errno
+import io
 import os
 import subprocess
 import sys
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_blobs
@@ -151,7 +155,11 @@ def test_fit_then_predict_round_trip(tmp_path, data, data_csv):
 
     model = joblib.load(tmp_path / "model.joblib")
     assert isinstance(model, GaussianMixture)
-    assert_array_equal(model.predict(data), labels)
+    # the saved model carries the column names, checked by scikit-learn
+    assert list(model.feature_names_in_) == ["x", "y", "z"]
+    assert_array_equal(
+        model.predict(pd.DataFrame(data, columns=["x", "y", "z"])), labels
+    )
 
     # predict: the same rows without a header give the same labels
     np.savetxt(tmp_path / "new.csv", data, delimiter=",", fmt="%.10g")
@@ -206,7 +214,8 @@ def test_reduce_writes_the_transform_with_feature_names(tmp_path, data, data_csv
     rows = read_rows(tmp_path / "reduced.csv")
     assert rows[0] == list(model.get_feature_names_out())
     reduced = np.array(rows[1:], dtype=float)
-    assert_allclose(reduced, model.transform(data), rtol=1e-6, atol=1e-9)
+    frame = pd.DataFrame(data, columns=["x", "y", "z"])
+    assert_allclose(reduced, np.asarray(model.transform(frame)), rtol=1e-6, atol=1e-9)
 
 
 # Bad input: (files to write, arguments, words the error must contain).
@@ -403,3 +412,703 @@ def test_closed_pipe_is_not_an_error(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+# -- reading CSV files: what was silently wrong (issues 12 and 13) ------------------
+def cli(args, monkeypatch, capsys, cwd):
+    """Run ``main(args)`` in ``cwd``; return (status, stdout, stderr)."""
+    monkeypatch.chdir(cwd)
+    status = main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+FAST = ["--components", "1-3", "--covariance", "full", "--quiet"]
+
+
+def labels_of(path):
+    return [row[0] for row in read_rows(path)[1:]]
+
+
+@pytest.fixture
+def fitted(tmp_path, monkeypatch, capsys, data_csv):
+    """``fit data.csv --model model.joblib``: the labels it wrote."""
+    status, _, err = cli(
+        ["fit", data_csv, "--out", "fit.csv", "--model", "model.joblib", *FAST],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    return labels_of(tmp_path / "fit.csv")
+
+
+def write_frame(path, data, columns, **kwargs):
+    pd.DataFrame(data, columns=columns).to_csv(path, **kwargs)
+
+
+def test_predict_matches_columns_by_name(tmp_path, monkeypatch, capsys, data, fitted):
+    # the columns in another order, and one the model does not use
+    frame = pd.DataFrame(data, columns=["x", "y", "z"])
+    frame["label"] = 7
+    frame[["label", "z", "x", "y"]].to_csv(tmp_path / "new.csv", index=False)
+    status, _, err = cli(
+        ["predict", "model.joblib", "new.csv", "--out", "p.csv"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert labels_of(tmp_path / "p.csv") == fitted
+    assert "another order than in the model; they are matched by name" in err
+    assert "ignored 1 column of new.csv that the model does not use: 'label'" in err
+
+
+def test_predict_refuses_a_file_without_a_column_of_the_model(
+    tmp_path, monkeypatch, capsys, data, fitted
+):
+    write_frame(tmp_path / "new.csv", data, ["x", "w", "z"], index=False)
+    status, out, err = cli(
+        ["predict", "model.joblib", "new.csv", "--out", "o.csv"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    check_one_line_error(
+        status, out, err, ["new.csv has no column 'y'", "model.joblib"], tmp_path
+    )
+
+
+def test_predict_takes_a_file_without_header_in_the_models_order(
+    tmp_path, monkeypatch, capsys, data, fitted
+):
+    np.savetxt(tmp_path / "new.csv", data, delimiter=",", fmt="%.10g")
+    status, _, err = cli(
+        ["predict", "model.joblib", "new.csv", "--out", "p.csv"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert labels_of(tmp_path / "p.csv") == fitted
+    assert "new.csv has no header row: its 3 columns are taken in the model's" in err
+
+
+@pytest.mark.parametrize(
+    "write, note",
+    [
+        # pandas' to_csv with its index: an unnamed first column
+        (lambda path, X: write_frame(path, X, ["x", "y", "z"]), "column 1 (no name)"),
+        # read back and written again: 'Unnamed: 0' too
+        (
+            lambda path, X: pd.read_csv(
+                io.StringIO(pd.DataFrame(X, columns=list("xyz")).to_csv())
+            ).to_csv(path),
+            "column 2 ('Unnamed: 0')",
+        ),
+        # a data frame without column names: the header is ',0,1,2'
+        (lambda path, X: pd.DataFrame(X).to_csv(path), "column 1 (no name)"),
+    ],
+    ids=["index", "index twice", "no column names"],
+)
+def test_a_pandas_index_column_is_skipped_with_a_note(
+    tmp_path, monkeypatch, capsys, data, fitted, write, note
+):
+    write(tmp_path / "indexed.csv", data)
+    status, _, err = cli(
+        ["fit", "indexed.csv", "--out", "o.csv", "--model", "m.joblib", *FAST],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert "note: skipped " in err and note in err and "row index" in err
+    assert joblib.load(tmp_path / "m.joblib").n_features_in_ == 3
+    assert labels_of(tmp_path / "o.csv") == fitted  # the same data, the same fit
+
+
+def test_an_index_column_chosen_with_columns_is_read(
+    tmp_path, monkeypatch, capsys, data
+):
+    write_frame(tmp_path / "indexed.csv", data, ["x", "y", "z"])
+    status, _, err = cli(
+        ["fit", "indexed.csv", "--out", "o.csv", "--model", "m.joblib"]
+        + ["--columns", "1,x,y", *FAST],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert "skipped" not in err
+    assert list(joblib.load(tmp_path / "m.joblib").feature_names_in_) == ["", "x", "y"]
+
+
+def test_a_first_column_counting_the_rows_gets_a_note(
+    tmp_path, monkeypatch, capsys, data
+):
+    write_frame(tmp_path / "ids.csv", data, ["x", "y", "z"], index_label="id")
+    status, _, err = cli(
+        ["fit", "ids.csv", "--out", "o.csv", *FAST], monkeypatch, capsys, tmp_path
+    )
+    assert status == 0, err
+    assert "counts the rows 0, 1, 2" in err and "--drop id" in err
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        ["--components", "2"],
+        ["--covariance", "diag"],
+        ["--criterion", "aic"],
+        ["--quiet"],
+        ["--no-figure"],
+        ["--random-state", "3"],
+    ],
+)
+def test_demo_options_before_a_command_are_refused(
+    tmp_path, monkeypatch, capsys, data_csv, before
+):
+    status, out, err = cli(
+        [*before, "fit", "data.csv", "--out", "o.csv"], monkeypatch, capsys, tmp_path
+    )
+    check_one_line_error(
+        status,
+        out,
+        err,
+        [before[0], "before the command 'fit'", "demo", "gmm-estimators fit --help"],
+        tmp_path,
+    )
+
+
+def test_a_demo_option_after_a_command_is_refused(
+    tmp_path, monkeypatch, capsys, data_csv
+):
+    status, out, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", "--figure", "f.png"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    check_one_line_error(
+        status,
+        out,
+        err,
+        ["unrecognized arguments for 'fit': --figure f.png", "option of the demo"],
+        tmp_path,
+    )
+
+
+def test_help_says_which_options_are_the_demos(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "The options below are the demo's" in out
+    for title in ("demo: figure", "demo: model selection", "demo: run"):
+        assert title in out
+    assert main(["fit", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "demo" not in out
+    for option in ("--columns", "--drop", "--delimiter", "--scale", "--dropna"):
+        assert option in out
+
+
+@pytest.mark.parametrize(
+    "option, names",
+    [
+        (["--columns", "z,x"], ["z", "x"]),
+        (["--columns", "3,1"], ["z", "x"]),
+        (["--drop", "y"], ["x", "z"]),
+        (["--drop", "2"], ["x", "z"]),
+    ],
+)
+def test_columns_and_drop_choose_the_columns(
+    tmp_path, monkeypatch, capsys, data_csv, option, names
+):
+    status, _, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", "--model", "m.joblib", *option, *FAST],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert list(joblib.load(tmp_path / "m.joblib").feature_names_in_) == names
+
+
+@pytest.mark.parametrize(
+    "option, words",
+    [
+        (["--columns", "x,w"], ["--columns w", "no column 'w'", "'x', 'y', 'z'"]),
+        (["--drop", "9"], ["--drop 9", "no column '9'", "from 1 to 3"]),
+        (["--drop", "x,y,z"], ["--drop leaves no column"]),
+        (["--columns", "x,1"], ["--columns names a column of data.csv twice"]),
+        (["--columns", "x", "--drop", "y"], ["not allowed with argument"]),
+        (["--columns", "x,,y"], ["--columns", "not a list of columns"]),
+    ],
+)
+def test_bad_column_choices_are_one_line_errors(
+    tmp_path, monkeypatch, capsys, data_csv, option, words
+):
+    status, out, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", *option, *FAST],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    check_one_line_error(status, out, err, words, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "sep, name, option",
+    [
+        (";", "semicolon", []),
+        ("\t", "tab", []),
+        ("|", "pipe", []),
+        (";", None, ["--delimiter", ";"]),
+        ("\t", None, ["--delimiter", "tab"]),
+    ],
+)
+def test_other_delimiters_are_detected_or_given(
+    tmp_path, monkeypatch, capsys, data, fitted, sep, name, option
+):
+    write_frame(tmp_path / "other.csv", data, ["x", "y", "z"], sep=sep, index=False)
+    status, _, err = cli(
+        ["fit", "other.csv", "--out", "o.csv", *option, *FAST[:-1]],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    if name:
+        assert f"Reading other.csv as {name}-separated values" in err
+    assert labels_of(tmp_path / "o.csv") == fitted
+
+
+def test_a_semicolon_file_never_becomes_one_column(tmp_path, monkeypatch, capsys, data):
+    write_frame(tmp_path / "semi.csv", data, ["x", "y", "z"], sep=";", index=False)
+    status, out, err = cli(
+        ["fit", "semi.csv", "--out", "o.csv", "--delimiter", ",", *FAST],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    check_one_line_error(
+        status, out, err, ["single column", "pass --delimiter ';'"], tmp_path
+    )
+
+
+def test_decimal_commas_get_a_hint(tmp_path, monkeypatch, capsys):
+    (tmp_path / "dec.csv").write_text("a;b\n1,5;2\n3;4,25\n")
+    status, out, err = cli(
+        ["fit", "dec.csv", "--out", "o.csv", "--quiet"], monkeypatch, capsys, tmp_path
+    )
+    check_one_line_error(
+        status, out, err, ["row 2", "'1,5'", "decimal commas"], tmp_path
+    )
+
+
+def test_a_text_column_gets_a_hint_to_drop_it(tmp_path, monkeypatch, capsys):
+    (tmp_path / "mixed.csv").write_text("a,kind,b\n1,x,2\n3,y,4\n")
+    status, out, err = cli(
+        ["fit", "mixed.csv", "--out", "o.csv"], monkeypatch, capsys, tmp_path
+    )
+    check_one_line_error(
+        status, out, err, ["column 2 ('kind')", "--drop kind"], tmp_path
+    )
+
+
+def test_scale_standardises_and_the_saved_model_applies_it(
+    tmp_path, monkeypatch, capsys, data, data_csv
+):
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    status, _, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", "--model", "m.joblib", "--scale"]
+        + FAST[:-1],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert "(standardised: --scale)" in err
+    model = joblib.load(tmp_path / "m.joblib")
+    assert isinstance(model, Pipeline)
+    assert isinstance(model[0], StandardScaler)
+    assert list(model.feature_names_in_) == ["x", "y", "z"]
+    assert_allclose(model[0].mean_, data.mean(axis=0))
+    frame = pd.DataFrame(data, columns=["x", "y", "z"])
+    assert [str(k) for k in model.predict(frame)] == labels_of(tmp_path / "o.csv")
+    # predict applies the scaler: the same labels as the fit wrote
+    status, _, err = cli(
+        ["predict", "m.joblib", "data.csv", "--out", "p.csv"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert read_rows(tmp_path / "p.csv") == read_rows(tmp_path / "o.csv")
+
+
+def test_fit_says_that_it_does_not_standardise(tmp_path, monkeypatch, capsys, data_csv):
+    status, _, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", *FAST[:-1]], monkeypatch, capsys, tmp_path
+    )
+    assert status == 0, err
+    assert "(not standardised; --scale standardises each column)" in err
+
+
+def test_reduce_takes_the_reading_options(tmp_path, monkeypatch, capsys, data):
+    write_frame(tmp_path / "semi.csv", data, ["x", "y", "z"], sep=";")
+    status, _, err = cli(
+        ["reduce", "semi.csv", "--components", "2", "--latent", "1", "--scale"]
+        + ["--drop", "y", "--out", "r.csv", "--model", "m.joblib", "--quiet"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert "skipped column 1 (no name)" in err
+    model = joblib.load(tmp_path / "m.joblib")
+    assert list(model.feature_names_in_) == ["x", "z"]
+    assert len(read_rows(tmp_path / "r.csv")) == 1 + len(data)
+
+
+MISSING = "a,b,c\n1,2,3\n4,,6\n7,8,NA\n1.5,-0.5,0.7\n3,3,3\n2,1,nan\n"
+
+
+def test_missing_values_are_refused_naming_rows_and_columns(
+    tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "na.csv").write_text(MISSING)
+    status, out, err = cli(
+        ["fit", "na.csv", "--out", "o.csv", "--components", "1"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    check_one_line_error(
+        status,
+        out,
+        err,
+        ["row 3, column 2 ('b'): an empty cell", "3 rows", "rows 3, 4, 7"]
+        + ["column 2 ('b'), column 3 ('c')", "--dropna"],
+        tmp_path,
+    )
+
+
+def test_dropna_leaves_rows_out_and_keeps_one_output_line_per_row(
+    tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "na.csv").write_text(MISSING)
+    status, _, err = cli(
+        ["fit", "na.csv", "--out", "o.csv", "--model", "m.joblib", "--dropna"]
+        + ["--components", "1", "--covariance", "diag", "--quiet"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert "left out 3 of 6 rows of na.csv with missing values" in err
+    rows = read_rows(tmp_path / "o.csv")
+    assert len(rows) == 1 + 6
+    assert [row == ["", ""] for row in rows[1:]] == [False, True, True] + [
+        False
+    ] * 2 + [True]
+    # predict refuses them too, unless --dropna
+    status, _, err = cli(
+        ["predict", "m.joblib", "na.csv", "--out", "p.csv"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 2 and "--dropna" in err
+    assert not (tmp_path / "p.csv").exists()
+    status, _, err = cli(
+        ["predict", "m.joblib", "na.csv", "--out", "p.csv", "--dropna"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert read_rows(tmp_path / "p.csv") == rows
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['a,b,c\n1,2,3\n1.25,-0.5,"0.7', 'a,b,c\n1,2,3\n1.25,-0.5,"0.7\n'],
+    ids=["no newline", "newline"],
+)
+def test_a_quote_left_open_at_the_end_is_an_error(tmp_path, monkeypatch, capsys, text):
+    (tmp_path / "cut.csv").write_text(text)
+    status, out, err = cli(
+        ["fit", "cut.csv", "--out", "o.csv", "--components", "1"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    check_one_line_error(
+        status, out, err, ["cut.csv, row", "quoted field is not closed"], tmp_path
+    )
+
+
+def test_quoted_numbers_are_read(tmp_path, monkeypatch, capsys):
+    (tmp_path / "q.csv").write_text('"a","b"\n"1.5","2"\n3,"4"\n5,6.5\n')
+    status, _, err = cli(
+        ["fit", "q.csv", "--out", "o.csv", "--components", "1", "--quiet"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+
+
+@pytest.mark.parametrize(
+    "model, words",
+    [
+        ("data.csv", ["cannot load a model from data.csv", "text file", "'x,y,z'"]),
+        ("empty.joblib", ["cannot load a model from empty.joblib", "is empty"]),
+        (".", ["is a directory"]),
+    ],
+)
+def test_predict_says_what_is_wrong_with_the_model_file(
+    tmp_path, monkeypatch, capsys, data_csv, model, words
+):
+    (tmp_path / "empty.joblib").write_bytes(b"")
+    status, out, err = cli(
+        ["predict", model, "data.csv", "--out", "o.csv"], monkeypatch, capsys, tmp_path
+    )
+    check_one_line_error(status, out, err, words, tmp_path)
+    if model == "data.csv":
+        assert "predict MODEL DATA" in err
+
+
+def test_a_binary_or_directory_data_file_is_an_error(tmp_path, monkeypatch, capsys):
+    (tmp_path / "bin.csv").write_bytes(b"\x80\x04\x95\x00\x00abc")
+    status, out, err = cli(
+        ["fit", "bin.csv", "--out", "o.csv"], monkeypatch, capsys, tmp_path
+    )
+    check_one_line_error(status, out, err, ["bin.csv is a binary file"], tmp_path)
+    (tmp_path / "dir.csv").mkdir()
+    status, out, err = cli(
+        ["fit", "dir.csv", "--out", "o.csv"], monkeypatch, capsys, tmp_path
+    )
+    check_one_line_error(status, out, err, ["dir.csv is a directory"], tmp_path)
+
+
+def test_long_reads_report_progress(tmp_path, monkeypatch, capsys, data_csv):
+    from gmm_estimators import _cli
+
+    monkeypatch.setattr(_cli, "_READ_PROGRESS_SECONDS", 0)
+    monkeypatch.setattr(_cli, "_READ_PROGRESS_ROWS", 50)
+    status, _, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", "--components", "1"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert "Reading data.csv: 50 rows (" in err
+    assert "Reading data.csv: 100 rows (" in err
+    assert "Read 120 rows of data.csv in " in err
+    status, _, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", "--components", "1", "--quiet"],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0 and err == ""
+
+
+def test_a_warning_about_failed_candidates_is_one_line(
+    tmp_path, monkeypatch, capsys, data_csv
+):
+    from sklearn.exceptions import FitFailedWarning
+
+    from gmm_estimators import _selection
+
+    fit = _selection.GaussianMixtureSelector.fit
+
+    def failing_fit(self, X, *args, **kwargs):
+        warnings.warn(
+            "2 of 8 fits failed; their scores are set to error_score=nan and "
+            "failed candidates are never selected. Set error_score='raise' to "
+            "debug.\n- n_components=3, covariance_type='full': collapsed\n"
+            "- n_components=4, covariance_type='full': collapsed",
+            FitFailedWarning,
+            stacklevel=2,
+        )
+        return fit(self, X, *args, **kwargs)
+
+    monkeypatch.setattr(_selection.GaussianMixtureSelector, "fit", failing_fit)
+    status, _, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", *FAST], monkeypatch, capsys, tmp_path
+    )
+    assert status == 0, err
+    lines = [line for line in err.splitlines() if "warning" in line]
+    assert lines == [
+        "gmm-estimators: warning: 2 of 8 fits failed; their scores are set to "
+        "error_score=nan and failed candidates are never selected: "
+        "n_components=3, covariance_type='full': collapsed; "
+        "n_components=4, covariance_type='full': collapsed"
+    ]
+
+
+# -- writing outputs: all or nothing (issue 12, item 7) --------------------------------
+def files_in(path):
+    return sorted(p.name for p in path.iterdir())
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--model", "data.csv/m.joblib"],  # a file as a directory: even root fails
+        ["--plot", "nowhere/f.png"],
+        ["--out", "data.csv/o.csv"],
+        ["--plot", "figure.xyz"],
+        ["--model", "-"],
+        ["--model", "o.csv"],
+    ],
+)
+def test_outputs_are_checked_before_the_fit(
+    tmp_path, monkeypatch, capsys, data_csv, option
+):
+    before = files_in(tmp_path)
+    status, out, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", *FAST[:-1], *option],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    check_one_line_error(
+        status, out, err, [option[0] if option[1] != "o.csv" else "same file"], tmp_path
+    )
+    assert "Selecting" not in err  # nothing was fitted
+    assert files_in(tmp_path) == before
+
+
+def fail_after_some_bytes(handle, *args, **kwargs):
+    handle.write("label,proba_0\n0,0.5")
+    handle.flush()
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_failing_write_leaves_nothing_behind(tmp_path, monkeypatch, capsys, data_csv):
+    from gmm_estimators import _cli
+
+    (tmp_path / "o.csv").write_text("an older result\n")
+    before = files_in(tmp_path)
+    monkeypatch.setattr(_cli, "_write_rows", fail_after_some_bytes)
+    status, out, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", "--model", "m.joblib", *FAST],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 2
+    assert out == ""
+    assert err.splitlines() == [
+        f"gmm-estimators: error: cannot write o.csv: {os.strerror(errno.ENOSPC)}"
+    ]
+    assert files_in(tmp_path) == before  # no model, no temporary file
+    assert (tmp_path / "o.csv").read_text() == "an older result\n"
+
+
+def test_a_failing_model_write_leaves_no_labels_behind(
+    tmp_path, monkeypatch, capsys, data_csv
+):
+    def failing_dump(value, handle, *args, **kwargs):
+        handle.write(b"\x80\x04partial")
+        raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
+
+    monkeypatch.setattr(joblib, "dump", failing_dump)
+    before = files_in(tmp_path)
+    status, out, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", "--model", "m.joblib", *FAST],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 2 and out == ""
+    assert err.splitlines() == [
+        f"gmm-estimators: error: cannot write m.joblib: {os.strerror(errno.EDQUOT)}"
+    ]
+    assert files_in(tmp_path) == before
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="root writes to read-only directories",
+)
+def test_an_unwritable_directory_is_refused_before_the_fit(
+    tmp_path, monkeypatch, capsys, data_csv
+):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        status, out, err = cli(
+            ["fit", "data.csv", "--out", "locked/o.csv", *FAST],
+            monkeypatch,
+            capsys,
+            tmp_path,
+        )
+    finally:
+        locked.chmod(0o700)
+    check_one_line_error(status, out, err, ["cannot write locked/o.csv"], tmp_path)
+    assert not list(locked.iterdir())
+
+
+def test_outputs_are_replaced_whole_with_the_usual_permissions(
+    tmp_path, monkeypatch, capsys, data_csv
+):
+    (tmp_path / "o.csv").write_text("an older result\n")
+    status, _, err = cli(
+        ["fit", "data.csv", "--out", "o.csv", "--model", "m.joblib", *FAST],
+        monkeypatch,
+        capsys,
+        tmp_path,
+    )
+    assert status == 0, err
+    assert files_in(tmp_path) == ["data.csv", "m.joblib", "o.csv"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "o.csv").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+# -- a few of the above as users meet them: in a subprocess -----------------------
+def test_subprocess_demo_option_before_a_command(tmp_path, data_csv):
+    result = run_cli(
+        "--components", "2", "fit", "data.csv", "--out", "o.csv", cwd=tmp_path
+    )
+    check_one_line_error(
+        result.returncode,
+        result.stdout,
+        result.stderr,
+        ["--components", "before the command 'fit'"],
+        tmp_path,
+    )
+
+
+def test_subprocess_semicolons_scale_and_reordered_columns(tmp_path, data):
+    write_frame(tmp_path / "train.csv", data, ["x", "y", "z"], sep=";")
+    result = run_cli(
+        "fit",
+        "train.csv",
+        "--out",
+        "fit.csv",
+        "--model",
+        "m.joblib",
+        "--scale",
+        "--components",
+        "1-3",
+        "--covariance",
+        "full",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "note: skipped column 1 (no name)" in result.stderr
+    assert "semicolon-separated" in result.stderr
+    assert "(standardised: --scale)" in result.stderr
+    write_frame(tmp_path / "new.csv", data[:, ::-1], ["z", "y", "x"], index=False)
+    result = run_cli("predict", "m.joblib", "new.csv", "--out", "p.csv", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert read_rows(tmp_path / "p.csv") == read_rows(tmp_path / "fit.csv")
