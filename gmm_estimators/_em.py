@@ -41,7 +41,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._init import INIT_METHODS, initial_responsibilities
+from ._init import INIT_METHODS, _labels_source, initial_responsibilities
 from ._utils import weighted_moments
 
 #: Bytes of block temporaries a thread aims to keep (about an L2 cache).
@@ -395,7 +395,14 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         """Validate user-provided initial parameters (none by default)."""
 
     def _initial_source(self, blocks, sample_weight, rng, method, cache=None):
-        """The responsibility source of the start ``method`` on the data."""
+        """The responsibility source of the start ``method`` on the data.
+
+        ``method`` is an ``init_params`` name, or ``("labels", labels)``: a
+        hard partition handed over by a search (another candidate's labels).
+        """
+        if not isinstance(method, str):
+            labels = np.asarray(method[1], dtype=np.intp)
+            return _labels_source(labels, self.n_components, blocks.X.dtype)
         weights = np.ones(blocks.n) if sample_weight is None else sample_weight
         return initial_responsibilities(
             method, blocks.X, weights, self.n_components, rng, cache
@@ -495,10 +502,13 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         center = blocks.center.astype(np.float64)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
-        runs = self._runs() if do_init else [(0, None)]
-        # A search (GaussianMixtureSelector) may hand a fit its seed and a
-        # cache of starts shared between candidates; it is used once.
+        # A search (GaussianMixtureSelector) may hand a fit its seed, a cache
+        # of starts shared between candidates, or partitions to start from
+        # instead of init_params; the context is used by one fit only.
         search = self.__dict__.pop("_search_context", None) or {}
+        runs = self._runs() if do_init else [(0, None)]
+        if do_init and search.get("starts"):
+            runs = [(0, ("labels", labels)) for labels in search["starts"]]
         rng = check_random_state(search.get("random_state", self.random_state))
         cache = search.get("cache")
         n_support = X.shape[0] if sw is None else int(np.count_nonzero(sw))

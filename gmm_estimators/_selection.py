@@ -5,15 +5,22 @@ number of components, covariance type and any other parameters in a grid, and
 keeps the one with the best information criterion (BIC, AIC, ICL) or
 cross-validated held-out log-likelihood.
 
-Two things make it faster than ``GridSearchCV`` over a mixture:
+Each candidate is fitted by EM from several starts and keeps its best
+regular solution: the default estimator starts from mclust's model-based
+hierarchical clustering (one tree, cut at every number of components), from
+k-means and from k-means++ seeds (:class:`GaussianMixture` with
+``init_params=("hc", "kmeans", "k-means++")``).  Then every candidate is
+restarted from the partitions that the other covariance types found with the
+same number of components, and keeps that solution when it is better.  The
+work is shared across the grid: the tree is built once per data set and the
+k-means centres once per number of components.
 
-- the information criteria are computed from each candidate's fit on all the
-  data (no cross-validation folds, no refit, no extra pass over the data when
-  the estimator reports ``log_likelihood_``, ``n_parameters_`` and
-  ``responsibility_entropy_``);
-- for each number of components, one k-means initialisation is computed and
-  shared by all covariance types (and all other grid points), instead of one
-  k-means run per candidate.
+Degenerate fits (a component with fewer effective points than its covariance
+needs, or a covariance held up only by ``reg_covar``) are flagged in
+``cv_results_["degenerate"]`` and never selected.
+
+Information criteria are computed from each candidate's fit on all the data
+(no refit): ``best_estimator_`` is the winning candidate itself.
 """
 
 import time
@@ -34,24 +41,46 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.model_selection import KFold, ParameterGrid, check_cv
 from sklearn.utils import check_random_state
+from sklearn.utils._metadata_requests import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._gaussian_mixture import GaussianMixture, initial_parameters
-from ._init import kmeans_labels
+from ._em import _BaseMixture
+from ._gaussian_mixture import GaussianMixture
 
 __all__ = ["GaussianMixtureSelector"]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
-# A candidate takes the shared k-means initialisation, through
-# ``weights_init``/``means_init``/``precisions_init``, when its estimator has all
-# these parameters, asks for a k-means initialisation, runs it once
-# (``n_init=1``) and was given no initial parameters of its own.
-_INIT_ARRAYS = ("weights_init", "means_init", "precisions_init")
-_SHARED_INIT_PARAMS = ("covariance_type", "reg_covar", "init_params", *_INIT_ARRAYS)
+#: The starts of the default estimator (see ``GaussianMixtureSelector``).
+DEFAULT_STARTS = ("hc", "kmeans", "k-means++")
+
+
+def default_estimator():
+    """The mixture the selector fits when it is given none.
+
+    A :class:`GaussianMixture` that starts EM from mclust's hierarchical
+    clustering, from k-means and from k-means++ seeds (twice each for the
+    random ones) and converges tightly (``tol=1e-5`` on the mean
+    log-likelihood, ``max_iter=1000``), so that criteria of candidates are
+    compared at their optima, not where a loose tolerance stopped them.
+
+    Examples
+    --------
+    >>> from gmm_estimators._selection import default_estimator
+    >>> default_estimator().init_params
+    ('hc', 'kmeans', 'k-means++')
+    """
+    return GaussianMixture(
+        init_params=DEFAULT_STARTS, n_init=2, tol=1e-5, max_iter=1000
+    )
 
 
 def _check_n_components(n_components, n_samples):
@@ -103,19 +132,8 @@ def _format_params(params):
 
 
 def _format_error(exc):
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _kmeans_labels(X, n_components, seed):
-    """Hard k-means labels: the one initialisation shared by the candidates.
-
-    The k-means that ``init_params='kmeans'`` runs inside each candidate
-    (:func:`gmm_estimators._init.kmeans_labels`), done once per number of
-    components (and per cv fold).
-    """
-    if n_components == 1:
-        return np.zeros(X.shape[0], dtype=np.intp)
-    return kmeans_labels(X, n_components, np.random.RandomState(seed))
+    """An exception on one line."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
 def _fit_candidate(
@@ -124,7 +142,9 @@ def _fit_candidate(
     X,
     train,
     test,
-    init_labels,
+    context,
+    fit_params,
+    score_params,
     error_score,
     keep_estimator,
 ):
@@ -132,38 +152,31 @@ def _fit_candidate(
 
     With ``test=None`` the candidate is fitted on the training rows and its
     information criteria are computed; otherwise only its mean log-likelihood on
-    ``X[test]`` is returned.
+    ``X[test]`` is returned.  ``context`` (for the package's own mixtures) is
+    the seed, the cache of shared starts and the partitions to start from that
+    the search hands the fit, without changing the candidate's parameters.
 
     Returns
     -------
     result : dict
         ``error`` (None or the formatted exception) and ``fit_time``, plus
         ``test_score`` (a fold) or ``log_likelihood``, ``n_parameters``,
-        ``bic``, ``aic``, ``icl``, ``converged``, ``n_iter`` and ``estimator``
-        (a full fit).
+        ``bic``, ``aic``, ``icl``, ``degenerate``, ``converged``, ``n_iter``,
+        ``labels`` and ``estimator`` (a full fit).
     """
     X_train = X if train is None else X[train]
+    fit_params = _subset(fit_params, train)
     start = time.perf_counter()
     est = clone(estimator).set_params(**params)
     try:
-        if init_labels is not None:
-            est_params = est.get_params()
-            weights, means, precisions = initial_parameters(
-                X_train,
-                init_labels,
-                est_params["covariance_type"],
-                n_components=est_params["n_components"],
-                reg_covar=est_params["reg_covar"],
-            )
-            est.set_params(
-                weights_init=weights, means_init=means, precisions_init=precisions
-            )
+        if context is not None and isinstance(est, _BaseMixture):
+            est._search_context = context
         # Non-convergence is summarised once by the selector (cv_results_
         # ["converged"]); other warnings pass through. (catch_warnings is
         # process-wide: under a threading backend the record may mix threads.)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            est.fit(X_train)
+            est.fit(X_train, **fit_params)
         for w in caught:
             if not issubclass(w.category, ConvergenceWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -172,22 +185,55 @@ def _fit_candidate(
             return {
                 "error": None,
                 "fit_time": fit_time,
-                "test_score": float(est.score(X[test])),
+                "test_score": float(est.score(X[test], **_subset(score_params, test))),
             }
         result = _criteria(est, X_train)
     except Exception as exc:
         if error_score == "raise":
             raise
         return {"error": _format_error(exc), "fit_time": time.perf_counter() - start}
+    finally:
+        est.__dict__.pop("_search_context", None)
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    labels = getattr(est, "labels_", None)
     result.update(
         error=None,
         fit_time=fit_time,
+        degenerate=str(getattr(est, "degenerate_", "")),
         converged=bool(getattr(est, "converged_", not warned)),
         n_iter=getattr(est, "n_iter_", None),
+        labels=labels,
         estimator=est if keep_estimator else None,
     )
     return result
+
+
+def _subset(params, rows):
+    """Per-row metadata (arrays as long as the data) restricted to ``rows``."""
+    if rows is None or not params:
+        return dict(params)
+    out = {}
+    for name, value in params.items():
+        if value is not None and hasattr(value, "__len__") and len(value) > 0:
+            value = (
+                np.asarray(value)[rows]
+                if not hasattr(value, "iloc")
+                else (value.iloc[rows])
+            )
+        out[name] = value
+    return out
+
+
+def _better(new, old):
+    """Whether fit result ``new`` beats ``old``: regular first, then likelihood."""
+    if old["error"] is not None:
+        return new["error"] is None
+    if new["error"] is not None:
+        return False
+    return (not new["degenerate"], new["log_likelihood"]) > (
+        not old["degenerate"],
+        old["log_likelihood"],
+    )
 
 
 def _criteria(est, X):
@@ -204,12 +250,16 @@ def _criteria(est, X):
         n_parameters = int(est.n_parameters_)
         bic = -2 * n_samples * log_likelihood + n_parameters * np.log(n_samples)
         aic = -2 * n_samples * log_likelihood + 2 * n_parameters
-    else:
+    elif hasattr(est, "bic") and hasattr(est, "aic"):
         log_likelihood = float(est.score(X))
         bic = float(est.bic(X))
         aic = float(est.aic(X))
         # aic = -2 n log L + 2 p
         n_parameters = int(round((aic + 2 * n_samples * log_likelihood) / 2))
+    else:  # e.g. BayesianGaussianMixture: only criterion='cv' applies
+        log_likelihood = float(est.score(X))
+        bic = aic = np.nan
+        n_parameters = -1
     if hasattr(est, "responsibility_entropy_"):
         entropy = float(est.responsibility_entropy_)
     elif hasattr(est, "predict_proba"):
@@ -432,11 +482,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     >>> selector.n_components_, selector.covariance_type_
     (3, 'tied')
     >>> selector.predict(X[:5])
-    array([1, 0, 1, 2, 2])
+    array([0, 2, 0, 1, 1])
     """
 
     _parameter_constraints: dict = {
-        "estimator": [HasMethods(["fit", "bic", "aic", "score"]), None],
+        "estimator": [HasMethods(["fit", "score"]), None],
         "n_components": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "covariance_type": [StrOptions(set(COVARIANCE_TYPES)), "array-like", None],
         "param_grid": [dict, list, None],
@@ -478,7 +528,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
 
     def _estimator(self):
         """The estimator to clone for each candidate."""
-        return GaussianMixture() if self.estimator is None else self.estimator
+        return default_estimator() if self.estimator is None else self.estimator
 
     def _candidates(self, estimator, n_components):
         """Parameter dicts of all candidates, in ``cv_results_`` order."""
@@ -537,20 +587,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                     candidates.append(params)
         return candidates
 
-    def _candidate_params(self, estimator, params, seed):
-        """Full parameters of a candidate and whether it takes the shared init."""
-        est_params = {**estimator.get_params(deep=False), **params}
-        if "random_state" in est_params and est_params["random_state"] is None:
-            params = {**params, "random_state": int(seed)}
-        if self.verbose > 1 and "verbose" in est_params:
+    def _candidate_params(self, estimator, params):
+        """A candidate's searched parameters (plus the verbosity passed down)."""
+        if self.verbose > 1 and "verbose" in estimator.get_params(deep=False):
             params = {**params, "verbose": self.verbose - 1}
-        shared_init = (
-            all(name in est_params for name in _SHARED_INIT_PARAMS)
-            and all(est_params[name] is None for name in _INIT_ARRAYS)
-            and est_params["init_params"] == "kmeans"
-            and est_params.get("n_init", 1) == 1
-        )
-        return params, shared_init
+        return params
 
     def _check_cv(self, rng):
         """The folds of ``criterion='cv'``: an int gives shuffled, seeded KFold."""
@@ -559,8 +600,48 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             return KFold(n_splits=self.cv, shuffle=True, random_state=seed)
         return check_cv(self.cv)
 
+    def get_metadata_routing(self):
+        """Where ``fit``'s metadata goes: to the candidates and to the cv splitter.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            ``sample_weight`` (and any other fit metadata) is routed to the
+            estimator's ``fit`` (and ``score`` for ``criterion='cv'``);
+            ``groups`` to the splitter's ``split``.
+        """
+        router = MetadataRouter(owner=self.__class__.__name__).add(
+            estimator=self._estimator(),
+            method_mapping=MethodMapping()
+            .add(caller="fit", callee="fit")
+            .add(caller="fit", callee="score"),
+        )
+        return router.add(
+            splitter=check_cv(self.cv if not isinstance(self.cv, Integral) else 5),
+            method_mapping=MethodMapping().add(caller="fit", callee="split"),
+        )
+
+    def _route(self, sample_weight, params):
+        """(fit params, score params, split params) of the candidates and folds."""
+        if sample_weight is not None:
+            params = {**params, "sample_weight": sample_weight}
+        if _routing_enabled():
+            routed = process_routing(self, "fit", **params)
+            return (
+                dict(routed.estimator.fit),
+                dict(routed.estimator.score),
+                dict(routed.splitter.split),
+            )
+        # without metadata routing, as GridSearchCV: groups to the splitter,
+        # everything else to the candidates' fit (and sample_weight to score)
+        split = {"groups": params.pop("groups")} if "groups" in params else {}
+        score = {}
+        if "sample_weight" in params:
+            score["sample_weight"] = params["sample_weight"]
+        return params, score, split
+
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None, **params):
         """Fit every candidate mixture and select the best one.
 
         Parameters
@@ -570,6 +651,17 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
 
         y : None
             Ignored; present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row, passed to every candidate's ``fit`` (and to
+            ``score`` on the held-out rows for ``criterion='cv'``).
+
+        **params : dict
+            Other metadata: ``groups`` goes to the cv splitter (e.g.
+            :class:`~sklearn.model_selection.GroupKFold`), the rest to the
+            candidates' ``fit``; with metadata routing enabled
+            (``sklearn.set_config(enable_metadata_routing=True)``) as the
+            estimator and the splitter request them.
 
         Returns
         -------
@@ -586,59 +678,122 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 f"criterion='icl' needs the responsibilities: "
                 f"{type(estimator).__name__} has no predict_proba."
             )
+        if self.criterion in ("bic", "aic", "icl") and not (
+            hasattr(estimator, "bic") or isinstance(estimator, _BaseMixture)
+        ):
+            raise ValueError(
+                f"criterion={self.criterion!r} needs an information criterion: "
+                f"{type(estimator).__name__} has no bic/aic; use criterion='cv'."
+            )
+        fit_params, score_params, split_params = self._route(sample_weight, params)
 
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=len(n_components))
-        seeds = {k: int(seed) for k, seed in zip(n_components, seeds, strict=True)}
+        # One seed for every candidate of the package's own mixtures whose
+        # random_state is None (the selector's own int when it has one), so
+        # that GaussianMixture(**best_params_, random_state=<that seed>) with
+        # the same starts fits the same first-round candidate.
+        if isinstance(self.random_state, Integral):
+            seed = int(self.random_state)
+        else:
+            seed = int(
+                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            )
+        own = estimator.get_params(deep=False).get("random_state", None)
+        fit_seed = seed if own is None else own
         # What each candidate is fitted on: all the data, then the cv folds.
         splits = [(None, None)]
         if self.criterion == "cv":
-            splits += list(self._check_cv(rng).split(X))
+            cv = self._check_cv(np.random.RandomState(seed))
+            splits += list(cv.split(X, None, **split_params))
         n_splits = len(splits) - 1
+        caches = [{} for _ in splits]
 
-        # (candidate, split, parameters, shared init?) of every fit.
-        tasks = []
-        for index, params in enumerate(candidates):
-            k = params["n_components"]
-            params, shared_init = self._candidate_params(estimator, params, seeds[k])
-            tasks += [
-                (index, split, params, shared_init) for split in range(len(splits))
-            ]
+        # One job per (number of components, split): its candidates (every
+        # covariance type and grid point) share the hc tree and the k-means
+        # centres through the split's cache.
+        by_k = {}
+        for index, params_ in enumerate(candidates):
+            by_k.setdefault(params_["n_components"], []).append(index)
+        jobs = [(k, split) for k in by_k for split in range(len(splits))]
 
-        def rows(split):
-            train = splits[split][0]
-            return X if train is None else X[train]
+        def run_job(k, split, starts=None):
+            out = []
+            for index in by_k[k]:
+                context = {"random_state": fit_seed, "cache": caches[split]}
+                if starts is not None:
+                    others = [lab for j, lab in starts.items() if j != index]
+                    if not others:
+                        out.append(None)
+                        continue
+                    context["starts"] = others
+                out.append(
+                    _fit_candidate(
+                        estimator,
+                        self._candidate_params(estimator, candidates[index]),
+                        X,
+                        *splits[split],
+                        context,
+                        fit_params,
+                        score_params,
+                        self.error_score,
+                        self.refit and split == 0,
+                    )
+                )
+            return out
 
-        # One k-means initialisation per (number of components, split).
-        init_keys = sorted(
-            {(p["n_components"], split) for _, split, p, shared in tasks if shared}
-        )
-        labels = Parallel(n_jobs=self.n_jobs)(
-            delayed(_kmeans_labels)(rows(split), k, seeds[k]) for k, split in init_keys
-        )
-        labels = dict(zip(init_keys, labels, strict=True))
-
-        results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            delayed(_fit_candidate)(
-                estimator,
-                params,
-                X,
-                *splits[split],
-                labels.get((params["n_components"], split)) if shared_init else None,
-                self.error_score,
-                self.refit and split == 0,
-            )
-            for _, split, params, shared_init in tasks
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(run_job)(k, split) for k, split in jobs
         )
         fits = [[None] * len(splits) for _ in candidates]
-        for (index, split, _, _), result in zip(tasks, results, strict=True):
-            fits[index][split] = result
-            if self.verbose > 0 and split == n_splits:
-                self._print_progress(index, candidates, fits[index])
+        for (k, split), job in zip(jobs, results, strict=True):
+            for index, result in zip(by_k[k], job, strict=True):
+                fits[index][split] = result
 
+        # Second round: restart each candidate from the partitions the other
+        # candidates with the same number of components found; keep the
+        # better solution (regular first, then the larger likelihood).
+        if isinstance(estimator, _BaseMixture):
+            second = []
+            for k in by_k:
+                starts = {
+                    i: fits[i][0]["labels"]
+                    for i in by_k[k]
+                    if fits[i][0]["error"] is None
+                    and fits[i][0].get("labels") is not None
+                    and len(np.unique(fits[i][0]["labels"])) == k
+                }
+                # distinct partitions only
+                seen, distinct = set(), {}
+                for i, lab in starts.items():
+                    key = lab.tobytes()
+                    if key not in seen:
+                        seen.add(key)
+                        distinct[i] = lab
+                if k > 1 and len(distinct) > 1:
+                    second.append((k, distinct))
+            results = Parallel(n_jobs=self.n_jobs)(
+                delayed(run_job)(k, 0, starts) for k, starts in second
+            )
+            for (k, _), job in zip(second, results, strict=True):
+                for index, result in zip(by_k[k], job, strict=True):
+                    if result is not None:
+                        first = fits[index][0]
+                        result["fit_time"] += first["fit_time"]
+                        if _better(result, first):
+                            fits[index][0] = result
+                        else:
+                            first["fit_time"] = result["fit_time"]
+
+        if self.verbose > 0:
+            for index in range(len(candidates)):
+                self._print_progress(index, candidates, fits[index])
         self._store_results(candidates, fits, n_splits)
+        self.n_splits_ = n_splits
         if self.refit:
-            self.best_estimator_ = fits[self.best_index_][0]["estimator"]
+            best = fits[self.best_index_][0]
+            self.best_estimator_ = best["estimator"]
+            if hasattr(self, "feature_names_in_"):
+                self.best_estimator_.feature_names_in_ = self.feature_names_in_
+            self.refit_time_ = best["fit_time"]
             if hasattr(self.best_estimator_, "labels_"):
                 self.labels_ = self.best_estimator_.labels_
             else:
@@ -703,7 +858,14 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             mask=[v is None for v in n_iter],
             dtype=np.int64,
         )
+        results["degenerate"] = np.array(
+            [f[0].get("degenerate", "") if f[0]["error"] is None else "" for f in fits],
+            dtype=object,
+        )
         results["fit_time"] = np.array([f[0]["fit_time"] for f in fits])
+        all_times = [[s["fit_time"] for s in f] for f in fits]
+        results["mean_fit_time"] = np.array([np.mean(t) for t in all_times])
+        results["std_fit_time"] = np.array([np.std(t) for t in all_times])
 
         if self.criterion == "cv":
             splits = np.array(
@@ -720,13 +882,26 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 results[f"split{i}_test_score"] = splits[:, i]
             results["mean_test_score"] = splits.mean(axis=1)
             results["std_test_score"] = splits.std(axis=1)
-            scores = -results["mean_test_score"]
-        else:
-            scores = results[self.criterion]
+            # the criterion, lower is better as the other three
+            results["cv"] = -results["mean_test_score"]
+        scores = results[self.criterion]
 
         all_fits = [s for f in fits for s in f]
         errors = [s["error"] for s in all_fits if s["error"] is not None]
         selectable = ~failed & ~np.isnan(scores)
+        degenerate = results["degenerate"] != ""
+        if (selectable & degenerate).any():
+            if (selectable & ~degenerate).any():
+                selectable &= ~degenerate
+            else:
+                warnings.warn(
+                    "Every candidate's fit is degenerate (see cv_results_"
+                    "['degenerate']): the best of them is selected. Consider fewer "
+                    "components, a more constrained covariance type, or scaling "
+                    "the data.",
+                    UserWarning,
+                    stacklevel=4,
+                )
         if not selectable.any():
             summary = "\n".join(
                 f"{n} fits failed with: {error}" for error, n in Counter(errors).items()
@@ -736,8 +911,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 f"{self.criterion}; try error_score='raise' to debug.\n{summary}"
             )
         if errors:
-            details = "\n".join(
-                f"- {_format_params(candidates[i])}: "
+            details = "; ".join(
+                f"{_format_params(candidates[i])}: "
                 + "; ".join(sorted({s["error"] for s in f if s["error"] is not None}))
                 for i, f in enumerate(fits)
                 if any(s["error"] is not None for s in f)
@@ -745,7 +920,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             warnings.warn(
                 f"{len(errors)} of {len(all_fits)} fits failed; their scores are set "
                 f"to error_score={self.error_score!r} and failed candidates are "
-                f"never selected. Set error_score='raise' to debug.\n{details}",
+                f"never selected. Set error_score='raise' to debug. {details}",
                 FitFailedWarning,
                 stacklevel=4,
             )
@@ -780,8 +955,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             )
 
     def _validate_X(self, X):
+        """Check X against the fit (features, names); return it as given, so
+        that the best estimator sees the feature names too."""
         self._check_fitted()
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return X
 
     @available_if(_estimator_has("predict"))
     def predict(self, X):
@@ -810,7 +988,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         ...     n_components=2, covariance_type="spherical", random_state=0
         ... ).fit(X)
         >>> selector.predict([[0.05], [5.05]])
-        array([1, 0])
+        array([0, 1])
         """
         X = self._validate_X(X)
         return self.best_estimator_.predict(X)
@@ -842,8 +1020,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         ...     n_components=2, covariance_type="spherical", random_state=0
         ... ).fit(X)
         >>> selector.predict_proba([[0.05], [5.05]]).round(3)
-        array([[0., 1.],
-               [1., 0.]])
+        array([[1., 0.],
+               [0., 1.]])
         """
         X = self._validate_X(X)
         return self.best_estimator_.predict_proba(X)

@@ -17,10 +17,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gmm_estimators import _selection
+from gmm_estimators import _init
 from gmm_estimators._gaussian_mixture import GaussianMixture
 from gmm_estimators._ppca import MixtureOfPPCA
-from gmm_estimators._selection import GaussianMixtureSelector
+from gmm_estimators._selection import GaussianMixtureSelector, default_estimator
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
@@ -159,7 +159,7 @@ def test_best_candidate_minimises_the_criterion(X_small, criterion):
 def test_criteria_from_fit_attributes_match_the_public_api(X_small):
     """The fast path (fit attributes) and the public methods give the same numbers."""
     params = dict(n_components=range(1, 4), random_state=0)
-    fast = GaussianMixtureSelector(**params).fit(X_small)
+    fast = GaussianMixtureSelector(GaussianMixture(), **params).fit(X_small)
     public = GaussianMixtureSelector(_NoFastPath(), **params).fit(X_small)
     for key in ("bic", "aic", "icl", "log_likelihood"):
         assert_allclose(fast.cv_results_[key], public.cv_results_[key], rtol=1e-10)
@@ -215,48 +215,44 @@ def test_cv_as_int_shuffles_rows_reproducibly():
 # --- speed mechanisms ------------------------------------------------------
 
 
-def test_one_kmeans_initialisation_per_number_of_components(X_small, monkeypatch):
+def test_starts_are_shared_across_the_grid(X_small, monkeypatch):
+    """One hc tree per data set, one k-means per start and number of components,
+    whatever the number of covariance types."""
     calls = []
-    original = _selection._kmeans_labels
+    original = _init._compute_start
 
-    def counting(X, n_components, seed):
-        calls.append((n_components, X.shape[0]))
-        return original(X, n_components, seed)
+    def counting(method, X, sample_weight, n_components, rng):
+        calls.append((method, n_components if method == "kmeans" else None, len(X)))
+        return original(method, X, sample_weight, n_components, rng)
 
-    monkeypatch.setattr(_selection, "_kmeans_labels", counting)
+    monkeypatch.setattr(_init, "_compute_start", counting)
     GaussianMixtureSelector(n_components=range(1, 5), random_state=0).fit(X_small)
-    assert sorted(calls) == [(k, 90) for k in range(1, 5)]
+    # n_init=2: two k-means starts per number of components
+    assert sorted(c for c in calls if c[0] == "kmeans") == [
+        ("kmeans", k, 90) for k in range(1, 5) for _ in range(2)
+    ]
+    assert [c for c in calls if c[0] == "hc"] == [("hc", None, 90)]
 
     calls.clear()
     GaussianMixtureSelector(
         n_components=range(1, 3), criterion="cv", cv=3, random_state=0
     ).fit(X_small)
-    assert sorted(calls) == sorted(
-        [(k, 90) for k in (1, 2)] + [(k, 60) for k in (1, 2) for _ in range(3)]
-    )
-
-    # an estimator that asks for its own initialisation keeps it
-    calls.clear()
-    GaussianMixtureSelector(
-        GaussianMixture(n_init=2), n_components=range(1, 3), random_state=0
-    ).fit(X_small)
-    assert calls == []
+    hc = sorted(c[2] for c in calls if c[0] == "hc")
+    assert hc == [60, 60, 60, 90]  # the full data, then each training fold
 
 
-def test_shared_initialisation_is_the_kmeans_one(X_small):
-    """A candidate equals a mixture started from k-means labels with the K's seed."""
+def test_candidate_is_the_gaussian_mixture_with_the_selector_seed(X_small):
+    """best_params_ with the default starts and the selector's random_state
+    reproduce the candidate (one covariance type: no cross-type restarts)."""
     selector = GaussianMixtureSelector(
-        n_components=[3], covariance_type=("full", "diag"), random_state=0
+        n_components=[2, 3], covariance_type="diag", random_state=0
     ).fit(X_small)
-    seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=1)[0])
-    labels = _selection._kmeans_labels(X_small, 3, seed)
-    from gmm_estimators._gaussian_mixture import initial_parameters
-
-    w, m, p = initial_parameters(X_small, labels, "diag")
-    gm = GaussianMixture(
-        3, covariance_type="diag", weights_init=w, means_init=m, precisions_init=p
-    ).fit(X_small)
-    assert selector.cv_results_["bic"][1] == pytest.approx(gm.bic(X_small))
+    gm = clone(default_estimator()).set_params(**selector.best_params_, random_state=0)
+    assert gm.fit(X_small).bic(X_small) == pytest.approx(selector.best_score_)
+    assert selector.best_estimator_.get_params() == {
+        **default_estimator().get_params(),
+        **selector.best_params_,
+    }
 
 
 def test_parallel_fit_matches_sequential(X_small):
@@ -295,6 +291,9 @@ def test_cv_results_layout(fitted):
         "converged",
         "n_iter",
         "fit_time",
+        "mean_fit_time",
+        "std_fit_time",
+        "degenerate",
         "rank_test_score",
     }
     assert set(results) == expected
@@ -361,8 +360,8 @@ def test_any_estimator_with_the_mixture_api(X_small):
     assert selector.n_components_ == 3
     assert selector.covariance_type_ is None
     assert isinstance(selector.best_estimator_, _SphericalMixture)
-    # its random_state was seeded by the selector's
-    assert selector.best_estimator_.random_state is not None
+    # as in GridSearchCV, the candidates' parameters are the searched ones only
+    assert selector.best_estimator_.random_state is None
     assert_allclose(selector.transform(X_small), selector.predict_proba(X_small))
     assert_array_equal(selector.labels_, selector.predict(X_small))
     assert not hasattr(selector, "sample")
