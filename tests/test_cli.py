@@ -1,8 +1,10 @@
-"""Tests of the command line, run as users run it: in a subprocess.
+"""Tests of the command line.
 
 ``python -m gmm_estimators`` (the demo), ``fit``, ``predict`` and ``reduce``
-on small CSV files in ``tmp_path``, and every kind of bad input, which must
-give one line on stderr and exit status 2, never a traceback.
+on small CSV files in ``tmp_path``: mostly in-process through ``main()``, with
+real subprocesses where start-up matters (the demo, bad input as users meet
+it, a few smoke tests). Bad input must give one line on stderr and exit
+status 2, never a traceback; a failed run leaves no output file behind.
 """
 
 import csv
