@@ -192,12 +192,13 @@ def _is_header(row):
 
     It does when none of its cells is a number, or when it is the header
     pandas writes for a data frame without column names and with its index
-    (``,0,1,2``).
+    (``,0,1,2``), or without it (``0,1,2``: a note says so).
     """
     cells = [cell.strip() for cell in row]
     if not any(_is_number(cell) for cell in cells):
         return True
-    return len(cells) > 1 and cells == [""] + [str(i) for i in range(len(cells) - 1)]
+    numbers = [str(i) for i in range(len(cells))]
+    return len(cells) > 1 and cells in ([""] + numbers[:-1], numbers)
 
 
 def _sniff_delimiter(sample):
@@ -331,6 +332,11 @@ def _read_rows(path, reader, raw, size, delimiter, auto, select, dropna, report)
                 header = _is_header(row)
                 if header:
                     names = [cell.strip() for cell in row]
+                    if names[0] == "0":
+                        _note(
+                            f"row {line} of {path} ({', '.join(names[:3])}, ...) is "
+                            "read as a header: the column numbers pandas writes"
+                        )
                 if n_columns == 1:
                     _check_single_column(path, row[0], delimiter, auto)
                 columns, notes = select(path, names, n_columns)
