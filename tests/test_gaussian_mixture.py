@@ -174,7 +174,7 @@ def test_icl_is_bic_plus_twice_the_entropy(blobs):
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize(
-    "init_params", ["kmeans", "k-means++", "random", "random_from_data"]
+    "init_params", ["hc", "kmeans", "k-means++", "random", "random_from_data"]
 )
 def test_lower_bound_never_decreases(blobs, covariance_type, init_params):
     X, _ = blobs
@@ -279,7 +279,7 @@ def test_verbose_output(blobs):
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize(
-    "init_params", ["kmeans", "k-means++", "random", "random_from_data"]
+    "init_params", ["hc", "kmeans", "k-means++", "random", "random_from_data"]
 )
 def test_integer_weights_equal_repeated_rows(blobs, covariance_type, init_params):
     """Integer weights give the model of repeated rows, with every init method

@@ -1,0 +1,254 @@
+"""Starts and model choice against R's mclust (reference numbers stored in
+``tests/data/mclust_reference.json``; R is not needed to run these tests)."""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_array_equal
+from sklearn.base import clone
+from sklearn.datasets import load_iris, load_wine
+from sklearn.metrics import adjusted_rand_score
+from sklearn.mixture import BayesianGaussianMixture
+from sklearn.model_selection import GroupKFold
+from sklearn.preprocessing import StandardScaler
+
+from gmm_estimators import GaussianMixture, GaussianMixtureSelector
+from gmm_estimators._hc import HierarchicalStart
+
+DATA = Path(__file__).parent / "data"
+REFERENCE = json.loads((DATA / "mclust_reference.json").read_text())
+MCLUST = {"VII": "spherical", "VVI": "diag", "EEE": "tied", "VVV": "full"}
+MCLUST_1D = {"E": "tied", "V": "full"}
+
+
+def _load(name):
+    if name == "iris":
+        return load_iris().data  # the same 150 x 4 values as R's iris[, 1:4]
+    return np.loadtxt(DATA / f"{name}.csv", delimiter=",", skiprows=1, ndmin=2)
+
+
+def _select(X, random_state=0, **kwargs):
+    names = MCLUST_1D if X.shape[1] == 1 else MCLUST
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return GaussianMixtureSelector(
+            n_components=range(1, 10),
+            covariance_type=list(dict.fromkeys(names.values())),
+            random_state=random_state,
+            **kwargs,
+        ).fit(X)
+
+
+def test_hc_tree_is_mclusts_on_iris():
+    """Without ties, the tree is mclust's hc(iris, "VVV", use = "SVD") cut by
+    cut (mclust's hclass(tree, 1:9), stored)."""
+    X = load_iris().data
+    reference = np.loadtxt(DATA / "iris_mclust_hclass.csv", delimiter=",", skiprows=1)
+    tree = HierarchicalStart(X, np.ones(len(X)), np.random.RandomState(0))
+    for k in range(1, 10):
+        assert adjusted_rand_score(tree.labels(k), reference[:, k - 1]) == 1.0
+
+
+def test_hc_tree_is_order_and_repetition_invariant():
+    rng = np.random.RandomState(0)
+    X = np.round(rng.standard_normal((60, 3)), 1)
+    perm = rng.permutation(60)
+    a = HierarchicalStart(X, np.ones(60), rng)
+    b = HierarchicalStart(X[perm], np.ones(60), rng)
+    for k in (2, 4, 7):
+        assert adjusted_rand_score(a.labels(k)[perm], b.labels(k)) == 1.0
+    # weight 2 on a row equals the row twice
+    w = np.ones(60)
+    w[5] = 2
+    c = HierarchicalStart(X, w, rng)
+    d = HierarchicalStart(np.vstack([X, X[5:6]]), np.ones(61), rng)
+    for k in (2, 4, 7):
+        assert adjusted_rand_score(c.labels(k), d.labels(k)[:60]) == 1.0
+
+
+@pytest.mark.parametrize(
+    "name", ["faithful", "iris", "trees", "swiss", "acidity", "banknote", "diabetes"]
+)
+def test_every_cell_at_least_as_good_as_mclust(name):
+    """No (K, type) cell's BIC is worse than mclust's by more than 0.5, and the
+    chosen model is mclust's choice among the four types or better."""
+    X = _load(name)
+    ref = REFERENCE[name]
+    selector = _select(X)
+    names = MCLUST_1D if X.shape[1] == 1 else MCLUST
+    ours = {
+        (p["covariance_type"], p["n_components"]): bic
+        for p, bic in zip(
+            selector.cv_results_["params"], selector.cv_results_["bic"], strict=True
+        )
+    }
+    worse = [
+        (model, k, ours[(names[model], k)] + bic)
+        for model, bics in ref["cells"].items()
+        for k, bic in enumerate(bics, start=1)
+        if bic is not None and ours[(names[model], k)] + bic > 0.5
+    ]
+    assert worse == []
+    assert selector.best_score_ <= -ref["best"]["bic"] + 0.5
+
+
+def test_faithful_chooses_mclusts_model_for_every_seed():
+    """mclust: EEE,3 at BIC -2314.316 (log-likelihood -1126.326, 11 parameters)."""
+    X = _load("faithful")
+    for seed in range(10):
+        selector = _select(X, random_state=seed)
+        assert (selector.covariance_type_, selector.n_components_) == ("tied", 3)
+        assert selector.best_score_ == pytest.approx(2314.316, abs=0.5)
+        assert selector.best_estimator_.n_parameters_ == 11
+
+
+def test_iris_full_two():
+    selector = _select(load_iris().data)
+    assert (selector.covariance_type_, selector.n_components_) == ("full", 2)
+    assert selector.best_score_ == pytest.approx(574.0178, abs=0.01)
+
+
+def test_demo_choice_does_not_depend_on_the_seed():
+    """Standardised wine, four types, K = 1..10: diag, 4 for every seed 0..9."""
+    X = StandardScaler().fit_transform(load_wine().data)
+    chosen = set()
+    for seed in range(10):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = GaussianMixtureSelector(n_components=10, random_state=seed).fit(X)
+        chosen.add((s.covariance_type_, s.n_components_, round(s.best_score_, 1)))
+    assert chosen == {("diag", 4, 5476.5)}
+
+
+# --- degenerate fits -----------------------------------------------------------
+
+
+def test_degenerate_fit_is_flagged_and_never_chosen():
+    """Three far points in 4-D: a full-covariance component on them would need
+    five points; its likelihood is unbounded but for reg_covar."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.standard_normal((80, 4)), 30 + rng.standard_normal((3, 4))])
+    gm = GaussianMixture(2, reg_covar=1e-10, random_state=0).fit(X)
+    assert "effective points" in gm.degenerate_
+    selector = GaussianMixtureSelector(
+        n_components=range(1, 4), covariance_type="full", random_state=0
+    ).fit(X)
+    flags = selector.cv_results_["degenerate"]
+    assert flags[0] == "" and flags[1] != "" and flags[2] != ""
+    assert selector.n_components_ == 1
+    assert selector.cv_results_["rank_test_score"][selector.best_index_] == 1
+
+
+def test_regular_start_beats_degenerate_start():
+    """Among starts, a regular solution wins over a degenerate one even when the
+    degenerate likelihood is larger."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.standard_normal((80, 4)), 30 + rng.standard_normal((3, 4))])
+    X = np.vstack([X, X[:40] + 8])
+    gm = GaussianMixture(
+        2,
+        init_params=("hc", "random_from_data"),
+        n_init=5,
+        reg_covar=1e-10,
+        random_state=0,
+    ).fit(X)
+    assert gm.degenerate_ == ""
+
+
+def test_all_degenerate_warns_and_still_selects():
+    X = np.repeat(np.arange(6.0)[:, None], 3, axis=1) + np.arange(3.0)
+    X = np.vstack([X, X + 0.5])
+    with pytest.warns(UserWarning, match="degenerate"):
+        GaussianMixtureSelector(
+            n_components=[2, 3], covariance_type="full", random_state=0
+        ).fit(X)
+
+
+# --- behaves as a scikit-learn search -------------------------------------------
+
+
+def test_best_estimator_params_are_the_searched_ones(X_blobs):
+    selector = GaussianMixtureSelector(n_components=4, random_state=0).fit(X_blobs)
+    best = selector.best_estimator_
+    expected = {
+        **GaussianMixtureSelector()._estimator().get_params(),
+        **selector.best_params_,
+    }
+    assert best.get_params() == expected
+    assert "array" not in repr(best)
+    # clone works on data with another number of features
+    other = clone(best).fit(np.random.RandomState(0).standard_normal((50, 2)))
+    assert other.means_.shape[1] == 2
+
+
+def test_feature_names_reach_the_best_estimator(X_blobs):
+    frame = pd.DataFrame(X_blobs, columns=["a", "b", "c"])
+    selector = GaussianMixtureSelector(n_components=3, random_state=0).fit(frame)
+    assert list(selector.best_estimator_.feature_names_in_) == ["a", "b", "c"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        selector.predict(frame)
+        selector.best_estimator_.predict(frame)
+
+
+def test_sample_weight_and_groups(X_blobs):
+    rng = np.random.RandomState(0)
+    groups = rng.randint(0, 4, len(X_blobs))
+    w = rng.uniform(0.5, 2, len(X_blobs))
+    selector = GaussianMixtureSelector(
+        n_components=3, criterion="cv", cv=GroupKFold(3), random_state=0
+    ).fit(X_blobs, sample_weight=w, groups=groups)
+    assert selector.n_splits_ == 3
+    assert selector.best_score_ == selector.cv_results_["cv"][selector.best_index_]
+    assert_array_equal(
+        selector.cv_results_["cv"], -selector.cv_results_["mean_test_score"]
+    )
+    weighted = GaussianMixtureSelector(n_components=3, random_state=0).fit(
+        X_blobs, sample_weight=w
+    )
+    plain = GaussianMixtureSelector(n_components=3, random_state=0).fit(X_blobs)
+    assert not np.allclose(weighted.cv_results_["bic"], plain.cv_results_["bic"])
+    assert weighted.refit_time_ > 0
+    assert (weighted.cv_results_["mean_fit_time"] > 0).all()
+
+
+def test_bayesian_mixture_by_cross_validation(X_blobs):
+    selector = GaussianMixtureSelector(
+        BayesianGaussianMixture(random_state=0, max_iter=200),
+        n_components=[1, 3],
+        covariance_type=None,
+        criterion="cv",
+        cv=3,
+        random_state=0,
+    ).fit(X_blobs)
+    assert selector.n_components_ == 3
+    with pytest.raises(ValueError, match="criterion='cv'"):
+        GaussianMixtureSelector(BayesianGaussianMixture(), covariance_type=None).fit(
+            X_blobs
+        )
+
+
+def test_duplicated_points_fit():
+    X = np.repeat(
+        np.array([[0.0, 0.0], [1.0, 0.2], [5.0, 5.0], [6.0, 5.5]]), 25, axis=0
+    )
+    X = X + np.random.RandomState(0).normal(scale=0.01, size=X.shape).round(2)
+    for est in (
+        GaussianMixtureSelector(n_components=3, random_state=0),
+        GaussianMixture(2, init_params="hc"),
+        GaussianMixture(2),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(X)
+
+
+@pytest.fixture
+def X_blobs():
+    rng = np.random.RandomState(0)
+    centers = np.array([[0, 0, 0], [6, 0, 0], [0, 6, 6]])
+    return np.vstack([c + rng.standard_normal((40, 3)) for c in centers])
