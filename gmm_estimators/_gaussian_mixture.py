@@ -54,13 +54,22 @@ class GaussianMixture(_BaseMixture):
     max_iter : int, default=100
         The maximum number of EM iterations per initialisation.
     n_init : int, default=1
-        The number of initialisations; the best run is kept.
-    init_params : {'kmeans', 'k-means++', 'random', 'random_from_data'}, \
-default='kmeans'
-        How initial responsibilities are chosen: k-means labels,
-        k-means++ seeds, random responsibilities, or random data points.
-        Every method is invariant to the order of the rows and treats an
-        integer sample weight as repetition.
+        The number of initialisations; the best run is kept: the largest
+        lower bound among regular solutions (a degenerate one, see
+        ``degenerate_``, only when every run is degenerate). A run whose
+        components collapse is skipped while another run remains.
+    init_params : {'kmeans', 'hc', 'k-means++', 'random', 'random_from_data'} \
+or list of those, default='kmeans'
+        How initial responsibilities are chosen: k-means labels (k-means++
+        seeded, on a weighted subsample of at most 20 000 rows; not
+        scikit-learn's k-means start, which differs for the same
+        ``random_state``), mclust's model-based hierarchical clustering
+        ('hc': deterministic, built on at most 2000 distinct rows, about
+        ``O(m^2 d^3)``), k-means++ seeds, random responsibilities, or random
+        data points. A list runs EM from each method (``n_init`` times for
+        the random ones, once for 'hc') and keeps the best run. Every method
+        is invariant to the order of the rows and treats an integer sample
+        weight as repetition.
     weights_init : array-like of shape (n_components,), default=None
         Initial weights (by default from ``init_params``).
     means_init : array-like of shape (n_components, n_features), default=None
@@ -113,6 +122,14 @@ default='kmeans'
         training data is ``bic + 2 n responsibility_entropy_``.
     n_parameters_ : int
         Number of free parameters of the model.
+    degenerate_ : str
+        Why the fitted mixture is degenerate, or ``""``: a component with
+        fewer effective points than its covariance needs (``d + 1`` for
+        'full', 2 for 'diag' and 'spherical', 1 for 'tied'), or whose
+        covariance less ``reg_covar`` has, in units of the features'
+        variances, an eigenvalue below 1e-10. Such an optimum is spurious
+        (its likelihood is unbounded but for ``reg_covar``);
+        :class:`GaussianMixtureSelector` never selects it.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

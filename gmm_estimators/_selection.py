@@ -317,18 +317,26 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
 
     Information criteria are computed from each candidate's fit on all the data,
     so there is no refit: ``best_estimator_`` is the winning candidate itself.
-    For each number of components one k-means initialisation is shared by all
-    candidates with that number of components (when the estimator uses the
-    default ``init_params='kmeans'`` with ``n_init=1`` and no user-given
-    initial parameters), and candidates are fitted in parallel with joblib.
+    Each candidate of the package's mixtures is fitted from several starts
+    (by default mclust's hierarchical clustering, k-means and k-means++, see
+    :func:`default_estimator`), shared across the grid (one tree per data set,
+    one k-means per number of components), then restarted from the partitions
+    the other covariance types found with the same number of components.
+    Degenerate fits (``cv_results_["degenerate"]``) are never selected.
+    Candidates are fitted in parallel with joblib, one job per number of
+    components.
 
     Parameters
     ----------
     estimator : estimator object, default=None
-        The mixture to select. It needs ``fit``, ``bic``, ``aic`` and ``score``
-        (and ``predict_proba`` for ``criterion='icl'``). ``None`` means
-        :class:`~gmm_estimators.GaussianMixture` with its default parameters.
-        It is cloned, never modified.
+        The mixture to select. It needs ``fit`` and ``score``, and ``bic`` and
+        ``aic`` for the information criteria (``predict_proba`` for
+        ``criterion='icl'``): any mixture with ``score``, e.g.
+        :class:`~sklearn.mixture.BayesianGaussianMixture`, can be selected
+        by ``criterion='cv'``. ``None`` means :func:`default_estimator`:
+        ``GaussianMixture(init_params=("hc", "kmeans", "k-means++"),
+        n_init=2, tol=1e-5, max_iter=1000, reg_covar=1e-10)``. It is cloned,
+        never modified, and the candidates get only the searched parameters.
 
     n_components : int or array-like of int, default=10
         Numbers of components to try. An int ``n`` stands for ``1, 2, ..., n``
@@ -384,9 +392,12 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         ``ValueError`` is raised.
 
     random_state : int, RandomState instance or None, default=None
-        Seeds the shared k-means initialisations, the candidates whose own
-        ``random_state`` is ``None`` and the folds of ``cv=int``. Pass an int
-        for reproducible results.
+        Seeds the starts of the candidates whose own ``random_state`` is
+        ``None`` (without setting their parameter: an int is used as it is,
+        so ``clone(best_estimator_).set_params(random_state=<that int>)``
+        fitted alone gives the same first-round fit) and the folds of
+        ``cv=int``. Estimators of other packages are fitted as given, as
+        by ``GridSearchCV``. Pass an int for reproducible results.
 
     verbose : int, default=0
         ``1`` prints one line per candidate (parameters, criterion, fit time);
@@ -402,9 +413,16 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         Parameters of the selected candidate.
 
     best_score_ : float
-        Criterion value of the selected candidate, lower is better: the BIC,
-        AIC or ICL, or for ``criterion='cv'`` the negative mean held-out
+        ``cv_results_[criterion][best_index_]``, lower is better: the BIC,
+        AIC or ICL, or for ``criterion='cv'`` minus the mean held-out
         log-likelihood per sample.
+
+    n_splits_ : int
+        Number of cv folds (0 for the information criteria).
+
+    refit_time_ : float
+        Seconds the selected candidate took to fit on all the data (there is
+        no separate refit). Only with ``refit=True``.
 
     best_index_ : int
         Row of the selected candidate in ``cv_results_``.
@@ -428,12 +446,18 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         - ``n_parameters``: number of free parameters (masked if failed);
         - ``converged``, ``n_iter``: convergence of the fit (``n_iter`` masked
           where unknown);
-        - ``fit_time``: seconds to fit on all the data;
+        - ``degenerate``: why the fit is degenerate, ``""`` if it is not
+          (see :attr:`GaussianMixture.degenerate_`); degenerate candidates are
+          never selected;
+        - ``fit_time``: seconds to fit on all the data (with the cross-type
+          restarts); ``mean_fit_time``, ``std_fit_time``: over that fit and
+          the cv folds;
         - ``rank_test_score``: rank by the criterion (1 is the best; failed
           candidates last);
         - with ``criterion='cv'``: ``split<i>_test_score``, ``mean_test_score``
           and ``std_test_score``, the held-out mean log-likelihood per sample
-          (higher is better, as in scikit-learn's searches).
+          (higher is better, as in scikit-learn's searches), and ``cv``, its
+          negative: the criterion, lower is better as the other three.
 
     labels_ : ndarray of shape (n_samples,)
         Component of each training sample under the selected model. Only with
@@ -485,8 +509,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     >>> selector = GaussianMixtureSelector(n_components=6, random_state=0).fit(X)
     >>> selector.n_components_, selector.covariance_type_
     (3, 'tied')
-    >>> selector.predict(X[:5])
-    array([0, 2, 0, 1, 1])
+    >>> len(set(selector.predict(X)))
+    3
     """
 
     _parameter_constraints: dict = {
@@ -818,6 +842,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 outcome += f" ({len(errors)} folds failed)"
         else:
             outcome = f"{self.criterion}={fits[0][self.criterion]:.6g}"
+            if fits[0].get("degenerate"):
+                outcome += f" (degenerate: {fits[0]['degenerate']})"
         print(
             f"[{type(self).__name__}] {index + 1}/{len(candidates)} "
             f"{_format_params(candidates[index])}: {outcome}, {fit_time:.3f}s",
@@ -1057,7 +1083,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         ...     n_components=2, covariance_type="spherical", random_state=0
         ... ).fit(X)
         >>> selector.score_samples([[0.1], [2.5]]).round(2)
-        array([   0.89, -431.04])
+        array([   0.89, -431.11])
         """
         X = self._validate_X(X)
         return self.best_estimator_.score_samples(X)

@@ -253,6 +253,9 @@ class CriterionDisplay:
             values = -np.asarray(results["mean_test_score"], dtype=float)
         else:
             values = np.asarray(results[criterion], dtype=float)
+        if "degenerate" in results:
+            # degenerate fits are never selected: drawn as gaps, as mclust's NA
+            values = np.where(results["degenerate"] != "", np.nan, values)
         labels = [_line_label(params) for params in results["params"]]
         if not any(labels):  # only n_components was searched
             estimator = selector.estimator
