@@ -38,9 +38,7 @@ def main(outdir, names=(), seeds=(0,)):
     )
     for name in names:
         r = ref[name]
-        X = np.loadtxt(
-            f"{outdir}/data/{name}.csv", delimiter=",", skiprows=1, ndmin=2
-        )
+        X = np.loadtxt(f"{outdir}/data/{name}.csv", delimiter=",", skiprows=1, ndmin=2)
         n, d = X.shape
         names_map = MCLUST_1D if d == 1 else MCLUST
         types = [names_map[m] for m in r["cells"]]
@@ -75,7 +73,9 @@ def main(outdir, names=(), seeds=(0,)):
             total_cells += cells
             total_worse += len(worse)
             total_choice += not ok
-            ours_txt = f"{sel.covariance_type_[:4]},{sel.n_components_} {sel.best_score_:.1f}"
+            ours_txt = (
+                f"{sel.covariance_type_[:4]},{sel.n_components_} {sel.best_score_:.1f}"
+            )
             ref_txt = f"{best['model']},{best['K']} {mclust_bic:.1f}"
             max_gap = max([g for *_, g in worse], default=0.0)
             print(
