@@ -63,6 +63,16 @@ def _check_spd(name, precisions):
             )
 
 
+def _triangular_inverse(t, lower):
+    """Inverses of a stack of triangular matrices (one batched call).
+
+    ``numpy.linalg.inv`` of a triangular matrix is triangular up to rounding;
+    the other triangle is zeroed so that factors stay exactly triangular.
+    """
+    inv = np.linalg.inv(t)
+    return np.tril(inv) if lower else np.triu(inv)
+
+
 def _sym_from_upper(a):
     """Symmetric matrices from the upper triangles of a stack of matrices."""
     upper = np.triu(a)
@@ -230,15 +240,17 @@ class FullCovariance(_CovarianceModel):
         _check_spd(cls.name, precisions)
 
     def __init__(self, means, center, **kwargs):
+        self._chol = None
         super().__init__(means, center, **kwargs)
-        eye = np.eye(self.n_features)
-        # L_k = U_k^{-T}: lower Cholesky factor of the covariance.
-        self.cov_chol = np.stack(
-            [
-                solve_triangular(u, eye, lower=False, check_finite=False).T
-                for u in self.prec_chol
-            ]
-        )
+        # L_k = U_k^{-T}: lower Cholesky factor of the covariance (already
+        # known when the model was built from covariances).
+        if self._chol is not None:
+            self.cov_chol = self._chol
+        else:
+            self.cov_chol = np.swapaxes(
+                _triangular_inverse(self.prec_chol, lower=False), -1, -2
+            )
+        self._chol = None
 
     @staticmethod
     def _unit_prec_chol(n_components, n_features):
@@ -252,29 +264,26 @@ class FullCovariance(_CovarianceModel):
 
     @staticmethod
     def _cov_from_prec_chol(prec_chol):
-        eye = np.eye(prec_chol.shape[-1])
-        inv = np.stack(
-            [
-                solve_triangular(u, eye, lower=False, check_finite=False)
-                for u in prec_chol
-            ]
-        )
+        inv = _triangular_inverse(prec_chol, lower=False)
         return inv @ np.swapaxes(inv, -1, -2)
 
     def _prec_chol_from_cov(self, covariances, reg_covar):
-        eye = np.eye(covariances.shape[-1])
-        out = np.empty_like(covariances)
-        for k, cov in enumerate(covariances):
-            try:
-                chol = np.linalg.cholesky(cov)
-            except np.linalg.LinAlgError:
-                raise _collapse_error(
-                    k, reg_covar, "Cholesky factorisation failed"
-                ) from None
-            if not np.all(np.isfinite(chol)):
-                raise _collapse_error(k, reg_covar, "non-finite covariance")
-            out[k] = solve_triangular(chol, eye, lower=True, check_finite=False).T
-        return out
+        try:
+            chol = np.linalg.cholesky(covariances)  # one batched call
+        except np.linalg.LinAlgError:
+            for k, cov in enumerate(covariances):  # which one failed
+                try:
+                    np.linalg.cholesky(cov)
+                except np.linalg.LinAlgError:
+                    raise _collapse_error(
+                        k, reg_covar, "Cholesky factorisation failed"
+                    ) from None
+            raise
+        bad = np.flatnonzero(~np.isfinite(chol).reshape(len(chol), -1).all(axis=1))
+        if bad.size:
+            raise _collapse_error(bad[0], reg_covar, "non-finite covariance")
+        self._chol = chol
+        return np.swapaxes(_triangular_inverse(chol, lower=True), -1, -2)
 
     @property
     def precisions(self):
