@@ -252,3 +252,33 @@ def X_blobs():
     rng = np.random.RandomState(0)
     centers = np.array([[0, 0, 0], [6, 0, 0], [0, 6, 6]])
     return np.vstack([c + rng.standard_normal((40, 3)) for c in centers])
+
+
+def test_metadata_routing(X_blobs):
+    """With metadata routing: sample_weight to the candidates that request it,
+    groups to the splitter."""
+    import sklearn
+
+    rng = np.random.RandomState(0)
+    groups = rng.randint(0, 4, len(X_blobs))
+    w = rng.uniform(0.5, 2, len(X_blobs))
+    with sklearn.config_context(enable_metadata_routing=True):
+        est = GaussianMixture(random_state=0).set_fit_request(sample_weight=True)
+        est = est.set_score_request(sample_weight=True)
+        routed = GaussianMixtureSelector(
+            est, n_components=3, criterion="cv", cv=GroupKFold(3), random_state=0
+        ).fit(X_blobs, sample_weight=w, groups=groups)
+        assert routed.n_splits_ == 3
+        with pytest.raises(ValueError, match="sample_weight"):
+            # not requested by the estimator: an error, not a silent drop
+            GaussianMixtureSelector(
+                GaussianMixture(), n_components=2, random_state=0
+            ).fit(X_blobs, sample_weight=w)
+    plain = GaussianMixtureSelector(
+        GaussianMixture(random_state=0),
+        n_components=3,
+        criterion="cv",
+        cv=GroupKFold(3),
+        random_state=0,
+    ).fit(X_blobs, sample_weight=w, groups=groups)
+    assert_array_equal(routed.cv_results_["cv"], plain.cv_results_["cv"])
