@@ -138,6 +138,31 @@ def fit_blocks(X, sample_weight, model_cls, n_components):
     return blocks, scatter
 
 
+#: With several runs, each first runs to this tolerance (or ``tol`` if looser)
+#: and only the best :data:`SCREEN_KEEP` continue to ``tol``.
+SCREEN_TOL = 1e-4
+SCREEN_KEEP = 3
+
+
+class _Run:
+    """The state of one EM run: parameters, lower bound and its history."""
+
+    def __init__(self, model, weights, lower_bound):
+        self.model, self.weights, self.lower_bound = model, weights, lower_bound
+        self.history = []
+        self.n_iter = 0
+        self.converged = False
+        self.reason = ""
+        self.key = (False, -np.inf)
+
+    def judge(self, n_support, data_var, reg_covar):
+        """Flag degeneracy; the run's rank: regular first, then lower bound."""
+        self.reason = degeneracy(
+            self.model, self.weights, n_support, data_var, reg_covar
+        )
+        self.key = (not self.reason, self.lower_bound)
+
+
 #: A component whose covariance, less ``reg_covar`` and in units of the data's
 #: per-feature variance, has an eigenvalue below this is degenerate.
 DEGENERATE_VARIANCE = 1e-10
@@ -512,71 +537,71 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         rng = check_random_state(search.get("random_state", self.random_state))
         cache = search.get("cache")
         n_support = X.shape[0] if sw is None else int(np.count_nonzero(sw))
-        best = None
+        # Several runs: each first to the screening tolerance, then the best
+        # SCREEN_KEEP continued to ``tol`` (with the default tol, every run
+        # goes to ``tol``, as scikit-learn's n_init).
+        screen_tol = max(self.tol, SCREEN_TOL) if len(runs) > 1 else self.tol
+        done = []
         errors = []
         with blocks.limits():
             for init, (_, method) in enumerate(runs):
                 self._verbose_init_begin(init)
-                t_start = t_iter = perf_counter()
+                t_start = perf_counter()
                 try:
                     if do_init:
                         model, weights = self._initial_model(
                             blocks, sw, rng, scatter, method, cache
                         )
-                        lower_bound = -np.inf
+                        run = _Run(model, weights, -np.inf)
                     else:
-                        model, weights = (
+                        run = _Run(
                             self._get_model(center),
                             self.weights_.astype(np.float64),
+                            self.lower_bound_,
                         )
-                        lower_bound = self.lower_bound_
-                    history = []
-                    converged = False
-                    n_iter = 0
-                    for n_iter in range(1, self.max_iter + 1):
-                        prev = lower_bound
-                        model, weights, lower_bound = em_step(
-                            blocks, model, weights, sw, self.reg_covar, scatter
-                        )
-                        history.append(lower_bound)
-                        change = lower_bound - prev
-                        t_iter = self._verbose_iter(n_iter, change, t_iter)
-                        if abs(change) < self.tol:
-                            converged = True
-                            break
+                    self._iterate(run, blocks, sw, scatter, screen_tol)
                 except ValueError as exc:
                     # a start whose components collapse: another may not
                     if len(runs) == 1:
                         raise
                     errors.append(exc)
                     continue
-                reason = degeneracy(
-                    model, weights, n_support, blocks.data_var, self.reg_covar
-                )
+                run.judge(n_support, blocks.data_var, self.reg_covar)
                 if self.max_iter > 0:
                     self._verbose_init_end(
-                        lower_bound, converged, perf_counter() - t_start
+                        run.lower_bound, run.converged, perf_counter() - t_start
                     )
-                else:
-                    lower_bound = -np.inf
-                # a regular solution beats a degenerate one, then the larger
-                # lower bound wins (the first run on ties)
-                key = (not reason, lower_bound)
-                if best is None or key > best[-1] or best[-1][1] == -np.inf:
-                    best = (
-                        model,
-                        weights,
-                        lower_bound,
-                        n_iter,
-                        history,
-                        converged,
-                        reason,
-                        key,
-                    )
-            if best is None:
+                done.append(run)
+            if not done:
                 raise errors[0]
-            self.degenerate_ = best[6]
-            best = best[:6]
+            if screen_tol > self.tol:
+                ranked = sorted(done, key=lambda r: r.key, reverse=True)
+                for run in ranked[:SCREEN_KEEP]:
+                    try:
+                        self._iterate(run, blocks, sw, scatter, self.tol)
+                    except ValueError as exc:
+                        errors.append(exc)
+                        run.key = (False, -np.inf)
+                        continue
+                    run.judge(n_support, blocks.data_var, self.reg_covar)
+            if self.max_iter == 0:
+                for run in done:
+                    run.lower_bound = -np.inf
+            # a regular solution beats a degenerate one, then the larger lower
+            # bound wins (the first run on ties)
+            best_run = done[0]
+            for run in done[1:]:
+                if run.key > best_run.key:
+                    best_run = run
+            self.degenerate_ = best_run.reason
+            best = (
+                best_run.model,
+                best_run.weights,
+                best_run.lower_bound,
+                best_run.n_iter,
+                best_run.history,
+                best_run.converged,
+            )
             model, weights, lower_bound, n_iter, history, converged = best
             if not converged and self.max_iter > 0:
                 warnings.warn(
@@ -606,6 +631,24 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         self.responsibility_entropy_ = post["entropy_sum"] / total
         self.n_parameters_ = self._n_parameters()
         return self.labels_
+
+    def _iterate(self, run, blocks, sample_weight, scatter, tol):
+        """EM steps on ``run`` until the lower bound changes by less than
+        ``tol`` or the run has taken ``max_iter`` steps in all."""
+        run.converged = False
+        t_iter = perf_counter()
+        while run.n_iter < self.max_iter:
+            prev = run.lower_bound
+            run.model, run.weights, run.lower_bound = em_step(
+                blocks, run.model, run.weights, sample_weight, self.reg_covar, scatter
+            )
+            run.n_iter += 1
+            run.history.append(run.lower_bound)
+            change = run.lower_bound - prev
+            t_iter = self._verbose_iter(run.n_iter, change, t_iter)
+            if abs(change) < tol:
+                run.converged = True
+                break
 
     def _check_weights(self, X, sample_weight):
         if sample_weight is None:

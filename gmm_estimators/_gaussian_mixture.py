@@ -57,7 +57,10 @@ class GaussianMixture(_BaseMixture):
         The number of initialisations; the best run is kept: the largest
         lower bound among regular solutions (a degenerate one, see
         ``degenerate_``, only when every run is degenerate). A run whose
-        components collapse is skipped while another run remains.
+        components collapse is skipped while another run remains. With
+        several runs and ``tol`` below 1e-4, every run first converges to
+        1e-4 and the best three continue to ``tol`` (with the default ``tol``
+        every run goes to ``tol``, as in scikit-learn).
     init_params : {'kmeans', 'hc', 'k-means++', 'random', 'random_from_data'} \
 or list of those, default='kmeans'
         How initial responsibilities are chosen: k-means labels (k-means++
