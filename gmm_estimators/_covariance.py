@@ -33,13 +33,28 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 RESP_FLOOR = 1e-30
 
 
+#: scikit-learn's message for a collapsed component; ours starts with it, so
+#: that code matching scikit-learn's error keeps working.
+SKLEARN_COLLAPSE_MESSAGE = (
+    "Fitting the mixture model failed because some components have "
+    "ill-defined empirical covariance (for instance caused by singleton "
+    "or collapsed samples). Try to decrease the number of components, "
+    "increase reg_covar, or scale the input data."
+)
+
+
+def collapse_error(detail):
+    """The error raised when a component collapses: scikit-learn's sentence,
+    then what happened."""
+    return ValueError(f"{SKLEARN_COLLAPSE_MESSAGE} {detail}")
+
+
 def _collapse_error(component, reg_covar, detail):
     """The error raised when a component's covariance is not positive definite."""
-    return ValueError(
-        f"Fitting the mixture failed: the covariance of component {component} is "
-        f"not positive definite even with reg_covar={reg_covar:g} ({detail}). "
-        "The component has collapsed onto too few or identical samples. Increase "
-        "reg_covar, decrease n_components, or rescale / de-duplicate the data."
+    return collapse_error(
+        f"The covariance of component {component} is not positive definite "
+        f"even with reg_covar={reg_covar:g} ({detail}): it has collapsed onto "
+        "too few or identical samples; de-duplicating the data may help too."
     )
 
 

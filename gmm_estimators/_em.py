@@ -22,7 +22,9 @@ its parameters to public attributes.
 # Authors: The gmm_estimators developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextlib
 import math
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
@@ -62,6 +64,33 @@ def _blas_controller():
     return _CONTROLLER
 
 
+_LIMIT_LOCK = threading.Lock()
+_LIMIT_STATE = {"depth": 0, "limiter": None}
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Keep BLAS to one thread; thread-safe and re-entrant.
+
+    threadpoolctl's limit saves the current limit on entry and restores it on
+    exit, so two threads entering and leaving it interleaved would leave the
+    process at one thread. Here the first entrant sets the limit and the last
+    to leave restores the original one.
+    """
+    with _LIMIT_LOCK:
+        if _LIMIT_STATE["depth"] == 0:
+            _LIMIT_STATE["limiter"] = _blas_controller().limit(limits=1)
+        _LIMIT_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _LIMIT_LOCK:
+            _LIMIT_STATE["depth"] -= 1
+            if _LIMIT_STATE["depth"] == 0:
+                _LIMIT_STATE["limiter"].restore_original_limits()
+                _LIMIT_STATE["limiter"] = None
+
+
 def _blas_threads():
     """Threads the BLAS library may use now (the user's limits respected)."""
     counts = [lib.num_threads for lib in _blas_controller().lib_controllers]
@@ -99,7 +128,7 @@ class _Blocks:
         inside one block are too small for BLAS threads to pay (on a single
         block, two BLAS threads were measured several times slower).
         """
-        return _blas_controller().limit(limits=1)
+        return _one_blas_thread()
 
     def run(self, fn, make_acc):
         """Call ``fn(acc, start, stop, xa, ws)`` on every block; return the accumulators."""
@@ -513,6 +542,18 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
             Component labels.
         """
+        # All or nothing: a fit that fails or is interrupted (KeyboardInterrupt
+        # included) leaves the estimator as it was before it started.
+        state = dict(self.__dict__)
+        try:
+            return self._fit(X, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X, sample_weight):
+        """The body of :meth:`fit_predict` (see there)."""
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         sw = self._check_weights(X, sample_weight)
         n_support = X.shape[0] if sw is None else int(np.count_nonzero(sw))
@@ -523,6 +564,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 + ("" if sw is None else " (rows of non-zero weight)")
             )
         self._validate_init(X)
+        out_dtype = X.dtype
+        X = _compute_array(X)
         blocks, scatter = fit_blocks(X, sw, self._model_class(), self.n_components)
         center = blocks.center.astype(np.float64)
 
@@ -615,16 +658,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             self.n_iter_ = n_iter
             self.lower_bound_ = lower_bound
             self.lower_bounds_ = history
-            self._set_model(model, weights, X.dtype)
-            post = posterior_pass(
-                blocks,
-                model,
-                self.weights_.astype(np.float64),
-                labels=True,
-                log_norm=False,
-                entropy=True,
-                sample_weight=sw,
-            )
+            self._set_model(model, weights, out_dtype)
+        # The final E-step uses the published parameters, by the same code
+        # as predict, so that fit_predict(X) == fit(X).predict(X) exactly.
+        post = self._posterior_validated(
+            X, labels=True, log_norm=False, entropy=True, sample_weight=sw
+        )
         total = X.shape[0] if sw is None else float(sw.sum())
         self.labels_ = post["labels"]
         self.log_likelihood_ = post["ll_sum"] / total
@@ -662,12 +701,20 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             raise ValueError(
                 "Sample weights must contain at least one non-zero number."
             )
-        return sw
+        # Scale-free: multiplying every weight by a constant changes nothing.
+        # Dividing by the smallest positive weight keeps integer weights
+        # (repetitions) as they are and tiny weights away from underflow.
+        return sw / sw[sw > 0].min()
 
     # -- inference -------------------------------------------------------------
     def _posterior(self, X, **kwargs):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._posterior_validated(X, **kwargs)
+
+    def _posterior_validated(self, X, **kwargs):
+        """E-step outputs of validated X under the fitted (published) model."""
+        X = _compute_array(X)
         weights = np.asarray(self.weights_, dtype=np.float64)
         center = weights @ np.asarray(self.means_, dtype=np.float64) / weights.sum()
         blocks = _Blocks(X, center, self._row_width())
@@ -836,6 +883,21 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+#: float32 data beyond this magnitude are computed in float64: their squares
+#: summed over rows would overflow float32 (max 3.4e38).
+FLOAT32_SAFE = 1e15
+
+
+def _compute_array(X):
+    """X, or a float64 copy of float32 data too large for float32 arithmetic.
+
+    The fitted attributes keep the input's dtype either way.
+    """
+    if X.dtype == np.float32 and X.size and float(np.max(np.abs(X))) > FLOAT32_SAFE:
+        return X.astype(np.float64)
+    return X
 
 
 def _num_rows(X):

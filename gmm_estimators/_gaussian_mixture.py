@@ -215,6 +215,19 @@ or list of those, default='kmeans'
     def _validate_init(self, X):
         K, d = self.n_components, X.shape[1]
         cls = self._model_class()
+        if self.warm_start and hasattr(self, "converged_"):
+            fitted = (
+                getattr(self, "_fitted_covariance_type", self.covariance_type),
+                self.means_.shape,
+            )
+            if fitted != (self.covariance_type, (K, d)):
+                raise ValueError(
+                    "warm_start=True continues the previous fit, which has "
+                    f"covariance_type={fitted[0]!r} and means_ of shape {fitted[1]}, "
+                    f"but covariance_type={self.covariance_type!r}, "
+                    f"n_components={K} and {d} features now ask for {(K, d)}. "
+                    "Set warm_start=False to refit from scratch."
+                )
         weights = means = precisions = None
         if self.weights_init is not None:
             weights = _as_float_array(self.weights_init, "weights_init", (K,), X.dtype)
@@ -259,6 +272,7 @@ or list of those, default='kmeans'
         return cls.from_precisions(means, precisions, center), weights
 
     def _set_model(self, model, weights, dtype):
+        self._fitted_covariance_type = self.covariance_type
         self.weights_ = np.asarray(weights, dtype=dtype)
         self.means_ = model.means.astype(dtype)
         self.covariances_ = model.covariances.astype(dtype)

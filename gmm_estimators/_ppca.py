@@ -66,7 +66,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._covariance import LOG_2PI
+from ._covariance import LOG_2PI, collapse_error
 from ._em import _BaseMixture, _Blocks, _normalize, _sum_accs
 
 __all__ = ["MixtureOfPPCA", "PPCAModel", "ppca_from_responsibilities"]
@@ -172,13 +172,18 @@ def _floor_noise(noise, mean_variance, reg_covar):
     return np.where(noise < reg_covar, reg_covar, noise)
 
 
+#: Beyond these, squared distances overflow (float64 max 1.8e308) or the
+#: smallest features vanish below the largest (float64 keeps 16 digits).
+PPCA_MAX_ABS = 1e100
+PPCA_MAX_RATIO = 1e100
+
+
 def _collapse_error(component, reg_covar, value):
-    return ValueError(
-        f"Fitting the mixture failed: the noise variance of component {component} "
-        f"is {value:g} with reg_covar={reg_covar:g}; it must be positive. The "
-        "component has collapsed onto n_latent dimensions (too few or identical "
-        "samples). Increase reg_covar, decrease n_components or n_latent, or "
-        "rescale / de-duplicate the data."
+    return collapse_error(
+        f"The noise variance of component {component} is {value:g} with "
+        f"reg_covar={reg_covar:g}; it must be positive: the component has "
+        "collapsed onto n_latent dimensions (too few or identical samples). "
+        "Decreasing n_latent may help too."
     )
 
 
@@ -840,6 +845,20 @@ default='kmeans'
 
     def _validate_init(self, X):
         d = X.shape[1]
+        spread = np.ptp(X, axis=0).astype(np.float64) if X.shape[0] else np.zeros(d)
+        big = float(np.max(np.abs(X))) if X.size else 0.0
+        positive = spread[spread > 0]
+        if big > PPCA_MAX_ABS or (
+            positive.size and positive.max() / positive.min() > PPCA_MAX_RATIO
+        ):
+            raise ValueError(
+                "MixtureOfPPCA cannot fit these data: their values reach "
+                f"{big:.3g} in magnitude and the ranges of the features differ "
+                f"by a factor up to {positive.max() / positive.min() if positive.size else 1:.3g}; "
+                "the squared distances it needs overflow or lose all precision. "
+                "Rescale the features first (e.g. sklearn.preprocessing."
+                "StandardScaler)."
+            )
         if self.n_latent >= d:
             raise ValueError(
                 f"n_latent={self.n_latent} must be smaller than the number of "

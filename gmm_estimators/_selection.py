@@ -696,6 +696,18 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         self : GaussianMixtureSelector
             The fitted selector.
         """
+        # All or nothing: a failed or interrupted search leaves the selector
+        # as it was before it started.
+        state = dict(self.__dict__)
+        try:
+            return self._fit(X, sample_weight, params)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X, sample_weight, params):
+        """The body of :meth:`fit`."""
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         n_samples = X.shape[0]
         estimator = self._estimator()
