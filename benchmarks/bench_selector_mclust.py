@@ -60,8 +60,10 @@ def main(outdir, names=(), seeds=(0,)):
             worse = []
             cells = 0
             for m, bics in r["cells"].items():
+                if isinstance(bics, dict):  # {"1": bic, ...} (jsonlite's lists)
+                    bics = [bics.get(str(k)) for k in range(1, 10)]
                 for k, b in enumerate(bics, start=1):
-                    if b is None or k > n:
+                    if not isinstance(b, (int, float)) or k > n:
                         continue
                     cells += 1
                     gap = ours[(names_map[m], k)] + b

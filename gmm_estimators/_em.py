@@ -171,6 +171,8 @@ def fit_blocks(X, sample_weight, model_cls, n_components):
 #: and only the best :data:`SCREEN_KEEP` continue to ``tol``.
 SCREEN_TOL = 1e-4
 SCREEN_KEEP = 3
+#: A degenerate run is restarted from split components at most this often.
+REPAIRS = 3
 
 
 class _Run:
@@ -231,6 +233,40 @@ def degeneracy(model, weights, n_support, data_var, reg_covar):
             f"{rel[k]:.2g})"
         )
     return ""
+
+
+def degenerate_components(model, weights, n_support, data_var, reg_covar):
+    """Indices of the degenerate components (see :func:`degeneracy`)."""
+    check = getattr(model, "relative_variances", None)
+    if check is None or not np.any(data_var > 0):
+        return np.empty(0, dtype=np.intp)
+    counts = np.asarray(weights) * n_support
+    low = counts < model.points_needed() - 0.05
+    rel = check(np.asarray(data_var, dtype=np.float64), reg_covar)
+    return np.flatnonzero(low | ~(rel >= DEGENERATE_VARIANCE))
+
+
+def split_labels(X, labels, bad, need, n_components):
+    """Hard labels where each degenerate component takes over half of the
+    largest regular one (split at its mean along its principal axis): a start
+    that leaves a degenerate optimum. ``labels`` must not use the degenerate
+    components (their rows already belong to the regular ones).
+
+    Returns None when no regular component is large enough to split.
+    """
+    labels = labels.copy()
+    for k in bad:
+        counts = np.bincount(labels, minlength=n_components)
+        counts[bad] = -1
+        j = int(np.argmax(counts))
+        if counts[j] < 2 * need:
+            return None
+        rows = np.flatnonzero(labels == j)
+        xj = np.asarray(X[rows], dtype=np.float64)
+        xj = xj - xj.mean(axis=0)
+        _, _, vt = np.linalg.svd(xj, full_matrices=False)
+        labels[rows[xj @ vt[0] > 0]] = k
+    return labels
 
 
 def _sum_accs(accs):
@@ -615,6 +651,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                         run.lower_bound, run.converged, perf_counter() - t_start
                     )
                 done.append(run)
+                if do_init and len(runs) > 1 and run.reason:
+                    done += self._repair(
+                        run, blocks, sw, scatter, screen_tol, n_support
+                    )
             if not done:
                 raise errors[0]
             if screen_tol > self.tol:
@@ -670,6 +710,41 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         self.responsibility_entropy_ = post["entropy_sum"] / total
         self.n_parameters_ = self._n_parameters()
         return self.labels_
+
+    def _repair(self, run, blocks, sample_weight, scatter, tol, n_support):
+        """Runs restarted from a degenerate run: each degenerate component
+        takes over half of the largest regular one (:func:`split_labels`), at
+        most :data:`REPAIRS` times in a row; the runs that did not fail."""
+        repaired = []
+        for _ in range(REPAIRS):
+            bad = degenerate_components(
+                run.model, run.weights, n_support, blocks.data_var, self.reg_covar
+            )
+            if not bad.size:
+                break
+            # the rows of the degenerate components go to their next best one
+            kept = run.weights.copy()
+            kept[bad] = 0.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                labels = posterior_pass(
+                    blocks, run.model, kept, labels=True, log_norm=False
+                )["labels"]
+            labels = split_labels(
+                blocks.X, labels, bad, run.model.points_needed(), self.n_components
+            )
+            if labels is None:
+                break
+            try:
+                model, weights = self._initial_model(
+                    blocks, sample_weight, None, scatter, ("labels", labels)
+                )
+                run = _Run(model, weights, -np.inf)
+                self._iterate(run, blocks, sample_weight, scatter, tol)
+            except ValueError:
+                break
+            run.judge(n_support, blocks.data_var, self.reg_covar)
+            repaired.append(run)
+        return repaired
 
     def _iterate(self, run, blocks, sample_weight, scatter, tol):
         """EM steps on ``run`` until the lower bound changes by less than

@@ -60,7 +60,9 @@ class GaussianMixture(_BaseMixture):
         components collapse is skipped while another run remains. With
         several runs and ``tol`` below 1e-4, every run first converges to
         1e-4 and the best three continue to ``tol`` (with the default ``tol``
-        every run goes to ``tol``, as in scikit-learn).
+        every run goes to ``tol``, as in scikit-learn). With several runs, a
+        run that ends degenerate is restarted from split components (each
+        degenerate component takes half of the largest regular one).
     init_params : {'kmeans', 'hc', 'k-means++', 'random', 'random_from_data'} \
 or list of those, default='kmeans'
         How initial responsibilities are chosen: k-means labels (k-means++
