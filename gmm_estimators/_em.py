@@ -265,7 +265,8 @@ def split_labels(X, labels, bad, need, n_components):
         xj = np.asarray(X[rows], dtype=np.float64)
         xj = xj - xj.mean(axis=0)
         _, _, vt = np.linalg.svd(xj, full_matrices=False)
-        labels[rows[xj @ vt[0] > 0]] = k
+        axis = vt[0] * np.sign(vt[0][np.argmax(np.abs(vt[0]))])  # a fixed sign
+        labels[rows[xj @ axis > 0]] = k
     return labels
 
 
@@ -658,8 +659,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             if not done:
                 raise errors[0]
             if screen_tol > self.tol:
-                ranked = sorted(done, key=lambda r: r.key, reverse=True)
-                for run in ranked[:SCREEN_KEEP]:
+                for run in _best_runs(done, SCREEN_KEEP):
                     try:
                         self._iterate(run, blocks, sw, scatter, self.tol)
                     except ValueError as exc:
@@ -674,7 +674,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             # bound wins (the first run on ties)
             best_run = done[0]
             for run in done[1:]:
-                if run.key > best_run.key:
+                if _beats(run.key, best_run.key):
                     best_run = run
             self.degenerate_ = best_run.reason
             best = (
@@ -964,6 +964,33 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+def _best_runs(runs, n):
+    """The ``n`` best runs, by :func:`_beats` (the earlier run on ties)."""
+    left, chosen = list(runs), []
+    while left and len(chosen) < n:
+        best = left[0]
+        for run in left[1:]:
+            if _beats(run.key, best.key):
+                best = run
+        chosen.append(best)
+        left.remove(best)
+    return chosen
+
+
+def _beats(key, best):
+    """Whether a run's (regular, lower bound) beats the best so far.
+
+    Lower bounds within a relative 1e-10 are ties, won by the earlier run:
+    runs that reach the same optimum differ only by rounding, which would
+    otherwise decide between their (permuted) component orders.
+    """
+    if key[0] != best[0]:
+        return key[0]
+    if not np.isfinite(best[1]):
+        return key[1] > best[1]
+    return key[1] > best[1] + 1e-10 * max(1.0, abs(best[1]))
 
 
 #: float32 data beyond this magnitude are computed in float64: their squares

@@ -226,7 +226,15 @@ class HierarchicalStart:
         weights = np.asarray(sample_weight, dtype=np.float64)
         Z = svd_transform(X, weights)
         positive = np.flatnonzero(weights > 0)
-        rows, counts, inverse = _distinct(Z[positive], weights[positive])
+        # distinct rows in the order of the data's own values, so that the
+        # points (and the cluster numbers) do not depend on the transform's
+        # rounding or the signs of its singular vectors
+        _, first, inverse = np.unique(
+            np.asarray(X)[positive], axis=0, return_index=True, return_inverse=True
+        )
+        inverse = inverse.ravel()
+        rows = Z[positive][first]
+        counts = np.bincount(inverse, weights=weights[positive], minlength=len(first))
         self.n_samples = X.shape[0]
         if len(rows) > HC_SUBSAMPLE:
             # a weighted draw of rows (order-free: along the sorted distinct

@@ -9,7 +9,7 @@ Each candidate is fitted by EM from several starts and keeps its best
 regular solution: the default estimator starts from mclust's model-based
 hierarchical clustering (one tree, cut at every number of components), from
 k-means and from k-means++ seeds (:class:`GaussianMixture` with
-``init_params=("hc", "kmeans", "k-means++")``).  Then every candidate is
+``init_params=("hc", "kmeans", "k-means++", "random_from_data")``).  Then every candidate is
 restarted from the partitions that the other covariance types found with the
 same number of components, and keeps that solution when it is better.  The
 work is shared across the grid: the tree is built once per data set and the
@@ -60,15 +60,15 @@ __all__ = ["GaussianMixtureSelector"]
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 #: The starts of the default estimator (see ``GaussianMixtureSelector``).
-DEFAULT_STARTS = ("hc", "kmeans", "k-means++")
+DEFAULT_STARTS = ("hc", "kmeans", "k-means++", "random_from_data")
 
 
 def default_estimator():
     """The mixture the selector fits when it is given none.
 
     A :class:`GaussianMixture` that starts EM from mclust's hierarchical
-    clustering, from k-means and from k-means++ seeds (twice each for the
-    random ones) and converges tightly (``tol=1e-5`` on the mean
+    clustering, and four times each from k-means, from k-means++ seeds and
+    from random data points (13 starts), and converges tightly (``tol=1e-5`` on the mean
     log-likelihood, ``max_iter=1000``), so that criteria of candidates are
     compared at their optima, not where a loose tolerance stopped them.
     ``reg_covar=1e-10``: scikit-learn's ``1e-6`` is absolute and biases
@@ -80,10 +80,10 @@ def default_estimator():
     --------
     >>> from gmm_estimators._selection import default_estimator
     >>> default_estimator().init_params
-    ('hc', 'kmeans', 'k-means++')
+    ('hc', 'kmeans', 'k-means++', 'random_from_data')
     """
     return GaussianMixture(
-        init_params=DEFAULT_STARTS, n_init=2, tol=1e-5, max_iter=1000, reg_covar=1e-10
+        init_params=DEFAULT_STARTS, n_init=4, tol=1e-5, max_iter=1000, reg_covar=1e-10
     )
 
 
@@ -228,6 +228,14 @@ def _subset(params, rows):
     return out
 
 
+def _canonical(labels):
+    """Labels renumbered by first appearance: equal partitions, equal arrays."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inverse.ravel()]
+
+
 def _better(new, old):
     """Whether fit result ``new`` beats ``old``: regular first, then likelihood."""
     if old["error"] is not None:
@@ -334,8 +342,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         ``criterion='icl'``): any mixture with ``score``, e.g.
         :class:`~sklearn.mixture.BayesianGaussianMixture`, can be selected
         by ``criterion='cv'``. ``None`` means :func:`default_estimator`:
-        ``GaussianMixture(init_params=("hc", "kmeans", "k-means++"),
-        n_init=2, tol=1e-5, max_iter=1000, reg_covar=1e-10)``. It is cloned,
+        ``GaussianMixture(init_params=("hc", "kmeans", "k-means++",
+        "random_from_data"), n_init=4, tol=1e-5, max_iter=1000,
+        reg_covar=1e-10)``. It is cloned,
         never modified, and the candidates get only the searched parameters.
 
     n_components : int or array-like of int, default=10
@@ -760,7 +769,15 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             for index in by_k[k]:
                 context = {"random_state": fit_seed, "cache": caches[split]}
                 if starts is not None:
-                    others = [lab for j, lab in starts.items() if j != index]
+                    # the other partitions, each once, and not this
+                    # candidate's own (EM from it returns to its optimum)
+                    own = starts[index].tobytes() if index in starts else None
+                    others = {
+                        lab.tobytes(): lab
+                        for j, lab in starts.items()
+                        if j != index and lab.tobytes() != own
+                    }
+                    others = list(others.values())
                     if not others:
                         out.append(None)
                         continue
@@ -801,15 +818,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                     and fits[i][0].get("labels") is not None
                     and len(np.unique(fits[i][0]["labels"])) == k
                 }
-                # distinct partitions only
-                seen, distinct = set(), {}
-                for i, lab in starts.items():
-                    key = lab.tobytes()
-                    if key not in seen:
-                        seen.add(key)
-                        distinct[i] = lab
-                if k > 1 and len(distinct) > 1:
-                    second.append((k, distinct))
+                starts = {i: _canonical(lab) for i, lab in starts.items()}
+                if k > 1 and len({lab.tobytes() for lab in starts.values()}) > 1:
+                    second.append((k, starts))
             results = Parallel(n_jobs=self.n_jobs)(
                 delayed(run_job)(k, 0, starts) for k, starts in second
             )
