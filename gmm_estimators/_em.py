@@ -43,7 +43,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._init import INIT_METHODS, _labels_source, initial_responsibilities
+from ._init import INIT_METHODS, _Canonical, _labels_source, initial_responsibilities
 from ._utils import weighted_moments
 
 #: Bytes of block temporaries a thread aims to keep (about an L2 cache).
@@ -171,6 +171,9 @@ def fit_blocks(X, sample_weight, model_cls, n_components):
 #: and only the best :data:`SCREEN_KEEP` continue to ``tol``.
 SCREEN_TOL = 1e-4
 SCREEN_KEEP = 3
+#: Above this many rows of non-zero weight, the screening runs on a weighted
+#: subsample of this many rows.
+SCREEN_ROWS = 4096
 #: A degenerate run is restarted from split components at most this often.
 REPAIRS = 3
 
@@ -621,6 +624,19 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         # SCREEN_KEEP continued to ``tol`` (with the default tol, every run
         # goes to ``tol``, as scikit-learn's n_init).
         screen_tol = max(self.tol, SCREEN_TOL) if len(runs) > 1 else self.tol
+        # On large data the screening runs on a weighted subsample of
+        # SCREEN_ROWS rows; the runs kept continue on all rows.
+        subsampled = (
+            do_init
+            and screen_tol > self.tol
+            and n_support > SCREEN_ROWS
+            and hasattr(self._model_class(), "with_center")
+        )
+        if subsampled:
+            s_blocks, s_sw, s_scatter = self._screening_subsample(X, sw, rng)
+            s_support = int(np.count_nonzero(s_sw))
+        else:
+            s_blocks, s_sw, s_scatter, s_support = blocks, sw, scatter, n_support
         done = []
         errors = []
         with blocks.limits():
@@ -632,6 +648,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                         model, weights = self._initial_model(
                             blocks, sw, rng, scatter, method, cache
                         )
+                        if subsampled:
+                            model = model.with_center(s_blocks.center)
                         run = _Run(model, weights, -np.inf)
                     else:
                         run = _Run(
@@ -639,14 +657,14 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                             self.weights_.astype(np.float64),
                             self.lower_bound_,
                         )
-                    self._iterate(run, blocks, sw, scatter, screen_tol)
+                    self._iterate(run, s_blocks, s_sw, s_scatter, screen_tol)
                 except ValueError as exc:
                     # a start whose components collapse: another may not
                     if len(runs) == 1:
                         raise
                     errors.append(exc)
                     continue
-                run.judge(n_support, blocks.data_var, self.reg_covar)
+                run.judge(s_support, s_blocks.data_var, self.reg_covar)
                 if self.max_iter > 0:
                     self._verbose_init_end(
                         run.lower_bound, run.converged, perf_counter() - t_start
@@ -654,12 +672,20 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 done.append(run)
                 if do_init and len(runs) > 1 and run.reason:
                     done += self._repair(
-                        run, blocks, sw, scatter, screen_tol, n_support
+                        run, s_blocks, s_sw, s_scatter, screen_tol, s_support
                     )
             if not done:
                 raise errors[0]
             if screen_tol > self.tol:
-                for run in _best_runs(done, SCREEN_KEEP):
+                kept = _best_runs(done, SCREEN_KEEP)
+                if subsampled:
+                    # lower bounds on the subsample do not compare with
+                    # those on all rows: only the continued runs compete
+                    done = kept
+                for run in kept:
+                    if subsampled:
+                        run.model = run.model.with_center(center)
+                        run.lower_bound = -np.inf
                     try:
                         self._iterate(run, blocks, sw, scatter, self.tol)
                     except ValueError as exc:
@@ -710,6 +736,22 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         self.responsibility_entropy_ = post["entropy_sum"] / total
         self.n_parameters_ = self._n_parameters()
         return self.labels_
+
+    def _screening_subsample(self, X, sample_weight, rng):
+        """Blocks, weights and scatter of a weighted draw of SCREEN_ROWS rows.
+
+        Rows are drawn with probability proportional to their weight, along
+        an order-free ranking of the rows (as the k-means subsample), and a
+        row drawn ``c`` times gets weight ``c``.
+        """
+        weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        drawn = _Canonical(X, weights, rng).draw(rng, weights, size=SCREEN_ROWS)
+        rows, counts = np.unique(drawn, return_counts=True)
+        s_sw = counts.astype(np.float64)
+        s_blocks, s_scatter = fit_blocks(
+            X[rows], s_sw, self._model_class(), self.n_components
+        )
+        return s_blocks, s_sw, s_scatter
 
     def _repair(self, run, blocks, sample_weight, scatter, tol, n_support):
         """Runs restarted from a degenerate run: each degenerate component
