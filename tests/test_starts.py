@@ -71,7 +71,8 @@ def test_hc_tree_is_order_and_repetition_invariant():
 
 
 @pytest.mark.parametrize(
-    "name", ["faithful", "iris", "trees", "swiss", "acidity", "banknote", "diabetes"]
+    "name",
+    ["faithful", "iris", "trees", "swiss", "acidity", "banknote", "diabetes", "women"],
 )
 def test_every_cell_at_least_as_good_as_mclust(name):
     """No (K, type) cell's BIC is worse than mclust's by more than 0.5, and the
