@@ -172,7 +172,7 @@ def fit_blocks(X, sample_weight, model_cls, n_components):
 SCREEN_TOL = 1e-4
 SCREEN_KEEP = 3
 #: Above this many rows of non-zero weight, the screening runs on a weighted
-#: subsample of this many rows.
+#: subsample of this many rows and only the best run continues on all rows.
 SCREEN_ROWS = 4096
 #: A degenerate run is restarted from split components at most this often.
 REPAIRS = 3
@@ -677,7 +677,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             if not done:
                 raise errors[0]
             if screen_tol > self.tol:
-                kept = _best_runs(done, SCREEN_KEEP)
+                kept = _best_runs(done, 1 if subsampled else SCREEN_KEEP)
                 if subsampled:
                     # lower bounds on the subsample do not compare with
                     # those on all rows: only the continued runs compete
