@@ -243,3 +243,31 @@ def test_gaussian_mixture_on_extreme_scales_fits(scale):
     with warnings_as_errors():
         gm = GaussianMixture(2, covariance_type="diag", random_state=0).fit(X)
     assert adjusted_rand_score(gm.predict(X), np.repeat([0, 1], 50)) == 1.0
+
+
+def test_ppca_float32_on_few_rows_matches_float64():
+    """30 float32 rows of a noisy line in 3-D: the same fit as in float64 (few
+    rows are computed in float64), not a lower bound above the float64 one."""
+    rng = np.random.RandomState(0)
+    t = rng.standard_normal((30, 1))
+    X = np.hstack([t, 2 * t, -t]) + 1e-2 * rng.standard_normal((30, 3))
+    a = MixtureOfPPCA(1, n_latent=1).fit(X)
+    b = MixtureOfPPCA(1, n_latent=1).fit(X.astype(np.float32))
+    assert b.noise_variance_.dtype == np.float32
+    assert_allclose(b.noise_variance_, a.noise_variance_, rtol=1e-5)
+    assert b.lower_bound_ <= a.lower_bound_ + 1e-6
+    # float32 parameters of a model whose noise variance is 1e-4 of the
+    # signal's: log-densities to about eps32 * 1e4 = 1e-3 nats (0.29 before)
+    assert_allclose(
+        b.score_samples(X.astype(np.float32)), a.score_samples(X), atol=1e-2
+    )
+
+
+def test_selector_on_float32_data_of_large_magnitude_loses_no_candidate():
+    X = (_two_blobs() * 1e18).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        selector = GaussianMixtureSelector(
+            n_components=3, covariance_type=("full", "diag"), random_state=0
+        ).fit(X)
+    assert np.isfinite(selector.cv_results_["bic"]).all()
