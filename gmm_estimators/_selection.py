@@ -23,6 +23,7 @@ Information criteria are computed from each candidate's fit on all the data
 (no refit): ``best_estimator_`` is the winning candidate itself.
 """
 
+import copy
 import time
 import warnings
 from collections import Counter
@@ -40,7 +41,7 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning, FitFailedWarning
 from sklearn.model_selection import KFold, ParameterGrid, check_cv
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._metadata_requests import (
     MetadataRouter,
     MethodMapping,
@@ -562,6 +563,16 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         self.error_score = error_score
         self.random_state = random_state
         self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        # as scikit-learn's searches: the tags follow the searched estimator
+        tags = super().__sklearn_tags__()
+        sub = get_tags(self._estimator())
+        tags.transformer_tags = copy.deepcopy(sub.transformer_tags)
+        tags.input_tags.sparse = sub.input_tags.sparse
+        tags.input_tags.pairwise = sub.input_tags.pairwise
+        tags.input_tags.allow_nan = sub.input_tags.allow_nan
+        return tags
 
     def _estimator(self):
         """The estimator to clone for each candidate."""
@@ -1277,6 +1288,50 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         """
         X = self._validate_X(X)
         return self.best_estimator_.icl(X)
+
+    @available_if(_estimator_has("transform"))
+    def fit_transform(self, X, y=None, sample_weight=None, **params):
+        """Fit the selector, then transform `X` with the best estimator.
+
+        Available only when the estimator has ``transform`` (e.g.
+        :class:`~gmm_estimators.MixtureOfPPCA`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : None
+            Ignored; present for API consistency.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row, as in :meth:`fit`.
+
+        **params : dict
+            Other metadata, as in :meth:`fit`.
+
+        Returns
+        -------
+        X_new : ndarray
+            The best estimator's transform of `X`.
+
+        See Also
+        --------
+        transform : Transform new data with the best estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gmm_estimators import GaussianMixtureSelector, MixtureOfPPCA
+        >>> X = np.random.RandomState(0).standard_normal((60, 4))
+        >>> selector = GaussianMixtureSelector(
+        ...     MixtureOfPPCA(n_latent=1), n_components=2, covariance_type=None,
+        ...     random_state=0,
+        ... )
+        >>> selector.fit_transform(X).shape[0]
+        60
+        """
+        return self.fit(X, y, sample_weight=sample_weight, **params).transform(X)
 
     @available_if(_estimator_has("transform"))
     def transform(self, X):

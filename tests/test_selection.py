@@ -595,7 +595,14 @@ _checks = parametrize_with_checks(
     [
         GaussianMixtureSelector(
             n_components=range(1, 4), covariance_type=("full", "diag"), random_state=0
-        )
+        ),
+        # a transformer: the selector's tags and fit_transform follow it
+        GaussianMixtureSelector(
+            MixtureOfPPCA(n_latent=1),
+            n_components=[1, 2],
+            covariance_type=None,
+            random_state=0,
+        ),
     ]
 )
 # scikit-learn 1.6 hands pytest a generator, which pytest 9 deprecates: a list.
