@@ -57,7 +57,9 @@ X = np.vstack([round_cluster, stretched, flat])
 # ``n_parameters_ * log(n_samples)`` to minus twice the log-likelihood.
 covariance_types = ["full", "tied", "diag", "spherical"]
 models = {
-    cov: GaussianMixture(n_components=3, covariance_type=cov, random_state=0).fit(X)
+    cov: GaussianMixture(
+        n_components=3, covariance_type=cov, random_state=0
+    ).fit(X)
     for cov in covariance_types
 }
 for cov, gm in models.items():
@@ -78,14 +80,18 @@ def full_covariances(gm):
     if gm.covariance_type == "full":
         return gm.covariances_
     if gm.covariance_type == "tied":
-        return np.broadcast_to(gm.covariances_, (n_components, n_features, n_features))
+        return np.broadcast_to(
+            gm.covariances_, (n_components, n_features, n_features)
+        )
     if gm.covariance_type == "diag":
         return np.array([np.diag(c) for c in gm.covariances_])
     return np.array([c * np.eye(n_features) for c in gm.covariances_])
 
 
 def draw_ellipses(ax, gm):
-    for k, (mean, cov) in enumerate(zip(gm.means_, full_covariances(gm), strict=True)):
+    for k, (mean, cov) in enumerate(
+        zip(gm.means_, full_covariances(gm), strict=True)
+    ):
         values, vectors = np.linalg.eigh(cov)
         angle = np.degrees(np.arctan2(vectors[1, 1], vectors[0, 1]))
         for r in (1, 2):

@@ -50,7 +50,9 @@ image = ax_density.contourf(
 )
 ax_density.scatter(*X.T, s=4, color="black", alpha=0.5)
 fig.colorbar(image, ax=ax_density, label="estimated density")
-ax_density.set_title(f"Data and the estimated density ({gm.n_components} components)")
+ax_density.set_title(
+    f"Data and the estimated density ({gm.n_components} components)"
+)
 ax_sample.scatter(*X_new.T, s=6, c=[f"C{k % 10}" for k in component])
 ax_sample.set_title("500 new points from gm.sample, coloured by component")
 for ax in (ax_density, ax_sample):
@@ -105,7 +107,9 @@ real_digits = digits.data[rng.choice(len(digits.data), 40, replace=False)]
 # strokes) but they are recognisable digits in the writers' styles, not
 # averages of them.
 fig, axes = plt.subplots(8, 10, figsize=(8, 7), layout="constrained")
-for ax, image in zip(axes.ravel(), np.vstack([real_digits, new_digits]), strict=True):
+for ax, image in zip(
+    axes.ravel(), np.vstack([real_digits, new_digits]), strict=True
+):
     ax.imshow(image.reshape(8, 8), cmap="binary", vmin=0, vmax=16)
     ax.set_axis_off()
 axes[0, 0].set_title("real", loc="left")

@@ -49,7 +49,9 @@ x = np.array([1.0, 1.0])
 d = len(mean)
 diff = x - mean
 mahalanobis_sq = diff @ np.linalg.solve(cov, diff)
-by_hand = np.exp(-0.5 * mahalanobis_sq) / np.sqrt((2 * np.pi) ** d * np.linalg.det(cov))
+by_hand = np.exp(-0.5 * mahalanobis_sq) / np.sqrt(
+    (2 * np.pi) ** d * np.linalg.det(cov)
+)
 print(f"squared Mahalanobis distance: {mahalanobis_sq}")
 print(f"density by hand:              {by_hand:.6f}")
 print(f"log-density by hand:          {np.log(by_hand):.6f}")
@@ -82,7 +84,9 @@ print(f"fitted density at x:  {np.exp(gm.score_samples([x]))[0]:.6f}")
 L = np.linalg.cholesky(np.linalg.inv(cov))
 print("L =", np.round(L, 6).tolist())
 print("||(x - mu)^T L||^2 =", np.sum((diff @ L) ** 2))
-print("log det Sigma =", -2 * np.sum(np.log(np.diag(L))), "= log 2 =", np.log(2))
+print(
+    "log det Sigma =", -2 * np.sum(np.log(np.diag(L))), "= log 2 =", np.log(2)
+)
 
 # %%
 # The picture
@@ -105,10 +109,14 @@ def add_ellipse(ax, center, covariance, r, **kwargs):
     values, vectors = np.linalg.eigh(covariance)
     angle = np.degrees(np.arctan2(vectors[1, 1], vectors[0, 1]))
     width, height = 2 * r * np.sqrt(values[::-1])
-    ax.add_patch(Ellipse(center, width, height, angle=angle, fill=False, **kwargs))
+    ax.add_patch(
+        Ellipse(center, width, height, angle=angle, fill=False, **kwargs)
+    )
 
 
-fig, (ax_density, ax_sample) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
+fig, (ax_density, ax_sample) = plt.subplots(
+    1, 2, figsize=(12, 5), layout="constrained"
+)
 image = ax_density.contourf(xx, yy, density, levels=20, cmap="viridis")
 fig.colorbar(image, ax=ax_density, label="density", shrink=0.8)
 for r in (1, 2, 3):
@@ -116,7 +124,9 @@ for r in (1, 2, 3):
     ax_density.annotate(
         f"r = {r}", (0, r), color="white", ha="center", va="bottom", fontsize=8
     )
-add_ellipse(ax_density, mean, cov, np.sqrt(mahalanobis_sq), edgecolor="red", ls="--")
+add_ellipse(
+    ax_density, mean, cov, np.sqrt(mahalanobis_sq), edgecolor="red", ls="--"
+)
 ax_density.plot(*x, "o", color="red")
 ax_density.annotate(
     f"x = (1, 1)\ndensity {by_hand:.4f}",

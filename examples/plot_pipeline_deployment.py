@@ -76,8 +76,12 @@ print(
 results = search.cv_results_
 fig, ax_cv = plt.subplots(figsize=(7, 4.8), layout="constrained")
 for cov in param_grid["gaussianmixture__covariance_type"]:
-    rows = np.flatnonzero(results["param_gaussianmixture__covariance_type"] == cov)
-    ks = np.asarray(results["param_gaussianmixture__n_components"][rows], dtype=int)
+    rows = np.flatnonzero(
+        results["param_gaussianmixture__covariance_type"] == cov
+    )
+    ks = np.asarray(
+        results["param_gaussianmixture__n_components"][rows], dtype=int
+    )
     ax_cv.errorbar(
         ks,
         results["mean_test_score"][rows],
@@ -138,9 +142,8 @@ proba_new = loaded.predict_proba(X_new)
 assert np.array_equal(proba_new, model.predict_proba(X_new))
 assert np.array_equal(loaded.score_samples(X_new), model.score_samples(X_new))
 labels_new = loaded.predict(X_new)
-print(
-    f"adjusted Rand index on the new wines: {adjusted_rand_score(y_new, labels_new):.2f}"
-)
+ari = adjusted_rand_score(y_new, labels_new)
+print(f"adjusted Rand index on the new wines: {ari:.2f}")
 
 # %%
 # What the deployed model says about the new wines: the probability of each
@@ -161,7 +164,9 @@ for boundary in np.flatnonzero(np.diff(y_new[order])) + 0.5:
     ax_proba.axvline(boundary, color="red", linewidth=1.5)
 ax_proba.set_yticks(range(proba_new.shape[1]))
 ax_proba.set_ylabel("component")
-ax_proba.set_xlabel("new wines, sorted by cultivar (red lines separate cultivars)")
+ax_proba.set_xlabel(
+    "new wines, sorted by cultivar (red lines separate cultivars)"
+)
 ax_proba.set_title("predict_proba of the loaded pipeline")
 fig.colorbar(image, ax=ax_proba, label="probability")
 plt.show()
@@ -170,5 +175,6 @@ log_density = loaded.score_samples(X_new)
 print(
     "least likely new wine: index",
     int(np.argmin(log_density)),
-    f"(log-density {log_density.min():.1f}; median {np.median(log_density):.1f})",
+    f"(log-density {log_density.min():.1f};",
+    f"median {np.median(log_density):.1f})",
 )

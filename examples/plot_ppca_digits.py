@@ -48,8 +48,9 @@ print(f"EM: {mppca.n_iter_} iterations, converged: {mppca.converged_}")
 # -----------------------
 # Both are Gaussian densities with ``q`` principal axes and isotropic noise;
 # the mixture has one such Gaussian per component.
-print(f"held-out log-likelihood per digit: MixtureOfPPCA {mppca.score(X_test):.1f}")
-print(f"                                   PCA           {pca.score(X_test):.1f}")
+print("held-out log-likelihood per digit:")
+print(f"  MixtureOfPPCA {mppca.score(X_test):.1f}")
+print(f"  PCA           {pca.score(X_test):.1f}")
 
 # %%
 # What each component learnt
@@ -79,14 +80,17 @@ fig.tight_layout()
 # %%
 # Reconstructions
 # ---------------
-# ``inverse_transform(transform(x))`` is ``sum_k r_k(x) (mu_k + P_k (x - mu_k))``
-# with ``P_k`` the projection on the subspace of component ``k``: a local PCA
-# reconstruction, weighted by the responsibilities.
+# ``inverse_transform(transform(x))`` is
+# ``sum_k r_k(x) (mu_k + P_k (x - mu_k))`` with ``P_k`` the projection on the
+# subspace of component ``k``: a local PCA reconstruction, weighted by the
+# responsibilities.
 rec_mppca = mppca.inverse_transform(mppca.transform(X_test))
 rec_pca = pca.inverse_transform(pca.transform(X_test))
 mse_mppca = np.mean((rec_mppca - X_test) ** 2)
 mse_pca = np.mean((rec_pca - X_test) ** 2)
-print(f"reconstruction error: MixtureOfPPCA {mse_mppca:.2f}, PCA {mse_pca:.2f}")
+print(
+    f"reconstruction error: MixtureOfPPCA {mse_mppca:.2f}, PCA {mse_pca:.2f}"
+)
 
 show = 10
 fig, axes = plt.subplots(3, show, figsize=(8, 2.8))
@@ -94,7 +98,9 @@ for i in range(show):
     for row, (images, name) in enumerate(
         [(X_test, "original"), (rec_mppca, "MPPCA"), (rec_pca, "PCA")]
     ):
-        axes[row, i].imshow(images[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=16)
+        axes[row, i].imshow(
+            images[i].reshape(8, 8), cmap="gray_r", vmin=0, vmax=16
+        )
         axes[row, i].set_xticks([])
         axes[row, i].set_yticks([])
         if i == 0:

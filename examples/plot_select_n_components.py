@@ -44,14 +44,28 @@ X = np.vstack(
 selector = GaussianMixtureSelector(n_components=8, random_state=0).fit(X)
 print(
     f"selected: {selector.n_components_} components, "
-    f"covariance_type={selector.covariance_type_!r}, BIC={selector.best_score_:.1f}"
+    f"covariance_type={selector.covariance_type_!r}, "
+    f"BIC={selector.best_score_:.1f}"
 )
 
 # %%
-# ``cv_results_`` holds one row per candidate; the best five by BIC:
+# ``cv_results_`` holds one row per candidate, with the BIC, AIC and ICL of
+# each, its log-likelihood, number of parameters, convergence and, in
+# ``degenerate``, why the fit degenerated (``""`` if it did not; such a
+# candidate is never selected). The best five by BIC, in a few columns and
+# without the ``param_`` prefix so that the table fits the page:
 results = pd.DataFrame(selector.cv_results_)
-columns = ["param_n_components", "param_covariance_type", "bic", "icl", "n_parameters"]
-print(results.sort_values("rank_test_score")[columns].head())
+columns = {
+    "param_n_components": "n_components",
+    "param_covariance_type": "covariance_type",
+    "bic": "bic",
+    "icl": "icl",
+    "n_parameters": "n_parameters",
+    "rank_test_score": "rank",
+}
+best = results.sort_values("rank_test_score")[list(columns)].head()
+print(best.rename(columns=columns).round(1).to_string(index=False))
+print("degenerate candidates:", int((results["degenerate"] != "").sum()))
 
 # %%
 # The BIC plot
@@ -79,10 +93,13 @@ fig.tight_layout()
 X_overlap = np.vstack(
     [rng.standard_normal((400, 2)), rng.standard_normal((400, 2)) + [2.5, 0]]
 )
-params = dict(n_components=5, covariance_type=("full", "spherical"), random_state=0)
+params = dict(
+    n_components=5, covariance_type=("full", "spherical"), random_state=0
+)
 by_bic = GaussianMixtureSelector(criterion="bic", **params).fit(X_overlap)
 by_icl = GaussianMixtureSelector(criterion="icl", **params).fit(X_overlap)
-print(f"BIC selects {by_bic.n_components_} components, ICL {by_icl.n_components_}")
+print(f"BIC selects {by_bic.n_components_} components,", end=" ")
+print(f"ICL {by_icl.n_components_}")
 
 fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
 axes[0].scatter(
