@@ -22,8 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from gmm_estimators import GaussianMixtureSelector
-from gmm_estimators.plotting import CriterionDisplay
+from gmm_estimators import CriterionDisplay, GaussianMixtureSelector
 
 rng = np.random.RandomState(0)
 X = np.vstack(
