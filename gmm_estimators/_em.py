@@ -249,7 +249,7 @@ def degenerate_components(model, weights, n_support, data_var, reg_covar):
     return np.flatnonzero(low | ~(rel >= DEGENERATE_VARIANCE))
 
 
-def split_labels(X, labels, bad, need, n_components):
+def split_labels(X, labels, bad, need, n_components, sample_weight=None):
     """Hard labels where each degenerate component takes over half of the
     largest regular one (split at its mean along its principal axis): a start
     that leaves a degenerate optimum. ``labels`` must not use the degenerate
@@ -266,8 +266,10 @@ def split_labels(X, labels, bad, need, n_components):
             return None
         rows = np.flatnonzero(labels == j)
         xj = np.asarray(X[rows], dtype=np.float64)
-        xj = xj - xj.mean(axis=0)
-        _, _, vt = np.linalg.svd(xj, full_matrices=False)
+        w = np.ones(len(rows)) if sample_weight is None else sample_weight[rows]
+        xj = xj - (w @ xj) / w.sum()
+        # weighted principal axis: a weight counts as repeated rows
+        _, _, vt = np.linalg.svd(np.sqrt(w)[:, None] * xj, full_matrices=False)
         axis = vt[0] * np.sign(vt[0][np.argmax(np.abs(vt[0]))])  # a fixed sign
         labels[rows[xj @ axis > 0]] = k
     return labels
@@ -772,7 +774,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     blocks, run.model, kept, labels=True, log_norm=False
                 )["labels"]
             labels = split_labels(
-                blocks.X, labels, bad, run.model.points_needed(), self.n_components
+                blocks.X,
+                labels,
+                bad,
+                run.model.points_needed(),
+                self.n_components,
+                sample_weight,
             )
             if labels is None:
                 break

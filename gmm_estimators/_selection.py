@@ -8,12 +8,14 @@ cross-validated held-out log-likelihood.
 Each candidate is fitted by EM from several starts and keeps its best
 regular solution: the default estimator starts from mclust's model-based
 hierarchical clustering (one tree, cut at every number of components), from
-k-means and from k-means++ seeds (:class:`GaussianMixture` with
-``init_params=("hc", "kmeans", "k-means++", "random_from_data")``).  Then every candidate is
-restarted from the partitions that the other covariance types found with the
-same number of components, and keeps that solution when it is better.  The
-work is shared across the grid: the tree is built once per data set and the
-k-means centres once per number of components.
+k-means, k-means++ seeds and random rows (:class:`GaussianMixture` with
+``init_params=("hc", "kmeans", "k-means++", "random_from_data")``).  Then
+every candidate is restarted from the partitions that the other covariance
+types found with the same number of components and from its own type's
+solution with one component fewer, its largest cluster split in two, and keeps
+that solution when it is better.  The work is shared across the grid: the
+tree is built once per data set and the k-means centres once per number of
+components.
 
 Degenerate fits (a component with fewer effective points than its covariance
 needs, or a covariance held up only by ``reg_covar``) are flagged in
@@ -53,7 +55,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._em import _BaseMixture
+from ._em import _BaseMixture, split_labels
 from ._gaussian_mixture import GaussianMixture
 
 __all__ = ["GaussianMixtureSelector"]
@@ -775,7 +777,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             by_k.setdefault(params_["n_components"], []).append(index)
         jobs = [(k, split) for k in by_k for split in range(len(splits))]
 
-        def run_job(k, split, starts=None):
+        def run_job(k, split, starts=None, splits_from=None):
             out = []
             for index in by_k[k]:
                 context = {"random_state": fit_seed, "cache": caches[split]}
@@ -783,9 +785,10 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                     # the other partitions, each once, and not this
                     # candidate's own (EM from it returns to its optimum)
                     own = starts[index].tobytes() if index in starts else None
+                    extra = (splits_from or {}).get(index, [])
                     others = {
                         lab.tobytes(): lab
-                        for j, lab in starts.items()
+                        for j, lab in [*starts.items(), *((None, e) for e in extra)]
                         if j != index and lab.tobytes() != own
                     }
                     others = list(others.values())
@@ -821,6 +824,14 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         # better solution (regular first, then the larger likelihood).
         if isinstance(estimator, _BaseMixture):
             second = []
+            # the same candidate with one component fewer, for split starts
+            row_weights = fit_params.get("sample_weight")
+            if row_weights is not None:
+                row_weights = np.asarray(row_weights, dtype=np.float64)
+            fewer = {}
+            for i, params_ in enumerate(candidates):
+                key = tuple(sorted((n, repr(v)) for n, v in params_.items()))
+                fewer[key] = i
             for k in by_k:
                 starts = {
                     i: fits[i][0]["labels"]
@@ -830,12 +841,35 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                     and len(np.unique(fits[i][0]["labels"])) == k
                 }
                 starts = {i: _canonical(lab) for i, lab in starts.items()}
-                if k > 1 and len({lab.tobytes() for lab in starts.values()}) > 1:
-                    second.append((k, starts))
+                # split starts: the partition with k - 1 components, its
+                # largest cluster split in two along its principal axis
+                splits_from = {}
+                for i in by_k[k]:
+                    key = tuple(
+                        sorted(
+                            (n, repr(k - 1 if n == "n_components" else v))
+                            for n, v in candidates[i].items()
+                        )
+                    )
+                    j = fewer.get(key)
+                    lab = None if j is None else fits[j][0].get("labels")
+                    if lab is None or fits[j][0]["error"] is not None:
+                        continue
+                    lab = _canonical(lab)
+                    if lab.max() + 1 != k - 1:
+                        continue
+                    split = split_labels(X, lab, np.array([k - 1]), 2, k, row_weights)
+                    if split is not None:
+                        splits_from[i] = [_canonical(split)]
+                if k > 1 and (
+                    len({lab.tobytes() for lab in starts.values()}) > 1 or splits_from
+                ):
+                    second.append((k, starts, splits_from))
             results = Parallel(n_jobs=self.n_jobs)(
-                delayed(run_job)(k, 0, starts) for k, starts in second
+                delayed(run_job)(k, 0, starts, splits_from)
+                for k, starts, splits_from in second
             )
-            for (k, _), job in zip(second, results, strict=True):
+            for (k, *_), job in zip(second, results, strict=True):
                 for index, result in zip(by_k[k], job, strict=True):
                     if result is not None:
                         first = fits[index][0]
