@@ -165,7 +165,7 @@ def main(argv=None):
         "all threads) is the steadier measure on a shared machine. The recipe fits every "
         "candidate on 5 folds and refits the best; the selector fits each "
         "candidate on all the data (with our GaussianMixture: 13 starts, hc, "
-        "k-means, k-means++ and random rows, to tol=1e-5, plus cross-type restarts; with "
+        "k-means, k-means++ and random rows, to tol=1e-5, plus cross-type and split restarts; with "
         "scikit-learn's: its own single k-means start) and reads BIC from the fit. "
         "Lower BIC is better.",
     ]
