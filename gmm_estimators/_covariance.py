@@ -88,6 +88,19 @@ def _triangular_inverse(t, lower):
     return np.tril(inv) if lower else np.triu(inv)
 
 
+def _smallest_relative_eigenvalues(covariances, data_var, reg_covar):
+    """Smallest eigenvalue of each covariance matrix (a stack, or one) less
+    ``reg_covar``, in units of the features' variances (constant features
+    left out), shape (n_matrices,)."""
+    keep = data_var > 0
+    root = 1.0 / np.sqrt(data_var[keep])
+    cov = covariances[..., keep, :][..., :, keep].copy()
+    idx = np.arange(cov.shape[-1])
+    cov[..., idx, idx] -= reg_covar
+    scaled = root[:, None] * cov * root[None, :]
+    return np.atleast_2d(np.linalg.eigvalsh(scaled))[:, 0]
+
+
 def _sym_from_upper(a):
     """Symmetric matrices from the upper triangles of a stack of matrices."""
     upper = np.triu(a)
@@ -384,14 +397,7 @@ class FullCovariance(_CovarianceModel):
         return self.n_features + 1
 
     def relative_variances(self, data_var, reg_covar):
-        keep = data_var > 0
-        root = 1.0 / np.sqrt(data_var[keep])
-        cov = self.covariances[..., keep, :][..., :, keep]
-        idx = np.arange(cov.shape[-1])
-        cov = cov.copy()
-        cov[..., idx, idx] -= reg_covar
-        scaled = root[:, None] * cov * root[None, :]
-        return np.atleast_2d(np.linalg.eigvalsh(scaled))[:, 0]
+        return _smallest_relative_eigenvalues(self.covariances, data_var, reg_covar)
 
 
 class TiedCovariance(_CovarianceModel):
@@ -487,7 +493,7 @@ class TiedCovariance(_CovarianceModel):
         return 1
 
     def relative_variances(self, data_var, reg_covar):
-        shared = FullCovariance.relative_variances(self, data_var, reg_covar)
+        shared = _smallest_relative_eigenvalues(self.covariances, data_var, reg_covar)
         return np.repeat(shared, self.n_components)
 
 

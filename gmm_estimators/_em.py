@@ -44,7 +44,7 @@ from sklearn.utils.validation import (
 )
 
 from ._init import INIT_METHODS, _Canonical, _labels_source, initial_responsibilities
-from ._utils import weighted_moments
+from ._utils import max_abs, weighted_moments
 
 #: Bytes of block temporaries a thread aims to keep (about an L2 cache).
 _TARGET_BLOCK_BYTES = 4 * 2**20
@@ -202,6 +202,17 @@ class _Run:
 DEGENERATE_VARIANCE = 1e-10
 
 
+def _component_checks(model, weights, n_support, data_var, reg_covar):
+    """Effective points, points needed and relative variances of the
+    components (see :func:`degeneracy`), or None for a model without checks."""
+    check = getattr(model, "relative_variances", None)
+    if check is None or not np.any(data_var > 0):
+        return None
+    counts = np.asarray(weights) * n_support
+    rel = check(np.asarray(data_var, dtype=np.float64), reg_covar)
+    return counts, model.points_needed(), rel
+
+
 def degeneracy(model, weights, n_support, data_var, reg_covar):
     """Why a fitted mixture is degenerate (a spurious optimum), or ``""``.
 
@@ -215,11 +226,10 @@ def degeneracy(model, weights, n_support, data_var, reg_covar):
     missing); a search must not choose it.  Models without these checks
     (``relative_variances``) are never flagged.
     """
-    check = getattr(model, "relative_variances", None)
-    if check is None or not np.any(data_var > 0):
+    checks = _component_checks(model, weights, n_support, data_var, reg_covar)
+    if checks is None:
         return ""
-    counts = np.asarray(weights) * n_support
-    need = model.points_needed()
+    counts, need, rel = checks
     low = np.flatnonzero(counts < need - 0.05)
     if low.size:
         k = int(low[np.argmin(counts[low])])
@@ -227,7 +237,6 @@ def degeneracy(model, weights, n_support, data_var, reg_covar):
             f"component {k} has {counts[k]:.3g} effective points, fewer than the "
             f"{need} its covariance needs"
         )
-    rel = check(np.asarray(data_var, dtype=np.float64), reg_covar)
     bad = np.flatnonzero(~(rel >= DEGENERATE_VARIANCE))
     if bad.size:
         k = int(bad[np.argmin(rel[bad])])
@@ -240,13 +249,11 @@ def degeneracy(model, weights, n_support, data_var, reg_covar):
 
 def degenerate_components(model, weights, n_support, data_var, reg_covar):
     """Indices of the degenerate components (see :func:`degeneracy`)."""
-    check = getattr(model, "relative_variances", None)
-    if check is None or not np.any(data_var > 0):
+    checks = _component_checks(model, weights, n_support, data_var, reg_covar)
+    if checks is None:
         return np.empty(0, dtype=np.intp)
-    counts = np.asarray(weights) * n_support
-    low = counts < model.points_needed() - 0.05
-    rel = check(np.asarray(data_var, dtype=np.float64), reg_covar)
-    return np.flatnonzero(low | ~(rel >= DEGENERATE_VARIANCE))
+    counts, need, rel = checks
+    return np.flatnonzero((counts < need - 0.05) | ~(rel >= DEGENERATE_VARIANCE))
 
 
 def split_labels(X, labels, bad, need, n_components, sample_weight=None):
@@ -523,10 +530,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         return list(dict.fromkeys(methods))
 
     def _runs(self):
-        """(run, method) of every EM run: ``n_init`` rounds of the methods; the
-        deterministic 'hc' start only in the first round."""
+        """The start method of every EM run: ``n_init`` rounds of the methods;
+        the deterministic 'hc' start only in the first round."""
         return [
-            (r, m)
+            m
             for r in range(self.n_init)
             for m in self._init_methods()
             if r == 0 or m != "hc"
@@ -616,12 +623,11 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         # of starts shared between candidates, or partitions to start from
         # instead of init_params; the context is used by one fit only.
         search = self.__dict__.pop("_search_context", None) or {}
-        runs = self._runs() if do_init else [(0, None)]
+        runs = self._runs() if do_init else [None]
         if do_init and search.get("starts"):
-            runs = [(0, ("labels", labels)) for labels in search["starts"]]
+            runs = [("labels", labels) for labels in search["starts"]]
         rng = check_random_state(search.get("random_state", self.random_state))
         cache = search.get("cache")
-        n_support = X.shape[0] if sw is None else int(np.count_nonzero(sw))
         # Several runs: each first to the screening tolerance, then the best
         # SCREEN_KEEP continued to ``tol`` (with the default tol, every run
         # goes to ``tol``, as scikit-learn's n_init).
@@ -642,7 +648,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         done = []
         errors = []
         with blocks.limits():
-            for init, (_, method) in enumerate(runs):
+            for init, method in enumerate(runs):
                 self._verbose_init_begin(init)
                 t_start = perf_counter()
                 try:
@@ -704,17 +710,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             for run in done[1:]:
                 if _beats(run.key, best_run.key):
                     best_run = run
-            self.degenerate_ = best_run.reason
-            best = (
-                best_run.model,
-                best_run.weights,
-                best_run.lower_bound,
-                best_run.n_iter,
-                best_run.history,
-                best_run.converged,
-            )
-            model, weights, lower_bound, n_iter, history, converged = best
-            if not converged and self.max_iter > 0:
+            if not best_run.converged and self.max_iter > 0:
                 warnings.warn(
                     "Best performing initialization did not converge. Try different "
                     "init parameters, or increase max_iter, tol, or check for "
@@ -722,11 +718,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     ConvergenceWarning,
                     stacklevel=2,
                 )
-            self.converged_ = converged
-            self.n_iter_ = n_iter
-            self.lower_bound_ = lower_bound
-            self.lower_bounds_ = history
-            self._set_model(model, weights, out_dtype)
+            self.degenerate_ = best_run.reason
+            self.converged_ = best_run.converged
+            self.n_iter_ = best_run.n_iter
+            self.lower_bound_ = best_run.lower_bound
+            self.lower_bounds_ = best_run.history
+            self._set_model(best_run.model, best_run.weights, out_dtype)
         # The final E-step uses the published parameters, by the same code
         # as predict, so that fit_predict(X) == fit(X).predict(X) exactly.
         post = self._posterior_validated(
@@ -1062,7 +1059,7 @@ def _compute_array(X):
     if (
         X.dtype == np.float32
         and X.size
-        and (X.size <= FLOAT32_SMALL or float(np.max(np.abs(X))) > FLOAT32_SAFE)
+        and (X.size <= FLOAT32_SMALL or max_abs(X) > FLOAT32_SAFE)
     ):
         return X.astype(np.float64)
     return X

@@ -72,13 +72,6 @@ def svd_transform(X, weights):
     return (Z @ vt[positive].T) / np.sqrt(s[positive])
 
 
-def _distinct(Z, weights):
-    """Sorted distinct rows of Z, their summed weights and each row's index."""
-    rows, inverse = np.unique(Z, axis=0, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=weights, minlength=len(rows))
-    return rows, counts, inverse.ravel()
-
-
 def _terms(counts, traces, dets, alpha):
     """Criterion of clusters of sizes ``counts`` (see the module docstring)."""
     return counts * np.log(np.maximum(dets, 0.0) + (traces + alpha) / counts)
@@ -220,6 +213,16 @@ class HierarchicalStart:
     rng : numpy.random.RandomState
         Used only to draw the subsample when there are more than
         :data:`HC_SUBSAMPLE` distinct rows.
+
+    Attributes
+    ----------
+    merges : ndarray of shape (n_points - 1, 2)
+        The tree (see :func:`hc_merges`).
+    point_of_row : ndarray of shape (n_samples,)
+        The distinct point of each row in the tree, -1 for rows left out.
+    row_values : ndarray of shape (n_samples,) or None
+        Each row's initial responsibility when the tree was built on a
+        subsample; None when every row counts once.
     """
 
     def __init__(self, X, sample_weight, rng):
@@ -243,21 +246,22 @@ class HierarchicalStart:
             drawn = rng.choice(len(rows), size=HC_SUBSAMPLE, replace=True, p=p)
             picked, mult = np.unique(drawn, return_counts=True)
             rows = rows[picked]
-            # each original row's share: mult / (its distinct point's weight)
-            scale = np.zeros(len(counts))
-            scale[picked] = mult / counts[picked]
+            # a row stands for its share of its point's draws: responsibility
+            # draws / (the point's weight), so that the weighted
+            # responsibilities the engine forms add up to the draws
+            share = np.zeros(len(counts))
+            share[picked] = mult / counts[picked]
             remap = np.full(len(counts), -1)
             remap[picked] = np.arange(len(picked))
             counts = mult.astype(np.float64)
-            self.row_value = np.zeros(self.n_samples)
-            self.row_value[positive] = scale[inverse] * weights[positive]
+            self.row_values = np.zeros(self.n_samples)
+            self.row_values[positive] = share[inverse]
             point = remap[inverse]
         else:
-            self.row_value = None
+            self.row_values = None  # 1 for every labelled row
             point = inverse
         self.point_of_row = np.full(self.n_samples, -1, dtype=np.intp)
         self.point_of_row[positive] = point
-        self.sample_weight = weights
         self.n_points = len(rows)
         self.merges = hc_merges(rows, counts)
 
@@ -273,18 +277,3 @@ class HierarchicalStart:
         inside = self.point_of_row >= 0
         labels[inside] = point_labels[self.point_of_row[inside]]
         return labels
-
-    def row_values(self):
-        """Per-row responsibility value (None: 1 for every labelled row).
-
-        With a subsample, a row stands for its share of the draws: its
-        responsibility is ``draws / weight`` of its distinct point, so the
-        weighted responsibilities the engine forms add up to the draws.
-        """
-        if self.row_value is None:
-            return None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = np.where(
-                self.sample_weight > 0, self.row_value / self.sample_weight, 0.0
-            )
-        return out

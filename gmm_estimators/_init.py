@@ -143,34 +143,6 @@ def _nearest_center_source(X, centers, dtype):
     return source
 
 
-def kmeans_labels(X, n_clusters, rng, sample_weight=None):
-    """Labels of the ``'kmeans'`` initialisation: the nearest k-means centre.
-
-    The clustering ``GaussianMixture(init_params='kmeans')`` starts from, for
-    callers that share one initialisation between several fits (the
-    selector shares it between covariance types).
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    n_clusters : int
-    rng : numpy.random.RandomState
-    sample_weight : ndarray of shape (n_samples,), default=None
-
-    Returns
-    -------
-    labels : ndarray of shape (n_samples,)
-    """
-    weights = (
-        np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
-    )
-    centers = kmeans_centers(X, weights, n_clusters, rng)
-    labels = np.empty(X.shape[0], dtype=np.intp)
-    for s, e in _chunks(X.shape[0]):
-        labels[s:e] = np.argmin(_sq_dist(X[s:e], centers), axis=1)
-    return labels
-
-
 def kmeans_centers(X, weights, n_clusters, rng):
     """Weighted k-means centres, on a weighted subsample of at most
     :data:`KMEANS_SUBSAMPLE` rows.
@@ -244,16 +216,15 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng, cache=
         # fit sharing a search's cache starts exactly as a fit alone would.
         seed = int(rng.randint(np.iinfo(np.int32).max))
         key = ("hc", seed) if method == "hc" else ("kmeans", n_components, seed)
-        if cache is None or key not in cache:
-            start = _compute_start(
+        cache = {} if cache is None else cache
+        if key not in cache:
+            cache[key] = _compute_start(
                 method, X, sample_weight, n_components, np.random.RandomState(seed)
             )
-            if cache is not None:
-                cache[key] = start
-        start = start if cache is None else cache[key]
+        start = cache[key]
     if method == "hc":
         labels = start.labels(n_components)
-        return _labels_source(labels, n_components, X.dtype, start.row_values())
+        return _labels_source(labels, n_components, X.dtype, start.row_values)
     if method == "kmeans":
         return _nearest_center_source(X, start, X.dtype)
     dtype = X.dtype

@@ -845,19 +845,20 @@ default='kmeans'
 
     def _validate_init(self, X):
         d = X.shape[1]
-        spread = np.ptp(X, axis=0).astype(np.float64) if X.shape[0] else np.zeros(d)
-        big = float(np.max(np.abs(X))) if X.size else 0.0
+        # column ranges in float64 (a float32 range may overflow), no copy of X
+        low = X.min(axis=0).astype(np.float64)
+        high = X.max(axis=0).astype(np.float64)
+        big = float(max(np.abs(low).max(), np.abs(high).max()))
+        spread = high - low
         positive = spread[spread > 0]
-        if big > PPCA_MAX_ABS or (
-            positive.size and positive.max() / positive.min() > PPCA_MAX_RATIO
-        ):
+        ratio = positive.max() / positive.min() if positive.size else 1.0
+        if big > PPCA_MAX_ABS or ratio > PPCA_MAX_RATIO:
             raise ValueError(
                 "MixtureOfPPCA cannot fit these data: their values reach "
                 f"{big:.3g} in magnitude and the ranges of the features differ "
-                f"by a factor up to {positive.max() / positive.min() if positive.size else 1:.3g}; "
-                "the squared distances it needs overflow or lose all precision. "
-                "Rescale the features first (e.g. sklearn.preprocessing."
-                "StandardScaler)."
+                f"by a factor up to {ratio:.3g}; the squared distances it needs "
+                "overflow or lose all precision. Rescale the features first "
+                "(e.g. sklearn.preprocessing.StandardScaler)."
             )
         if self.n_latent >= d:
             raise ValueError(

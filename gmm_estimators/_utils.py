@@ -53,3 +53,8 @@ def weighted_moments(X, weights, *, scatter=False):
     mean = shift + m
     var = np.maximum(var, 0.0)
     return (mean, var, s2) if scatter else (mean, var)
+
+
+def max_abs(X):
+    """Largest absolute value of an array, in float64 (no temporary copy)."""
+    return max(float(np.max(X)), -float(np.min(X)))
