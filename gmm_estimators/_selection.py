@@ -55,7 +55,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._em import _BaseMixture, split_labels
+from ._em import _BaseMixture, _beats, split_labels
 from ._gaussian_mixture import GaussianMixture
 
 __all__ = ["GaussianMixtureSelector"]
@@ -71,9 +71,10 @@ def default_estimator():
 
     A :class:`GaussianMixture` that starts EM from mclust's hierarchical
     clustering, and four times each from k-means, from k-means++ seeds and
-    from random data points (13 starts), and converges tightly (``tol=1e-5`` on the mean
-    log-likelihood, ``max_iter=1000``), so that criteria of candidates are
-    compared at their optima, not where a loose tolerance stopped them.
+    from random data points (13 starts), and converges tightly (``tol=1e-5``
+    on the mean log-likelihood, ``max_iter=1000``), so that criteria of
+    candidates are compared at their optima, not where a loose tolerance
+    stopped them.
     ``reg_covar=1e-10``: scikit-learn's ``1e-6`` is absolute and biases
     features of small scale (on mclust's ``wdbc`` data it moves the
     one-component diagonal BIC by 8); degenerate fits, which ``reg_covar``
@@ -217,18 +218,59 @@ def _fit_candidate(
 
 def _subset(params, rows):
     """Per-row metadata (arrays as long as the data) restricted to ``rows``."""
-    if rows is None or not params:
+    if rows is None:
         return dict(params)
     out = {}
     for name, value in params.items():
         if value is not None and hasattr(value, "__len__") and len(value) > 0:
             value = (
-                np.asarray(value)[rows]
-                if not hasattr(value, "iloc")
-                else (value.iloc[rows])
+                value.iloc[rows] if hasattr(value, "iloc") else np.asarray(value)[rows]
             )
         out[name] = value
     return out
+
+
+def _grid_point(params):
+    """A candidate's parameters but its number of components, hashable."""
+    return tuple(sorted((n, repr(v)) for n, v in params.items() if n != "n_components"))
+
+
+def _restart_partitions(X, candidates, by_k, fits, sample_weight):
+    """The partitions of the second round, for each number of components k:
+    ``(k, starts, splits)`` with ``starts`` the final partitions of the
+    candidates with k components (their index to canonical labels) and
+    ``splits`` each candidate's own type's partition with k - 1 components,
+    its largest cluster split in two along its principal axis.  Only the k
+    where a candidate has a partition other than its own are listed."""
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    index = {(_grid_point(p), p["n_components"]): i for i, p in enumerate(candidates)}
+
+    def labels_of(i, k):
+        fit = fits[i][0]
+        labels = fit.get("labels") if fit["error"] is None else None
+        if labels is None or len(np.unique(labels)) != k:
+            return None
+        return _canonical(labels)
+
+    second = []
+    for k in by_k:
+        if k == 1:
+            continue
+        starts = {i: labels_of(i, k) for i in by_k[k]}
+        starts = {i: lab for i, lab in starts.items() if lab is not None}
+        splits = {}
+        for i in by_k[k]:
+            j = index.get((_grid_point(candidates[i]), k - 1))
+            fewer = None if j is None else labels_of(j, k - 1)
+            if fewer is None:
+                continue
+            split = split_labels(X, fewer, np.array([k - 1]), 2, k, sample_weight)
+            if split is not None:
+                splits[i] = [_canonical(split)]
+        if len({lab.tobytes() for lab in starts.values()}) > 1 or splits:
+            second.append((k, starts, splits))
+    return second
 
 
 def _canonical(labels):
@@ -240,14 +282,16 @@ def _canonical(labels):
 
 
 def _better(new, old):
-    """Whether fit result ``new`` beats ``old``: regular first, then likelihood."""
+    """Whether fit result ``new`` beats ``old``: regular first, then the
+    likelihood (a tie, within rounding, keeps ``old``; see the engine's
+    ``_beats``)."""
     if old["error"] is not None:
         return new["error"] is None
     if new["error"] is not None:
         return False
-    return (not new["degenerate"], new["log_likelihood"]) > (
-        not old["degenerate"],
-        old["log_likelihood"],
+    return _beats(
+        (not new["degenerate"], new["log_likelihood"]),
+        (not old["degenerate"], old["log_likelihood"]),
     )
 
 
@@ -329,10 +373,12 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     Information criteria are computed from each candidate's fit on all the data,
     so there is no refit: ``best_estimator_`` is the winning candidate itself.
     Each candidate of the package's mixtures is fitted from several starts
-    (by default mclust's hierarchical clustering, k-means and k-means++, see
-    :func:`default_estimator`), shared across the grid (one tree per data set,
-    one k-means per number of components), then restarted from the partitions
-    the other covariance types found with the same number of components.
+    (by default mclust's hierarchical clustering, k-means, k-means++ and
+    random rows, see :func:`default_estimator`), shared across the grid (one
+    tree per data set, one k-means per number of components), then restarted
+    from the partitions the other covariance types found with the same number
+    of components and from a split of its own type's solution with one
+    component fewer.
     Degenerate fits (``cv_results_["degenerate"]``) are never selected.
     Candidates are fitted in parallel with joblib, one job per number of
     components.
@@ -347,8 +393,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         by ``criterion='cv'``. ``None`` means :func:`default_estimator`:
         ``GaussianMixture(init_params=("hc", "kmeans", "k-means++",
         "random_from_data"), n_init=4, tol=1e-5, max_iter=1000,
-        reg_covar=1e-10)``. It is cloned,
-        never modified, and the candidates get only the searched parameters.
+        reg_covar=1e-10)``. It is cloned, never modified, and the candidates
+        get only the searched parameters.
 
     n_components : int or array-like of int, default=10
         Numbers of components to try. An int ``n`` stands for ``1, 2, ..., n``
@@ -820,51 +866,13 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 fits[index][split] = result
 
         # Second round: restart each candidate from the partitions the other
-        # candidates with the same number of components found; keep the
-        # better solution (regular first, then the larger likelihood).
+        # candidates with the same number of components found and from a
+        # split of its own type's partition with one component fewer; keep
+        # the better solution (regular first, then the larger likelihood).
         if isinstance(estimator, _BaseMixture):
-            second = []
-            # the same candidate with one component fewer, for split starts
-            row_weights = fit_params.get("sample_weight")
-            if row_weights is not None:
-                row_weights = np.asarray(row_weights, dtype=np.float64)
-            fewer = {}
-            for i, params_ in enumerate(candidates):
-                key = tuple(sorted((n, repr(v)) for n, v in params_.items()))
-                fewer[key] = i
-            for k in by_k:
-                starts = {
-                    i: fits[i][0]["labels"]
-                    for i in by_k[k]
-                    if fits[i][0]["error"] is None
-                    and fits[i][0].get("labels") is not None
-                    and len(np.unique(fits[i][0]["labels"])) == k
-                }
-                starts = {i: _canonical(lab) for i, lab in starts.items()}
-                # split starts: the partition with k - 1 components, its
-                # largest cluster split in two along its principal axis
-                splits_from = {}
-                for i in by_k[k]:
-                    key = tuple(
-                        sorted(
-                            (n, repr(k - 1 if n == "n_components" else v))
-                            for n, v in candidates[i].items()
-                        )
-                    )
-                    j = fewer.get(key)
-                    lab = None if j is None else fits[j][0].get("labels")
-                    if lab is None or fits[j][0]["error"] is not None:
-                        continue
-                    lab = _canonical(lab)
-                    if lab.max() + 1 != k - 1:
-                        continue
-                    split = split_labels(X, lab, np.array([k - 1]), 2, k, row_weights)
-                    if split is not None:
-                        splits_from[i] = [_canonical(split)]
-                if k > 1 and (
-                    len({lab.tobytes() for lab in starts.values()}) > 1 or splits_from
-                ):
-                    second.append((k, starts, splits_from))
+            second = _restart_partitions(
+                X, candidates, by_k, fits, fit_params.get("sample_weight")
+            )
             results = Parallel(n_jobs=self.n_jobs)(
                 delayed(run_job)(k, 0, starts, splits_from)
                 for k, starts, splits_from in second
