@@ -304,3 +304,15 @@ def test_degenerate_runs_are_repaired():
     ).fit(X)
     assert many.degenerate_ == ""
     assert many.bic(X) < 625
+
+
+@pytest.mark.parametrize("init_params", [["foo"], [], ("hc", 3)])
+def test_bad_list_of_starts_is_a_clear_error(init_params, X_blobs):
+    with pytest.raises(ValueError, match="init_params must be one of"):
+        GaussianMixture(2, init_params=init_params).fit(X_blobs)
+
+
+def test_hc_with_fewer_distinct_points_than_components_is_a_clear_error():
+    X = np.repeat([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]], 4, axis=0)
+    with pytest.raises(ValueError, match="cannot make 4 clusters from 3 distinct"):
+        GaussianMixture(4, init_params="hc").fit(X)
