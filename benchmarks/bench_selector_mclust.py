@@ -31,7 +31,7 @@ MCLUST_1D = {"E": "tied", "V": "full"}
 def main(outdir, names=(), seeds=(0,)):
     ref = json.load(open(f"{outdir}/mclust_reference.json"))
     names = list(names) or list(ref)
-    total_cells = total_worse = total_choice = 0
+    total_cells = total_worse = total_better = total_choice = 0
     print(
         f"{'data':18s} {'n':>5s} {'d':>3s} {'worse':>7s} {'max gap':>8s} "
         f"{'ours':>14s} {'mclust':>14s} {'choice':>7s} {'t ours':>7s} {'t R':>6s}"
@@ -58,6 +58,7 @@ def main(outdir, names=(), seeds=(0,)):
                 for p, b in zip(res["params"], res["bic"], strict=True)
             }
             worse = []
+            better = 0
             cells = 0
             for m, bics in r["cells"].items():
                 if isinstance(bics, dict):  # {"1": bic, ...} (jsonlite's lists)
@@ -69,11 +70,14 @@ def main(outdir, names=(), seeds=(0,)):
                     gap = ours[(names_map[m], k)] + b
                     if not gap <= 0.5:
                         worse.append((m, k, round(gap, 2)))
+                    elif gap < -0.5:
+                        better += 1
             best = r["best"]
             mclust_bic = -best["bic"]
             ok = sel.best_score_ <= mclust_bic + 0.5
             total_cells += cells
             total_worse += len(worse)
+            total_better += better
             total_choice += not ok
             ours_txt = (
                 f"{sel.covariance_type_[:4]},{sel.n_components_} {sel.best_score_:.1f}"
@@ -87,8 +91,8 @@ def main(outdir, names=(), seeds=(0,)):
                 flush=True,
             )
     print(
-        f"cells worse by > 0.5: {total_worse} of {total_cells}; choices worse than "
-        f"mclust's: {total_choice}"
+        f"cells worse by > 0.5: {total_worse} of {total_cells}; better by > 0.5: "
+        f"{total_better}; choices worse than mclust's: {total_choice}"
     )
 
 
