@@ -139,6 +139,15 @@ class _CovarianceModel:
         return (n_components, n_features)
 
     @classmethod
+    def dense_covariances(cls, covariances, n_components, n_features):
+        """The covariances in this model's layout as full matrices ``(K, d, d)``."""
+        covariances = np.asarray(covariances)
+        eye = np.eye(n_features, dtype=covariances.dtype)
+        if covariances.ndim == 1:  # one variance per component
+            return covariances[:, None, None] * eye
+        return covariances[:, :, None] * eye  # one variance per feature
+
+    @classmethod
     def check_precisions(cls, precisions):
         """Raise ``ValueError`` unless the precisions are valid for this type."""
         if not np.all(precisions > 0):
@@ -262,6 +271,10 @@ class FullCovariance(_CovarianceModel):
     @classmethod
     def param_shape(cls, n_components, n_features):
         return (n_components, n_features, n_features)
+
+    @classmethod
+    def dense_covariances(cls, covariances, n_components, n_features):
+        return np.asarray(covariances)
 
     @classmethod
     def check_precisions(cls, precisions):
@@ -415,6 +428,10 @@ class TiedCovariance(_CovarianceModel):
     @classmethod
     def param_shape(cls, n_components, n_features):
         return (n_features, n_features)
+
+    @classmethod
+    def dense_covariances(cls, covariances, n_components, n_features):
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
 
     @classmethod
     def check_precisions(cls, precisions):
@@ -618,4 +635,23 @@ COVARIANCE_MODELS = {
     cls.name: cls
     for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
 }
-"""The covariance models by their ``covariance_type`` name."""
+"""The covariance models by their ``covariance_type`` name: the one registry
+that the estimators, the selector, the command line and the tests read."""
+
+COVARIANCE_TYPES = tuple(COVARIANCE_MODELS)
+"""The ``covariance_type`` names, in the order the selector searches them."""
+
+
+def dense_covariances(covariance_type, covariances, n_components, n_features):
+    """Covariances of any model as a stack of full matrices ``(K, d, d)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators._covariance import dense_covariances
+    >>> dense_covariances("diag", np.array([[1.0, 4.0]]), 1, 2)
+    array([[[1., 0.],
+            [0., 4.]]])
+    """
+    cls = COVARIANCE_MODELS[covariance_type]
+    return cls.dense_covariances(covariances, n_components, n_features)

@@ -55,12 +55,11 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._covariance import COVARIANCE_TYPES
 from ._em import _BaseMixture, _beats, split_labels
 from ._gaussian_mixture import GaussianMixture
 
 __all__ = ["GaussianMixtureSelector"]
-
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 #: The starts of the default estimator (see ``GaussianMixtureSelector``).
 DEFAULT_STARTS = ("hc", "kmeans", "k-means++", "random_from_data")
