@@ -1,24 +1,15 @@
 """The four Gaussian covariance models, one class each.
 
-Each class holds the parameters of the ``K`` Gaussian components of a mixture
-(means, covariances and the Cholesky factors of the precisions) and knows the
-few operations the EM engine in :mod:`gmm_estimators._em` needs:
+Each class is a :class:`~gmm_estimators._model.ComponentModel` (the interface
+of the EM engine, documented there): it holds the means, covariances and
+Cholesky factors of the precisions of ``K`` Gaussian components, in
+scikit-learn's layout for its ``covariance_type``, and computes the E-step and
+M-step of a block with one or two large matrix products.
 
-* ``log_prob(xa, ws)`` -- the per-component log-density of a block of rows,
-  an array of shape ``(n_components, n_rows)`` (component-major),
-  computed with one or two large matrix products;
-* ``new_stats()`` / ``accumulate(...)`` -- the second-order sufficient
-  statistics of a block, given its (weighted) responsibilities;
-* ``m_step(...)`` -- new parameters from the summed statistics;
-* ``n_parameters()``, ``sample(...)`` and the public array layouts.
-
-The engine hands every block to these methods *centred* at a reference point
-``center`` (the weighted data mean during ``fit``) and *augmented* with a
-column of ones: ``xa = [x - center, 1]``.  Centring keeps float32 accurate; the
-ones column folds the subtraction of the means into the matrix product.
-
-Nothing outside this module branches on ``covariance_type``: the estimator
-picks the class once from :data:`COVARIANCE_MODELS`.
+:data:`COVARIANCE_MODELS` and :data:`COVARIANCE_TYPES` are the one registry of
+covariance types: the estimators, the selector, the command line, plotting and
+the tests read it, and nothing outside this module branches on
+``covariance_type``.
 """
 
 # Authors: The gmm_estimators developers
@@ -26,6 +17,8 @@ picks the class once from :data:`COVARIANCE_MODELS`.
 
 import numpy as np
 from scipy.linalg import solve_triangular
+
+from ._model import ComponentModel
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -49,7 +42,7 @@ def collapse_error(detail):
     return ValueError(f"{SKLEARN_COLLAPSE_MESSAGE} {detail}")
 
 
-def _collapse_error(component, reg_covar, detail):
+def _not_positive_definite(component, reg_covar, detail):
     """The error raised when a component's covariance is not positive definite."""
     return collapse_error(
         f"The covariance of component {component} is not positive definite "
@@ -107,7 +100,7 @@ def _sym_from_upper(a):
     return upper + np.swapaxes(np.triu(a, 1), -1, -2)
 
 
-class _CovarianceModel:
+class _CovarianceModel(ComponentModel):
     """Base class: parameters of K Gaussian components and their block operations.
 
     Parameters
@@ -123,10 +116,7 @@ class _CovarianceModel:
     """
 
     name = None
-    #: The M-step needs the data scatter matrix (constant during a fit).
-    needs_scatter = False
-    #: Initialisation must find the means before accumulating statistics.
-    init_needs_means = False
+    recenters = True
 
     @classmethod
     def row_width(cls, n_components, n_features):
@@ -193,10 +183,6 @@ class _CovarianceModel:
         """The same model, with blocks centred at another reference point."""
         return type(self)(self.means, center, precisions_cholesky=self.prec_chol)
 
-    @property
-    def means_centered(self):
-        return self.means - self.center
-
     # -- per-type pieces ------------------------------------------------------
     @staticmethod
     def _prec_chol_from_prec(precisions):
@@ -210,7 +196,9 @@ class _CovarianceModel:
         flat = covariances.reshape(len(covariances), -1)
         bad = np.flatnonzero(~(np.isfinite(flat) & (flat > 0)).all(axis=1))
         if bad.size:
-            raise _collapse_error(bad[0], reg_covar, "a variance is not positive")
+            raise _not_positive_definite(
+                bad[0], reg_covar, "a variance is not positive"
+            )
         return 1.0 / np.sqrt(covariances)
 
     @property
@@ -316,13 +304,13 @@ class FullCovariance(_CovarianceModel):
                 try:
                     np.linalg.cholesky(cov)
                 except np.linalg.LinAlgError:
-                    raise _collapse_error(
+                    raise _not_positive_definite(
                         k, reg_covar, "Cholesky factorisation failed"
                     ) from None
             raise
         bad = np.flatnonzero(~np.isfinite(chol).reshape(len(chol), -1).all(axis=1))
         if bad.size:
-            raise _collapse_error(bad[0], reg_covar, "non-finite covariance")
+            raise _not_positive_definite(bad[0], reg_covar, "non-finite covariance")
         self._chol = chol
         return np.swapaxes(_triangular_inverse(chol, lower=True), -1, -2)
 
@@ -453,7 +441,7 @@ class TiedCovariance(_CovarianceModel):
         try:
             chol = np.linalg.cholesky(covariances)
         except np.linalg.LinAlgError:
-            raise _collapse_error(
+            raise _not_positive_definite(
                 "(tied, shared by all)", reg_covar, "Cholesky factorisation failed"
             ) from None
         eye = np.eye(covariances.shape[-1])

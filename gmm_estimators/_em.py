@@ -13,10 +13,9 @@ model's own second-order statistics).  Blocks add up, so
 :class:`_BaseMixture` writes the EM loop once (initialisation, E/M steps,
 lower bound, ``n_init``, warm start, convergence, verbose output, a final
 E-step so that ``fit_predict(X) == fit(X).predict(X)``) on top of a
-*component model*: an object with ``log_prob``, ``new_stats``,
-``accumulate``, ``m_step`` and the classmethod ``reference`` (see
-:mod:`gmm_estimators._covariance`).  Subclasses choose the model class and map
-its parameters to public attributes.
+*component model*, a :class:`~gmm_estimators._model.ComponentModel`.
+Subclasses choose the model class and map its parameters to public
+attributes.
 """
 
 # Authors: The gmm_estimators developers
@@ -154,7 +153,7 @@ class _Blocks:
         return accs
 
 
-def fit_blocks(X, sample_weight, model_cls, n_components):
+def fit_blocks(X, sample_weight, model_cls, row_width):
     """The blocks of a fit, centred at the weighted data mean, and the data
     scatter matrix when the model needs it (else None), in one pass."""
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
@@ -162,7 +161,7 @@ def fit_blocks(X, sample_weight, model_cls, n_components):
         center, var, scatter = weighted_moments(X, weights, scatter=True)
     else:
         (center, var), scatter = weighted_moments(X, weights), None
-    blocks = _Blocks(X, center, model_cls.row_width(n_components, X.shape[1]))
+    blocks = _Blocks(X, center, row_width)
     blocks.data_var = var
     return blocks, scatter
 
@@ -205,11 +204,12 @@ DEGENERATE_VARIANCE = 1e-10
 def _component_checks(model, weights, n_support, data_var, reg_covar):
     """Effective points, points needed and relative variances of the
     components (see :func:`degeneracy`), or None for a model without checks."""
-    check = getattr(model, "relative_variances", None)
-    if check is None or not np.any(data_var > 0):
+    if not np.any(data_var > 0):
+        return None
+    rel = model.relative_variances(np.asarray(data_var, dtype=np.float64), reg_covar)
+    if rel is None:
         return None
     counts = np.asarray(weights) * n_support
-    rel = check(np.asarray(data_var, dtype=np.float64), reg_covar)
     return counts, model.points_needed(), rel
 
 
@@ -333,7 +333,8 @@ def _add_block_stats(acc, model, xa, resp, cache, w):
 
 
 def _m_step(model, acc, reg_covar, scatter):
-    """New (model, weights) from summed statistics, as scikit-learn computes them."""
+    """New model and the weighted counts ``N_k`` from summed statistics (with
+    scikit-learn's ``10 eps`` added to the counts)."""
     nk = acc["nk"] + 10 * np.finfo(np.float64).eps
     new_model = model.m_step(nk, acc["s1"], acc["stats"], reg_covar, scatter)
     return new_model, nk
@@ -368,7 +369,7 @@ def em_step(blocks, model, weights, sample_weight, reg_covar, scatter):
 
 
 def model_from_responsibilities(
-    blocks, model_cls, source, sample_weight, reg_covar, scatter
+    blocks, model_cls, source, sample_weight, reg_covar, scatter, **options
 ):
     """Parameters of a model fitted to given responsibilities (one M-step).
 
@@ -376,7 +377,8 @@ def model_from_responsibilities(
     shape (K, stop - start).
     A first pass finds the means when the model's statistics are taken around
     them (``model_cls.init_needs_means``); the second accumulates the
-    statistics with a unit-precision *reference* model at those means.
+    statistics with the *reference* model at those means
+    (``model_cls.reference(means, center, **options)``).
 
     Returns ``(model, weights)`` with scikit-learn's initial weights
     ``N_k / sum(sample_weight)`` (not renormalised, as scikit-learn does).
@@ -385,7 +387,7 @@ def model_from_responsibilities(
     sw = sample_weight
     center = blocks.center.astype(np.float64)
     means = np.zeros((K, d)) + center
-    if getattr(model_cls, "init_needs_means", True):
+    if model_cls.init_needs_means:
 
         def first(acc, start, stop, xa, ws):
             resp = source(start, stop)
@@ -399,7 +401,7 @@ def model_from_responsibilities(
         )
         nk = acc["nk"] + 10 * np.finfo(np.float64).eps
         means = center + acc["s1"] / nk[:, None]
-    ref = model_cls.reference(means, center)
+    ref = model_cls.reference(means, center, **options)
 
     def second(acc, start, stop, xa, ws):
         resp = source(start, stop)
@@ -467,16 +469,24 @@ def posterior_pass(
 class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
     """EM for mixtures of a component model; subclasses supply the model.
 
-    Subclass hooks:
+    Subclass hooks (those without a default are required):
 
-    * ``_model_class()`` -- the component model class;
-    * ``_validate_init(X)`` -- check user-provided initial parameters;
+    * ``_model_class()`` -- the :class:`~gmm_estimators._model.ComponentModel`
+      subclass;
+    * ``_model_options()`` -- keyword options of its classmethods for the
+      parameters of this estimator (default: none);
+    * ``_validate_init(X)`` -- check user-provided initial parameters
+      (default: nothing to check);
     * ``_initial_source(blocks, sw, rng, method, cache)`` -- initial
-      responsibilities of one start method;
+      responsibilities of one start method (default: ``init_params``);
     * ``_initial_model(blocks, sw, rng, scatter, method, cache)`` -- (model,
-      weights) to start EM from;
-    * ``_set_model(model, weights)`` / ``_get_model(center)`` -- map the model
-      to / from the public fitted attributes;
+      weights) to start EM from (default: one M-step from the responsibilities);
+    * ``_set_model(model, weights, dtype)`` / ``_get_model(center)`` -- map the
+      model to / from the public fitted attributes;
+    * ``_row_width()`` -- block width of the fitted model (default: from
+      ``n_components`` and ``n_features_in_``);
+    * ``_sampling_model()`` -- the fitted model that :meth:`sample` draws from
+      (default: ``_get_model`` at the origin);
     * ``_n_parameters()`` -- free parameters, for ``bic`` and ``aic``.
     """
 
@@ -494,6 +504,16 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
     }
 
     # -- hooks with defaults ----------------------------------------------------
+    def _model_options(self):
+        """Keyword options of the model class's classmethods (none by default)."""
+        return {}
+
+    def _fit_row_width(self, n_features):
+        """Block width of a fit with the current parameters."""
+        return self._model_class().row_width(
+            self.n_components, n_features, **self._model_options()
+        )
+
     def _validate_init(self, X):
         """Validate user-provided initial parameters (none by default)."""
 
@@ -514,7 +534,13 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
     def _initial_model(self, blocks, sample_weight, rng, scatter, method, cache=None):
         source = self._initial_source(blocks, sample_weight, rng, method, cache)
         return model_from_responsibilities(
-            blocks, self._model_class(), source, sample_weight, self.reg_covar, scatter
+            blocks,
+            self._model_class(),
+            source,
+            sample_weight,
+            self.reg_covar,
+            scatter,
+            **self._model_options(),
         )
 
     def _init_methods(self):
@@ -540,7 +566,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         ]
 
     def _row_width(self):
-        return self._model_class().row_width(self.n_components, self.n_features_in_)
+        return self._model_class().row_width(
+            self.n_components, self.n_features_in_, **self._model_options()
+        )
+
+    def _sampling_model(self):
+        return self._get_model(np.zeros(self.means_.shape[1]))
 
     # -- fitting ---------------------------------------------------------------
     def fit(self, X, y=None, sample_weight=None):
@@ -615,7 +646,9 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         self._validate_init(X)
         out_dtype = X.dtype
         X = _compute_array(X)
-        blocks, scatter = fit_blocks(X, sw, self._model_class(), self.n_components)
+        blocks, scatter = fit_blocks(
+            X, sw, self._model_class(), self._fit_row_width(X.shape[1])
+        )
         center = blocks.center.astype(np.float64)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
@@ -638,7 +671,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             do_init
             and screen_tol > self.tol
             and n_support > SCREEN_ROWS
-            and hasattr(self._model_class(), "with_center")
+            and self._model_class().recenters
         )
         if subsampled:
             s_blocks, s_sw, s_scatter = self._screening_subsample(X, sw, rng)
@@ -748,7 +781,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         rows, counts = np.unique(drawn, return_counts=True)
         s_sw = counts.astype(np.float64)
         s_blocks, s_scatter = fit_blocks(
-            X[rows], s_sw, self._model_class(), self.n_components
+            X[rows], s_sw, self._model_class(), self._fit_row_width(X.shape[1])
         )
         return s_blocks, s_sw, s_scatter
 
@@ -833,16 +866,20 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return self._posterior_validated(X, **kwargs)
 
+    def _fitted_model(self, X):
+        """The fitted (published) model centred for X, its weights and the
+        blocks of X, centred at the weighted mean of the components."""
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        center = weights @ np.asarray(self.means_, dtype=np.float64) / weights.sum()
+        return self._get_model(center), weights, _Blocks(X, center, self._row_width())
+
     def _posterior_validated(self, X, **kwargs):
         """E-step outputs of validated X under the fitted (published) model,
         arrays in X's dtype (whatever dtype they were computed in)."""
         dtype = X.dtype
         X = _compute_array(X)
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        center = weights @ np.asarray(self.means_, dtype=np.float64) / weights.sum()
-        blocks = _Blocks(X, center, self._row_width())
+        model, weights, blocks = self._fitted_model(X)
         with blocks.limits():
-            model = self._get_model(center)
             out = posterior_pass(blocks, model, weights, **kwargs)
         for key in ("log_norm", "resp"):
             if key in out:
@@ -978,11 +1015,54 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         ll, ent, n = self._criterion_parts(X)
         return -2.0 * ll + self._n_parameters() * math.log(n) + 2.0 * ent
 
+    # -- sampling ----------------------------------------------------------------
+    def sample(self, n_samples=1):
+        """Draw random samples from the fitted mixture.
+
+        The number of samples of each component is multinomial with the
+        mixing weights; each component then draws its own, with the
+        estimator's ``random_state``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to draw.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The samples, grouped by component, in the dtype of the fitted model.
+        y : ndarray of shape (n_samples,)
+            The component of each sample.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from gmm_estimators import GaussianMixture
+        >>> X = np.random.RandomState(0).normal(size=(100, 2))
+        >>> X_new, y_new = GaussianMixture(2, random_state=0).fit(X).sample(5)
+        >>> X_new.shape, y_new.shape
+        ((5, 2), (5,))
+        """
+        check_is_fitted(self)
+        if int(n_samples) < 1:
+            raise ValueError(
+                f"Invalid value for 'n_samples': {n_samples}. The sampling requires at "
+                "least one sample."
+            )
+        rng = check_random_state(self.random_state)
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        counts = rng.multinomial(int(n_samples), weights / weights.sum())
+        model = self._sampling_model()
+        X = np.vstack(
+            [model.sample_component(rng, k, c) for k, c in enumerate(counts)]
+        ).astype(self.means_.dtype, copy=False)
+        y = np.repeat(np.arange(len(counts)), counts)
+        return X, y
+
     # -- verbose -----------------------------------------------------------------
     def _verbose_init_begin(self, n_init):
-        if self.verbose == 1:
-            print(f"Initialization {n_init}")
-        elif self.verbose >= 2:
+        if self.verbose:
             print(f"Initialization {n_init}")
 
     def _verbose_iter(self, n_iter, change, t_prev):

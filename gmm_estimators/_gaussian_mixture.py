@@ -4,15 +4,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ._covariance import COVARIANCE_MODELS
 from ._em import _BaseMixture, fit_blocks, model_from_responsibilities
 
 
-def _as_float_array(value, name, shape, dtype):
+def _as_float_array(value, name, shape):
+    """A user-given initial parameter as float64, checked against ``shape``."""
     arr = check_array(
         value,
         dtype=[np.float64, np.float32],
@@ -234,7 +234,7 @@ or list of those, default='kmeans'
                 )
         weights = means = precisions = None
         if self.weights_init is not None:
-            weights = _as_float_array(self.weights_init, "weights_init", (K,), X.dtype)
+            weights = _as_float_array(self.weights_init, "weights_init", (K,))
             if np.any(weights < 0) or np.any(weights > 1):
                 raise ValueError(
                     "The parameter 'weights_init' should be in the range [0, 1], but got "
@@ -246,10 +246,10 @@ or list of those, default='kmeans'
                     f"sum(weights) = {weights.sum():.5f}"
                 )
         if self.means_init is not None:
-            means = _as_float_array(self.means_init, "means_init", (K, d), X.dtype)
+            means = _as_float_array(self.means_init, "means_init", (K, d))
         if self.precisions_init is not None:
             precisions = _as_float_array(
-                self.precisions_init, "precisions_init", cls.param_shape(K, d), X.dtype
+                self.precisions_init, "precisions_init", cls.param_shape(K, d)
             )
             cls.check_precisions(precisions)
         self._init_checked = (weights, means, precisions)
@@ -294,50 +294,13 @@ or list of those, default='kmeans'
         K, d = self.means_.shape
         return int(self._model_class().n_cov_parameters(K, d) + K * d + K - 1)
 
-    # -- sampling ----------------------------------------------------------------
-    def sample(self, n_samples=1):
-        """Draw random samples from the fitted mixture.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of samples to draw.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            The samples, grouped by component, in the dtype of the fitted model.
-        y : ndarray of shape (n_samples,)
-            The component of each sample.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixture
-        >>> X = np.random.RandomState(0).normal(size=(100, 2))
-        >>> X_new, y_new = GaussianMixture(2, random_state=0).fit(X).sample(5)
-        >>> X_new.shape, y_new.shape
-        ((5, 2), (5,))
-        """
-        check_is_fitted(self)
-        if int(n_samples) < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples}. The sampling requires at "
-                "least one sample."
-            )
-        rng = check_random_state(self.random_state)
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        counts = rng.multinomial(int(n_samples), weights / weights.sum())
-        model = self._model_class()(
+    def _sampling_model(self):
+        # from covariances_, as scikit-learn samples (bit for bit the same draws)
+        return self._model_class()(
             np.asarray(self.means_, dtype=np.float64),
             np.zeros(self.means_.shape[1]),
             covariances=np.asarray(self.covariances_, dtype=np.float64),
         )
-        X = np.vstack(
-            [model.sample_component(rng, k, c) for k, c in enumerate(counts)]
-        ).astype(self.means_.dtype, copy=False)
-        y = np.repeat(np.arange(len(counts)), counts)
-        return X, y
 
 
 def initial_parameters(

@@ -53,12 +53,11 @@ same block statistics, ``O(n K d q)`` per pass and never a ``d x d`` matrix.
 # Authors: The gmm_estimators developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import functools
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import TransformerMixin
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -67,7 +66,8 @@ from sklearn.utils.validation import (
 )
 
 from ._covariance import LOG_2PI, collapse_error
-from ._em import _BaseMixture, _Blocks, _normalize, _sum_accs
+from ._em import _BaseMixture, _normalize, _sum_accs
+from ._model import ComponentModel
 
 __all__ = ["MixtureOfPPCA", "PPCAModel", "ppca_from_responsibilities"]
 
@@ -178,29 +178,18 @@ PPCA_MAX_ABS = 1e100
 PPCA_MAX_RATIO = 1e100
 
 
-def _collapse_error(component, reg_covar, value):
-    return collapse_error(
-        f"The noise variance of component {component} is {value:g} with "
-        f"reg_covar={reg_covar:g}; it must be positive: the component has "
-        "collapsed onto n_latent dimensions (too few or identical samples). "
-        "Decreasing n_latent may help too."
-    )
-
-
 # -- the component model --------------------------------------------------------
-class PPCAModel:
+class PPCAModel(ComponentModel):
     """Parameters of K probabilistic PCA components and their block operations.
 
-    The component model of :class:`MixtureOfPPCA` for the EM engine of
-    :mod:`gmm_estimators._em` (the protocol of
-    :mod:`gmm_estimators._covariance`): component ``k`` has covariance
+    The :class:`~gmm_estimators._model.ComponentModel` of
+    :class:`MixtureOfPPCA`: component ``k`` has covariance
     ``Sigma_k = U_k^T diag(l_k) U_k + sigma_k^2 I`` with ``U_k`` orthonormal
     rows (``q x d``), ``l_k`` the latent variances ``s_k^2`` and ``sigma_k^2``
     the noise variance.  Blocks arrive centred at ``center`` with a trailing
     column of ones.
 
-    The engine's classmethods ``row_width`` and ``reference`` need the latent
-    dimension: :meth:`with_latent` returns the subclass that fixes it.
+    Its classmethods take the latent dimension as the keyword ``n_latent``.
 
     Parameters
     ----------
@@ -238,12 +227,8 @@ class PPCAModel:
            [0., 0., 1.]])
     """
 
-    #: The M-step needs no data scatter matrix.
-    needs_scatter = False
     #: Statistics are taken around the means: find them first at initialisation.
     init_needs_means = True
-    #: Latent dimension fixed by :meth:`with_latent` (for the classmethods).
-    n_latent = None
 
     def __init__(
         self,
@@ -268,37 +253,18 @@ class PPCAModel:
             ~(np.isfinite(self.noise_variance) & (self.noise_variance > 0))
         )
         if bad.size:
-            raise _collapse_error(bad[0], reg_covar, self.noise_variance[bad[0]])
+            k = bad[0]
+            raise collapse_error(
+                f"The noise variance of component {k} is "
+                f"{self.noise_variance[k]:g} with reg_covar={reg_covar:g}; it must "
+                "be positive: the component has collapsed onto n_latent dimensions "
+                "(too few or identical samples). Decreasing n_latent may help too."
+            )
         self.explained_variance = self.latent_variance + self.noise_variance[:, None]
         self._cast = {}
 
-    # -- the class with its latent dimension fixed ----------------------------------
     @classmethod
-    def with_latent(cls, n_latent):
-        """The subclass whose classmethods use latent dimension ``n_latent``.
-
-        Parameters
-        ----------
-        n_latent : int
-            Latent dimension ``q``.
-
-        Returns
-        -------
-        model_class : type
-            A subclass of ``cls`` (the same object for the same ``n_latent``).
-
-        Examples
-        --------
-        >>> from gmm_estimators._ppca import PPCAModel
-        >>> PPCAModel.with_latent(2).n_latent
-        2
-        >>> PPCAModel.with_latent(2) is PPCAModel.with_latent(2)
-        True
-        """
-        return _with_latent(cls, int(n_latent))
-
-    @classmethod
-    def row_width(cls, n_components, n_features):
+    def row_width(cls, n_components, n_features, *, n_latent):
         """Elements of block temporaries per row (for choosing block sizes).
 
         Covers the initialisation, which projects on ``q + 5`` directions for
@@ -310,6 +276,8 @@ class PPCAModel:
             Number of components ``K``.
         n_features : int
             Number of features ``d``.
+        n_latent : int
+            Latent dimension ``q``.
 
         Returns
         -------
@@ -318,14 +286,14 @@ class PPCAModel:
         Examples
         --------
         >>> from gmm_estimators._ppca import PPCAModel
-        >>> PPCAModel.with_latent(2).row_width(3, 10)
+        >>> PPCAModel.row_width(3, 10, n_latent=2)
         40
         """
-        p = min(cls.n_latent + _OVERSAMPLE, n_features)
+        p = min(n_latent + _OVERSAMPLE, n_features)
         return (n_components + 1) * (p + 3)
 
     @classmethod
-    def reference(cls, means, center):
+    def reference(cls, means, center, *, n_latent):
         """A model at ``means`` whose single M-step is one subspace-iteration step.
 
         Its axes are fixed pseudo-random orthonormal directions (seed 0) and
@@ -341,6 +309,8 @@ class PPCAModel:
             Component means.
         center : ndarray of shape (n_features,)
             Reference point of the blocks.
+        n_latent : int
+            Latent dimension ``q``.
 
         Returns
         -------
@@ -351,13 +321,13 @@ class PPCAModel:
         --------
         >>> import numpy as np
         >>> from gmm_estimators._ppca import PPCAModel
-        >>> ref = PPCAModel.with_latent(2).reference(np.zeros((3, 5)), np.zeros(5))
+        >>> ref = PPCAModel.reference(np.zeros((3, 5)), np.zeros(5), n_latent=2)
         >>> ref.components.shape, float(ref.noise_variance[0])
         ((3, 2, 5), 1.0)
         """
         means = np.asarray(means, dtype=np.float64)
         K, d = means.shape
-        q = cls.n_latent
+        q = n_latent
         rng = np.random.RandomState(0)
         axes = np.linalg.qr(rng.standard_normal((K, d, q)))[0]
         return cls(
@@ -369,11 +339,6 @@ class PPCAModel:
         )
 
     # -- derived quantities ---------------------------------------------------------
-    @property
-    def means_centered(self):
-        """Means relative to the block reference point."""
-        return self.means - self.center
-
     @property
     def loadings(self):
         """``W_k = U_k^T diag(s_k)``, shape ``(K, d, q)``."""
@@ -404,7 +369,7 @@ class PPCAModel:
         return cov
 
     @classmethod
-    def n_cov_parameters(cls, n_components, n_features, n_latent):
+    def n_cov_parameters(cls, n_components, n_features, *, n_latent):
         """Free parameters of the covariances: ``d q - q (q - 1) / 2 + 1`` each."""
         q = n_latent
         return n_components * (n_features * q - q * (q - 1) // 2 + 1)
@@ -501,19 +466,10 @@ class PPCAModel:
         )
 
 
-@functools.cache
-def _with_latent(cls, n_latent):
-    return type(
-        f"{cls.__name__}Q{n_latent}",
-        (cls,),
-        {"n_latent": n_latent, "__module__": cls.__module__},
-    )
-
-
 # -- initialisation ---------------------------------------------------------------
 def ppca_from_responsibilities(
     blocks,
-    model_cls,
+    n_latent,
     source,
     sample_weight,
     reg_covar,
@@ -544,8 +500,8 @@ def ppca_from_responsibilities(
     ----------
     blocks : _Blocks
         The data, in blocks centred at ``blocks.center``.
-    model_cls : type
-        ``PPCAModel.with_latent(q)``.
+    n_latent : int
+        Latent dimension ``q``.
     source : callable
         ``source(start, stop)`` gives the responsibilities of those rows.
     sample_weight : ndarray of shape (n_samples,) or None
@@ -575,11 +531,11 @@ def ppca_from_responsibilities(
     --------
     >>> import numpy as np
     >>> from gmm_estimators._em import _Blocks
-    >>> from gmm_estimators._ppca import PPCAModel, ppca_from_responsibilities
+    >>> from gmm_estimators._ppca import ppca_from_responsibilities
     >>> X = np.random.RandomState(0).standard_normal((200, 4)) * [3.0, 2.0, 1.0, 1.0]
     >>> blocks = _Blocks(X, X.mean(axis=0), 8)
     >>> model, weights = ppca_from_responsibilities(
-    ...     blocks, PPCAModel.with_latent(1), lambda a, b: np.ones((1, b - a)),
+    ...     blocks, 1, lambda a, b: np.ones((1, b - a)),
     ...     None, 1e-6, np.random.RandomState(0))
     >>> np.abs(model.components[0, 0]).round(1)
     array([1., 0., 0., 0.])
@@ -587,7 +543,7 @@ def ppca_from_responsibilities(
     array([1.])
     """
     n, d = blocks.n, blocks.d
-    q = model_cls.n_latent
+    q = n_latent
     dtype = blocks.X.dtype
     sw = sample_weight
     K = source(0, 1).shape[0]
@@ -646,7 +602,7 @@ def ppca_from_responsibilities(
     latent = np.maximum(values - noise[:, None], 1e-6 * noise[:, None])
 
     center = blocks.center.astype(np.float64)
-    model = model_cls(
+    model = PPCAModel(
         means_c[:K] + center,
         center,
         components[:K],
@@ -770,7 +726,9 @@ default='kmeans'
     ``s_k(x) = components_[k] @ (x - means_[k])`` and ``r_k(x)`` the
     responsibility, then the ``K`` responsibilities: ``K (q + 1)`` columns.
     :meth:`inverse_transform` is its exact linear inverse map,
-    ``sum_k (r_k s_k @ components_[k] + r_k means_[k])``.
+    ``sum_k (r_k s_k @ components_[k] + r_k means_[k])``.  :meth:`sample`
+    draws ``x = mu_k + W_k z + sigma_k e`` with standard normal ``z`` and
+    ``e``; :meth:`score_samples` costs ``O(K d q)`` per sample.
 
     References
     ----------
@@ -801,6 +759,15 @@ default='kmeans'
            [[1., 0., 0.]]])
     >>> mppca.transform(X).shape
     (200, 4)
+
+    BIC finds the latent dimension of data near a line:
+
+    >>> X = rng.standard_normal((200, 1)) @ [[2.0, 1.0, 0.0, 0.0]]
+    >>> X += 0.1 * rng.standard_normal(X.shape)
+    >>> bics = [MixtureOfPPCA(n_latent=q, random_state=0).fit(X).bic(X)
+    ...         for q in (1, 2, 3)]
+    >>> int(np.argmin(bics)) + 1
+    1
     """
 
     _parameter_constraints: dict = {
@@ -837,11 +804,14 @@ default='kmeans'
 
     # -- engine hooks ------------------------------------------------------------
     def _model_class(self):
-        return PPCAModel.with_latent(self.n_latent)
+        return PPCAModel
+
+    def _model_options(self):
+        return {"n_latent": self.n_latent}
 
     def _row_width(self):
-        K, q, d = self.components_.shape
-        return PPCAModel.with_latent(q).row_width(K, d)
+        K, q, d = self.components_.shape  # the fitted latent dimension
+        return PPCAModel.row_width(K, d, n_latent=q)
 
     def _validate_init(self, X):
         d = X.shape[1]
@@ -879,7 +849,7 @@ default='kmeans'
     def _initial_model(self, blocks, sample_weight, rng, scatter, method, cache=None):
         source = self._initial_source(blocks, sample_weight, rng, method, cache)
         return ppca_from_responsibilities(
-            blocks, self._model_class(), source, sample_weight, self.reg_covar, rng
+            blocks, self.n_latent, source, sample_weight, self.reg_covar, rng
         )
 
     def _set_model(self, model, weights, dtype):
@@ -896,7 +866,7 @@ default='kmeans'
         noise = np.asarray(self.noise_variance_, dtype=np.float64)
         latent = np.asarray(self.explained_variance_, dtype=np.float64)
         latent = np.maximum(latent - noise[:, None], 0.0)
-        return PPCAModel.with_latent(q)(
+        return PPCAModel(
             np.asarray(self.means_, dtype=np.float64),
             center,
             np.asarray(self.components_, dtype=np.float64),
@@ -906,20 +876,14 @@ default='kmeans'
 
     def _n_parameters(self):
         K, q, d = self.components_.shape
-        return int(PPCAModel.n_cov_parameters(K, d, q) + K * d + K - 1)
-
-    def _fitted_model(self, X):
-        """The fitted model centred for X, its weights and the blocks of X."""
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        center = weights @ np.asarray(self.means_, dtype=np.float64) / weights.sum()
-        return self._get_model(center), weights, _Blocks(X, center, self._row_width())
+        return int(PPCAModel.n_cov_parameters(K, d, n_latent=q) + K * d + K - 1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
-    # -- public API (documented here with examples) ------------------------------
+    # -- public API beyond the engine's (fit, predict, score, bic, sample, ...) ----
     @property
     def covariances_(self):
         """Dense covariances ``W_k W_k^T + sigma_k^2 I``, computed on request.
@@ -945,302 +909,6 @@ default='kmeans'
             .covariances()
             .astype(self.means_.dtype)
         )
-
-    def fit(self, X, y=None, sample_weight=None):
-        """Estimate the model parameters with the EM algorithm.
-
-        The model is fitted ``n_init`` times and the run with the largest
-        lower bound is kept; each run alternates E- and M-steps until the
-        lower bound changes by less than ``tol`` or ``max_iter`` steps were
-        taken (then a :class:`~sklearn.exceptions.ConvergenceWarning` is
-        issued).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; float32 data is kept in float32.
-        y : None
-            Ignored; present for API consistency.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row.  An integer weight is equivalent
-            to repeating the row; a zero weight to removing it.
-
-        Returns
-        -------
-        self : object
-            The fitted mixture.
-
-        See Also
-        --------
-        fit_predict : Fit and return the training labels.
-        fit_transform : Fit and return the transformed training data.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import MixtureOfPPCA
-        >>> X = np.random.RandomState(0).standard_normal((100, 4))
-        >>> mppca = MixtureOfPPCA(n_components=2, n_latent=1, random_state=0).fit(X)
-        >>> mppca.means_.shape, mppca.components_.shape
-        ((2, 4), (2, 1, 4))
-        """
-        return super().fit(X, y, sample_weight=sample_weight)
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit the model to X and return the component of each row.
-
-        Equivalent to ``fit(X).predict(X)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : None
-            Ignored; present for API consistency.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Component labels.
-
-        See Also
-        --------
-        fit : Fit without returning the labels.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import MixtureOfPPCA
-        >>> X = np.array([[0.0, 0.0, 0.1], [1.0, 0.0, 0.0], [2.0, 0.1, 0.0],
-        ...               [0.0, 9.0, 0.1], [1.0, 9.0, 0.0], [2.0, 9.1, 0.0]])
-        >>> labels = MixtureOfPPCA(2, n_latent=1, random_state=0).fit_predict(X)
-        >>> bool(labels[0] == labels[2] != labels[3] == labels[5])
-        True
-        """
-        return super().fit_predict(X, y, sample_weight=sample_weight)
-
-    def predict(self, X):
-        """Most probable component of each sample.
-
-        The component of largest responsibility (the maximum a posteriori
-        assignment under the fitted mixture).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Component labels.
-
-        See Also
-        --------
-        predict_proba : The responsibilities of all components.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import MixtureOfPPCA
-        >>> X = np.array([[0.0, 0.0, 0.1], [1.0, 0.0, 0.0], [2.0, 0.1, 0.0],
-        ...               [0.0, 9.0, 0.1], [1.0, 9.0, 0.0], [2.0, 9.1, 0.0]])
-        >>> mppca = MixtureOfPPCA(2, n_latent=1, random_state=0).fit(X)
-        >>> bool(mppca.predict([[5.0, 0.0, 0.0]])[0] == mppca.labels_[0])
-        True
-        """
-        return super().predict(X)
-
-    def predict_proba(self, X):
-        """Posterior probability (responsibility) of each component for each sample.
-
-        ``r_k(x) = w_k N(x | mu_k, Sigma_k) / p(x)``, computed in log space.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        resp : ndarray of shape (n_samples, n_components)
-            Rows sum to one.
-
-        See Also
-        --------
-        predict : The most probable component.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import MixtureOfPPCA
-        >>> X = np.random.RandomState(0).standard_normal((60, 3))
-        >>> proba = MixtureOfPPCA(2, n_latent=1, random_state=0).fit(X).predict_proba(X)
-        >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1.0))
-        ((60, 2), True)
-        """
-        return super().predict_proba(X)
-
-    def score_samples(self, X):
-        """Log-likelihood of each sample under the model.
-
-        Computed in ``O(K d q)`` per sample through the Woodbury identity.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        log_prob : ndarray of shape (n_samples,)
-            ``log p(x_i)`` for each row.
-
-        See Also
-        --------
-        score : The mean log-likelihood.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import MixtureOfPPCA
-        >>> X = np.random.RandomState(0).standard_normal((60, 3))
-        >>> MixtureOfPPCA(n_latent=1, random_state=0).fit(X).score_samples(X[:2]).shape
-        (2,)
-        """
-        return super().score_samples(X)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Mean log-likelihood of the samples (weighted when weights are given).
-
-        The quantity EM maximises and the score ``GridSearchCV`` uses.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-        y : None
-            Ignored; present for API consistency.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows in the mean.
-
-        Returns
-        -------
-        log_likelihood : float
-            Mean of ``log p(x_i)``.
-
-        See Also
-        --------
-        score_samples : The log-likelihood of each sample.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import MixtureOfPPCA
-        >>> X = np.random.RandomState(0).standard_normal((60, 3))
-        >>> mppca = MixtureOfPPCA(n_latent=1, random_state=0).fit(X)
-        >>> bool(np.isclose(mppca.score(X), mppca.log_likelihood_))
-        True
-        """
-        return super().score(X, y, sample_weight=sample_weight)
-
-    def bic(self, X):
-        """Bayesian information criterion of the model on X (lower is better).
-
-        ``BIC = -2 log L + p log n`` with ``p = n_parameters_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        bic : float
-            The criterion; compare models fitted to the same data.
-
-        See Also
-        --------
-        aic : Akaike information criterion.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import MixtureOfPPCA
-        >>> rng = np.random.RandomState(0)
-        >>> X = rng.standard_normal((200, 1)) @ [[2.0, 1.0, 0.0, 0.0]]
-        >>> X += 0.1 * rng.standard_normal(X.shape)
-        >>> bics = [MixtureOfPPCA(n_latent=q, random_state=0).fit(X).bic(X)
-        ...         for q in (1, 2, 3)]
-        >>> int(np.argmin(bics)) + 1  # the latent dimension of the data
-        1
-        """
-        return super().bic(X)
-
-    def aic(self, X):
-        """Akaike information criterion of the model on X (lower is better).
-
-        ``AIC = -2 log L + 2 p`` with ``p = n_parameters_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        aic : float
-            The criterion; compare models fitted to the same data.
-
-        See Also
-        --------
-        bic : Bayesian information criterion.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import MixtureOfPPCA
-        >>> X = np.random.RandomState(0).standard_normal((60, 3))
-        >>> mppca = MixtureOfPPCA(n_latent=1, random_state=0).fit(X)
-        >>> bool(np.isclose(mppca.aic(X) - mppca.bic(X),
-        ...                 mppca.n_parameters_ * (2 - np.log(60))))
-        True
-        """
-        return super().aic(X)
-
-    def icl(self, X):
-        """Integrated completed likelihood criterion on X (lower is better).
-
-        ``ICL = BIC + 2 sum_i H(r_i)`` with ``H(r_i)`` the entropy of the
-        responsibilities of sample ``i``: it penalises overlapping components
-        (Biernacki, Celeux & Govaert, 2000).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        icl : float
-            The criterion; compare models fitted to the same data.
-
-        See Also
-        --------
-        bic : Bayesian information criterion.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import MixtureOfPPCA
-        >>> X = np.random.RandomState(0).standard_normal((60, 3))
-        >>> mppca = MixtureOfPPCA(2, n_latent=1, random_state=0).fit(X)
-        >>> bool(mppca.icl(X) >= mppca.bic(X))
-        True
-        """
-        return super().icl(X)
 
     def transform(self, X):
         """Per-component principal coordinates, weighted by the responsibilities.
@@ -1414,51 +1082,3 @@ default='kmeans'
         names = [f"{prefix}{k}_axis{j}" for k in range(K) for j in range(q)]
         names += [f"{prefix}{k}_proba" for k in range(K)]
         return np.asarray(names, dtype=object)
-
-    def sample(self, n_samples=1):
-        """Draw random samples from the fitted mixture.
-
-        The number of samples of each component is multinomial with the
-        mixing weights; then ``x = mu_k + W_k z + sigma_k e`` with standard
-        normal ``z`` and ``e``.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of samples to draw.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            The samples, grouped by component, in the dtype of the fitted model.
-        y : ndarray of shape (n_samples,)
-            The component of each sample.
-
-        See Also
-        --------
-        score_samples : The density the samples are drawn from.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import MixtureOfPPCA
-        >>> X = np.random.RandomState(0).standard_normal((100, 3))
-        >>> X_new, y_new = MixtureOfPPCA(2, n_latent=1, random_state=0).fit(X).sample(5)
-        >>> X_new.shape, y_new.shape
-        ((5, 3), (5,))
-        """
-        check_is_fitted(self)
-        if int(n_samples) < 1:
-            raise ValueError(
-                f"Invalid value for 'n_samples': {n_samples}. The sampling requires at "
-                "least one sample."
-            )
-        rng = check_random_state(self.random_state)
-        weights = np.asarray(self.weights_, dtype=np.float64)
-        counts = rng.multinomial(int(n_samples), weights / weights.sum())
-        model = self._get_model(np.zeros(self.means_.shape[1]))
-        X = np.vstack(
-            [model.sample_component(rng, k, c) for k, c in enumerate(counts)]
-        ).astype(self.means_.dtype, copy=False)
-        y = np.repeat(np.arange(len(counts)), counts)
-        return X, y

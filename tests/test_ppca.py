@@ -230,7 +230,7 @@ def test_single_point_components_start_from_the_data_axes(rng):
     labels[seeds] = [0, 1, 2]
     model, weights = ppca_from_responsibilities(
         _Blocks(X, X.mean(axis=0), 32),
-        PPCAModel.with_latent(2),
+        2,
         lambda a, b: (labels[a:b] == np.arange(3)[:, None]).astype(float),
         None,
         1e-6,
@@ -314,7 +314,7 @@ def test_initialisation_finds_principal_axes(rng, n_passes, atol):
     blocks = _Blocks(X, X.mean(axis=0), 32)
     model, weights = ppca_from_responsibilities(
         blocks,
-        PPCAModel.with_latent(2),
+        2,
         lambda a, b: np.ones((1, b - a)),
         None,
         1e-6,
@@ -337,11 +337,12 @@ def test_reference_model_supports_generic_initialisation(rng):
     comps = np.arange(3)
     model, weights = model_from_responsibilities(
         blocks,
-        PPCAModel.with_latent(2),
+        PPCAModel,
         lambda a, b: (y[a:b] == comps[:, None]).astype(float),
         None,
         1e-6,
         None,
+        n_latent=2,
     )
     for k in range(3):
         np.testing.assert_allclose(model.means[k], X[y == k].mean(axis=0), rtol=1e-10)

@@ -1,0 +1,125 @@
+"""The interface between the EM engine and a component model, written once.
+
+The engine in :mod:`gmm_estimators._em` fits a mixture of ``K`` components
+without knowing what a component is: everything it needs is a
+:class:`ComponentModel`.  The Gaussian covariance models
+(:mod:`gmm_estimators._covariance`) and probabilistic PCA
+(:mod:`gmm_estimators._ppca`) are its implementations; a new model (for
+instance another covariance structure) is one more subclass.
+
+The engine hands every block of rows to a model *centred* at a reference point
+``center`` (the weighted data mean during ``fit``) and *augmented* with a
+column of ones: ``xa = [x - center, 1]``.  Centring keeps float32 accurate; the
+ones column folds the subtraction of the means into a matrix product.  Each EM
+iteration is then one pass over the blocks:
+
+1. ``log_prob(xa, ws)`` gives the ``(K, b)`` log-densities of a block and a
+   cache of intermediate results;
+2. the engine turns them into responsibilities ``resp`` (``(K, b)``, already
+   multiplied by the row weights), adds the counts ``N_k`` and first moments
+   ``S1_k`` itself and calls ``accumulate(stats, xa, resp, cache)`` for the
+   model's own statistics, in the dict made by ``new_stats()``;
+3. after the pass, ``m_step(nk, s1c, stats, reg_covar, scatter)`` returns the
+   new model.
+
+Static properties of a model (block width, a reference model for
+initialisation, the number of free parameters) are classmethods; those that
+depend on an option of the estimator (PPCA's latent dimension) take it as a
+keyword argument, which the estimator supplies through its
+``_model_options()`` hook.
+"""
+
+# Authors: The gmm_estimators developers
+# SPDX-License-Identifier: BSD-3-Clause
+
+import abc
+
+
+class ComponentModel(abc.ABC):
+    """The parameters of ``K`` mixture components and their block operations.
+
+    Every instance has ``means`` (``(K, d)``, data coordinates), ``center``
+    (``(d,)``, the reference point of the blocks), ``n_components`` and
+    ``n_features``.  Instances are immutable: ``m_step`` returns a new one.
+
+    Examples
+    --------
+    >>> from gmm_estimators._model import ComponentModel
+    >>> from gmm_estimators._covariance import COVARIANCE_MODELS
+    >>> from gmm_estimators._ppca import PPCAModel
+    >>> all(issubclass(cls, ComponentModel)
+    ...     for cls in [*COVARIANCE_MODELS.values(), PPCAModel])
+    True
+    """
+
+    #: The M-step needs the data scatter matrix (computed once per fit).
+    needs_scatter = False
+    #: Statistics are taken around the means, so the generic initialisation
+    #: (:func:`gmm_estimators._em.model_from_responsibilities`) finds the
+    #: means in a first pass.
+    init_needs_means = False
+    #: The model implements :meth:`with_center`, so the engine may screen
+    #: starts on a subsample centred elsewhere.
+    recenters = False
+
+    # -- static properties ---------------------------------------------------
+    @classmethod
+    @abc.abstractmethod
+    def row_width(cls, n_components, n_features, **options):
+        """Elements of block temporaries per row (for choosing block sizes)."""
+
+    @classmethod
+    @abc.abstractmethod
+    def reference(cls, means, center, **options):
+        """A model at ``means`` whose statistics, after one ``m_step``, give
+        the model fitted to the responsibilities (generic initialisation)."""
+
+    @classmethod
+    @abc.abstractmethod
+    def n_cov_parameters(cls, n_components, n_features, **options):
+        """Free parameters of the components beyond their means."""
+
+    # -- one EM iteration ----------------------------------------------------
+    @abc.abstractmethod
+    def log_prob(self, xa, ws):
+        """``(K, b)`` log-densities of the block ``xa`` and a cache for
+        :meth:`accumulate`; ``ws`` is a per-thread dict for reusable buffers."""
+
+    @abc.abstractmethod
+    def new_stats(self):
+        """Zeroed float64 accumulators of the model's own statistics (a dict)."""
+
+    @abc.abstractmethod
+    def accumulate(self, stats, xa, resp, cache):
+        """Add one block's statistics to ``stats`` in place (``resp`` is
+        ``(K, b)``, weighted; ``cache`` comes from :meth:`log_prob`)."""
+
+    @abc.abstractmethod
+    def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
+        """The new model from the summed counts ``nk``, first moments ``s1c``
+        (centred at ``center``) and statistics."""
+
+    @abc.abstractmethod
+    def sample_component(self, rng, k, n):
+        """``n`` random draws of component ``k``, shape ``(n, n_features)``."""
+
+    # -- optional: defaults for models that do without ------------------------
+    def with_center(self, center):
+        """The same model for blocks centred at ``center`` (see
+        :attr:`recenters`)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be re-centred")
+
+    def points_needed(self):
+        """Effective points a component needs for regular parameters."""
+        return 1
+
+    def relative_variances(self, data_var, reg_covar):
+        """Smallest variance of each component without ``reg_covar``, in units
+        of the data's variance, for the degeneracy check of
+        :func:`gmm_estimators._em.degeneracy`; None: no check."""
+        return None
+
+    @property
+    def means_centered(self):
+        """Means relative to the block reference point."""
+        return self.means - self.center
