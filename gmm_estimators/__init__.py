@@ -11,11 +11,12 @@ covariance type, and ``MixtureOfPPCA`` reduces dimension per component.
 from ._gaussian_mixture import GaussianMixture
 from ._ppca import MixtureOfPPCA
 from ._selection import GaussianMixtureSelector
-from .plotting import CriterionDisplay
+from .plotting import ClusterDisplay, CriterionDisplay
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClusterDisplay",
     "CriterionDisplay",
     "GaussianMixture",
     "GaussianMixtureSelector",

@@ -1,16 +1,21 @@
-"""Tests of CriterionDisplay (matplotlib, Agg backend)."""
+"""Tests of CriterionDisplay and ClusterDisplay (matplotlib, Agg backend)."""
 
 import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.colors import to_rgba_array
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
+from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 
+from gmm_estimators import GaussianMixture, MixtureOfPPCA
 from gmm_estimators._selection import GaussianMixtureSelector
-from gmm_estimators.plotting import CriterionDisplay
+from gmm_estimators.plotting import ClusterDisplay, CriterionDisplay
 
 
 @pytest.fixture(autouse=True)
@@ -140,10 +145,211 @@ def test_plot_checks_lengths():
         CriterionDisplay([1, 2, 3], [1.0, 2.0], labels=["a", "a"]).plot()
 
 
-def test_missing_matplotlib_message(selector, monkeypatch):
+def test_missing_matplotlib_message(selector, X, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install gmm-estimators\[plot\]"):
         CriterionDisplay.from_estimator(selector)
     with pytest.raises(ImportError, match=r"pip install gmm-estimators\[plot\]"):
         CriterionDisplay([1], [1.0], labels=["a"]).plot()
+    with pytest.raises(ImportError, match=r"pip install gmm-estimators\[plot\]"):
+        ClusterDisplay.from_estimator(selector, X)
+
+
+# -- ClusterDisplay --------------------------------------------------------------
+def assert_ellipse_at(ellipse, mean, covariance, n_std):
+    """Every point of the outline is at Mahalanobis distance n_std of mean."""
+    t = np.linspace(0, 2 * np.pi, 16, endpoint=False)
+    unit_circle = np.column_stack([np.cos(t), np.sin(t)])
+    diff = ellipse.get_patch_transform().transform(unit_circle) - mean
+    distance = np.einsum("ni,ij,nj->n", diff, np.linalg.inv(covariance), diff)
+    assert_allclose(distance, n_std**2, rtol=1e-9)
+
+
+def colors_of(labels):
+    """The RGB colour of each label's cluster."""
+    return to_rgba_array([f"C{k % 10}" for k in labels])[:, :3]
+
+
+def point_colors(scatter):
+    return scatter.get_facecolors()[:, :3]
+
+
+def test_ellipse_axes_of_a_known_covariance():
+    # eigenvalues 4 along (1, 1) and 1 along (1, -1): half-axes 2 and 1 at 1 sd
+    covariance = [[2.5, 1.5], [1.5, 2.5]]
+    display = ClusterDisplay(
+        [[0.0, 0.0], [1.0, 1.0]],
+        [0, 0],
+        means=[[1.0, 2.0]],
+        covariances=[covariance],
+        n_std=[1, 3],
+    ).plot()
+    inner, outer = display.ellipses_[0]
+    assert (inner.width, inner.height) == pytest.approx((4.0, 2.0))
+    assert (outer.width, outer.height) == pytest.approx((12.0, 6.0))
+    assert inner.angle % 180 == pytest.approx(45.0)
+    assert_array_equal(inner.center, [1.0, 2.0])
+    assert_ellipse_at(outer, [1.0, 2.0], covariance, 3)
+    assert_array_equal(display.centers_.get_xydata(), [[1.0, 2.0]])
+    assert display.ax_.get_xlabel() == "" and display.figure_ is display.ax_.figure
+
+
+def dense(gm):
+    """The covariance matrices of a fitted GaussianMixture, written out by hand."""
+    K, d = gm.means_.shape
+    cov = gm.covariances_
+    if gm.covariance_type == "full":
+        return cov
+    if gm.covariance_type == "tied":
+        return np.array([cov] * K)
+    if gm.covariance_type == "diag":
+        return np.array([np.diag(c) for c in cov])
+    return np.array([c * np.eye(d) for c in cov])
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_two_features_are_drawn_in_their_own_plane(X, covariance_type):
+    gm = GaussianMixture(
+        n_components=3, covariance_type=covariance_type, random_state=0
+    ).fit(X)
+    display = ClusterDisplay.from_estimator(gm, X)
+    (scatter,) = display.scatters_
+    assert_allclose(scatter.get_offsets(), X)
+    assert_allclose(point_colors(scatter), colors_of(gm.predict(X)))
+    assert len(display.ellipses_) == 3
+    for k, ((ellipse,), mean, cov) in enumerate(
+        zip(display.ellipses_, gm.means_, dense(gm), strict=True)
+    ):
+        assert_ellipse_at(ellipse, mean, cov, 2)
+        assert_allclose(ellipse.get_edgecolor()[:3], colors_of([k])[0])
+        if covariance_type in ("diag", "spherical"):  # aligned with the axes
+            assert np.sin(np.radians(2 * ellipse.angle)) == pytest.approx(0, abs=1e-9)
+    assert_allclose(display.centers_.get_xydata(), gm.means_)
+    assert display.ax_.get_xlabel() == ""  # an array has no column names
+
+
+def test_more_features_are_projected_on_the_principal_components(blobs):
+    X5, _ = blobs
+    gm = GaussianMixture(n_components=4, random_state=0).fit(X5)
+    display = ClusterDisplay.from_estimator(gm, X5, n_std=1)
+    pca = PCA(n_components=2).fit(X5)  # deterministic: the same axes and signs
+    assert_allclose(display.scatters_[0].get_offsets(), pca.transform(X5))
+    V = pca.components_
+    for (ellipse,), mean, cov in zip(
+        display.ellipses_, gm.means_, gm.covariances_, strict=True
+    ):
+        assert_ellipse_at(ellipse, pca.transform(mean[None])[0], V @ cov @ V.T, 1)
+    ratio = pca.explained_variance_ratio_
+    assert display.ax_.get_xlabel() == (
+        f"first principal component ({ratio[0]:.0%} of variance)"
+    )
+    assert display.ax_.get_ylabel().startswith("second principal component")
+
+
+def test_mixture_of_ppca_and_selector(X):
+    mppca = MixtureOfPPCA(n_components=3, n_latent=1, random_state=0).fit(X)
+    display = ClusterDisplay.from_estimator(mppca, X)
+    for (ellipse,), mean, cov in zip(
+        display.ellipses_, mppca.means_, mppca.covariances_, strict=True
+    ):
+        assert_ellipse_at(ellipse, mean, cov, 2)
+
+    selector = GaussianMixtureSelector(
+        n_components=range(2, 4), covariance_type="diag", random_state=0
+    ).fit(X)
+    display = ClusterDisplay.from_estimator(selector, X)
+    best = selector.best_estimator_
+    assert len(display.ellipses_) == selector.n_components_
+    assert_allclose(display.centers_.get_xydata(), best.means_)
+    assert_allclose(
+        point_colors(display.scatters_[0]),
+        colors_of(selector.labels_),
+    )
+
+
+def test_known_classes_are_markers_and_frames_name_the_axes(X):
+    frame = pd.DataFrame(X, columns=["width", "height"])
+    y = np.arange(len(X)) % 2
+    gm = GaussianMixture(n_components=3, random_state=0).fit(frame)
+    fig, (_, ax) = plt.subplots(1, 2)
+    display = ClusterDisplay.from_estimator(
+        gm,
+        frame,
+        y=y,
+        ax=ax,
+        scatter_kwargs={"s": 5},
+        ellipse_kwargs={"linestyle": "--"},
+    )
+    assert display.ax_ is ax and display.figure_ is fig
+    assert [s.get_label() for s in display.scatters_] == ["class 0", "class 1"]
+    assert_allclose(display.scatters_[1].get_offsets(), X[y == 1])
+    # the marker is the class, the colour still the cluster
+    assert_allclose(
+        point_colors(display.scatters_[1]), colors_of(gm.predict(frame)[y == 1])
+    )
+    assert_allclose(display.scatters_[0].get_sizes(), [5])
+    assert display.ax_.get_legend().get_title().get_text() == "marker: known class"
+    assert display.ellipses_[0][0].get_linestyle() == "--"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("width", "height")
+
+
+def test_labels_can_be_given(X):
+    gm = GaussianMixture(n_components=3, random_state=0).fit(X)
+    labels = np.zeros(len(X), dtype=int)
+    display = ClusterDisplay.from_estimator(gm, X, labels=labels)
+    assert_allclose(point_colors(display.scatters_[0]), colors_of(labels))
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda X: (GaussianMixture(), X), NotFittedError, "not fitted"),
+        (
+            lambda X: (KMeans(2, n_init=1).fit(X), X),
+            TypeError,
+            "means_ and covariances_",
+        ),
+        (
+            lambda X: (GaussianMixture(random_state=0).fit(X[:, :1]), X[:, :1]),
+            ValueError,
+            "at least 2 features",
+        ),
+        (
+            lambda X: (GaussianMixture(random_state=0).fit(X), np.c_[X, X]),
+            ValueError,
+            "4 features",
+        ),
+    ],
+    ids=["unfitted", "no covariances", "one feature", "feature count"],
+)
+def test_from_estimator_errors(X, make, error, match):
+    estimator, data = make(X)
+    with pytest.raises(error, match=match):
+        ClusterDisplay.from_estimator(estimator, data, labels=np.zeros(len(data), int))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"points": [[0.0, 1.0, 2.0]]}, "2 columns"),
+        ({"labels": [0, 1]}, "one non-negative integer per point"),
+        ({"labels": [-1]}, "one non-negative integer per point"),
+        ({"labels": [0.5]}, "one non-negative integer per point"),
+        ({"y": [0, 1]}, "one value per point"),
+        ({"covariances": None}, "given together"),
+        ({"covariances": [[1.0, 0.0], [0.0, 1.0]]}, "shape"),
+        ({"n_std": 0}, "n_std must be a positive number"),
+        ({"n_std": []}, "n_std must be a positive number"),
+    ],
+)
+def test_plot_checks_its_arrays(kwargs, match):
+    arrays = {
+        "points": [[0.0, 0.0]],
+        "labels": [0],
+        "means": [[0.0, 0.0]],
+        "covariances": [np.eye(2)],
+        **kwargs,
+    }
+    with pytest.raises(ValueError, match=match):
+        ClusterDisplay(arrays.pop("points"), arrays.pop("labels"), **arrays).plot()
