@@ -27,8 +27,9 @@ import warnings
 
 import numpy as np
 
+from ._covariance import COVARIANCE_TYPES
+
 PROG = "gmm-estimators"
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 CRITERIA = ("bic", "aic", "icl", "cv")
 PLOT_HINT = "pip install gmm-estimators[plot]"
 DEMO_FIGURE = "gmm_estimators_wine.png"
@@ -858,7 +859,7 @@ def _select(X, args, scaling):
         f"Selecting among {n_candidates} Gaussian mixtures (components "
         f"{_format_components(args.components)}; covariance "
         f"{', '.join(args.covariance)}) by {args.criterion.upper()}{folds}, on "
-        f"{X.shape[0]} rows x {X.shape[1]} columns ({scaling}) ...",
+        f"{_data_description(X, scaling)} ...",
     )
     selector = GaussianMixtureSelector(
         n_components=args.components,
@@ -895,6 +896,11 @@ def _thread_limits(X):
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(limits=1)
+
+
+def _data_description(X, scaling):
+    """``120 rows x 3 columns (standardised: --scale)`` for progress lines."""
+    return f"{X.shape[0]} rows x {X.shape[1]} columns ({scaling})"
 
 
 def _format_components(values):
@@ -990,90 +996,18 @@ def _have_matplotlib():
     return True
 
 
-def _full_covariances(mixture):
-    """The covariance matrix of every component, shape (K, d, d)."""
-    means = np.asarray(mixture.means_)
-    K, d = means.shape
-    cov = np.asarray(mixture.covariances_)
-    kind = getattr(mixture, "covariance_type", "full")
-    if kind == "tied":
-        return np.broadcast_to(cov, (K, d, d))
-    if kind == "diag":
-        return cov[:, :, None] * np.eye(d)
-    if kind == "spherical":
-        return cov[:, None, None] * np.eye(d)
-    return cov
-
-
-def _draw_clusters(ax, X, labels, mixture, classes=None):
-    """Scatter of X in its first two principal components, coloured by cluster.
-
-    With ``classes``, the marker shows the known class. Components of
-    ``mixture`` (when it has means and covariances) are drawn as ellipses at
-    two standard deviations, projected on the same plane.
-    """
-    from matplotlib.patches import Ellipse
-    from sklearn.decomposition import PCA
-
-    colors = [f"C{k % 10}" for k in labels]
-    if X.shape[1] == 1:
-        K = int(labels.max()) + 1
-        ax.hist(
-            [X[labels == k, 0] for k in range(K)],
-            bins=30,
-            stacked=True,
-            color=[f"C{k % 10}" for k in range(K)],
-            label=[f"cluster {k}" for k in range(K)],
-        )
-        ax.set_xlabel("value")
-        ax.set_ylabel("rows")
-        ax.legend()
-        return
-    pca = PCA(n_components=2).fit(X)
-    Z = pca.transform(X)
-    if classes is None:
-        ax.scatter(Z[:, 0], Z[:, 1], c=colors, s=14, alpha=0.8, linewidths=0)
-    else:
-        markers = "o^sPDv*X"
-        for i, cls in enumerate(np.unique(classes)):
-            rows = classes == cls
-            ax.scatter(
-                Z[rows, 0],
-                Z[rows, 1],
-                c=[colors[r] for r in np.flatnonzero(rows)],
-                marker=markers[i % len(markers)],
-                s=22,
-                alpha=0.85,
-                linewidths=0,
-                label=f"class {cls}",
-            )
-        legend = ax.legend(title="marker: known class", fontsize="small")
-        # legend_handles: matplotlib >= 3.7; legendHandles before
-        handles = getattr(legend, "legend_handles", None) or legend.legendHandles
-        for handle in handles:
-            handle.set_color("0.3")
-    if hasattr(mixture, "means_") and hasattr(mixture, "covariances_"):
-        means = pca.transform(mixture.means_)
-        V = pca.components_
-        for k, cov in enumerate(_full_covariances(mixture)):
-            values, vectors = np.linalg.eigh(V @ cov @ V.T)
-            angle = np.degrees(np.arctan2(vectors[1, 1], vectors[0, 1]))
-            width, height = 2 * 2 * np.sqrt(np.maximum(values[::-1], 0))
-            ax.add_patch(
-                Ellipse(
-                    means[k],
-                    width,
-                    height,
-                    angle=angle,
-                    fill=False,
-                    edgecolor=f"C{k % 10}",
-                    linewidth=2,
-                )
-            )
-            ax.plot(*means[k], marker="x", color="black", markersize=8)
-    ratio = pca.explained_variance_ratio_
-    ax.set_xlabel(f"first principal component ({ratio[0]:.0%} of variance)")
-    ax.set_ylabel(f"second principal component ({ratio[1]:.0%} of variance)")
+def _draw_histogram(ax, x, labels):
+    """Stacked histogram of one column by cluster (the clusters of 1-D data)."""
+    K = int(labels.max()) + 1
+    ax.hist(
+        [x[labels == k] for k in range(K)],
+        bins=30,
+        stacked=True,
+        color=[f"C{k % 10}" for k in range(K)],
+        label=[f"cluster {k}" for k in range(K)],
+    )
+    ax.set_ylabel("rows")
+    ax.legend()
 
 
 def _check_figure_format(path, option):
@@ -1091,26 +1025,44 @@ def _check_figure_format(path, option):
     return extension
 
 
-def _save_figure(outputs, path, option, selector, X, labels, title, classes=None):
-    """Stage criterion curves (left) and the clusters (right) for ``path``."""
+def _save_figure(
+    outputs, path, option, selector, X, labels, title, *, names=None, classes=None
+):
+    """Stage criterion curves (left) and the clusters (right) for ``path``.
+
+    The clusters are drawn by :class:`~gmm_estimators.ClusterDisplay`: in the
+    plane of the two columns when there are two (labelled with ``names``), of
+    the first two principal components when there are more; one column is a
+    histogram by cluster.
+    """
     from matplotlib.figure import Figure
 
-    from .plotting import CriterionDisplay
+    from .plotting import ClusterDisplay, CriterionDisplay
 
     fig = Figure(figsize=(12, 5), layout="constrained")
     ax_criterion, ax_clusters = fig.subplots(1, 2)
     CriterionDisplay.from_estimator(selector, ax=ax_criterion)
     ax_criterion.set_title("Model selection")
-    _draw_clusters(ax_clusters, X, labels, selector.best_estimator_, classes)
-    ax_clusters.set_title(
-        f"{selector.n_components_} clusters"
-        + (
-            f" ({selector.covariance_type_} covariance)"
-            if selector.covariance_type_
-            else ""
-        )
-        + ", ellipses at 2 standard deviations"
+    covariance = (
+        f" ({selector.covariance_type_} covariance)"
+        if selector.covariance_type_
+        else ""
     )
+    if X.shape[1] == 1:
+        _draw_histogram(ax_clusters, X[:, 0], labels)
+        ax_clusters.set_xlabel(names[0] if names else "value")
+        ax_clusters.set_title(f"{selector.n_components_} clusters{covariance}")
+    else:
+        ClusterDisplay.from_estimator(
+            selector, X, labels=labels, y=classes, ax=ax_clusters
+        )
+        if names and X.shape[1] == 2:
+            ax_clusters.set_xlabel(names[0])
+            ax_clusters.set_ylabel(names[1])
+        ax_clusters.set_title(
+            f"{selector.n_components_} clusters{covariance}, ellipses at 2 "
+            "standard deviations"
+        )
     fig.suptitle(title)
     image_format = _check_figure_format(path, option)
     try:
@@ -1270,6 +1222,7 @@ def run_fit(args):
                 labels,
                 f"{os.path.basename(args.data)}: {selector.criterion.upper()} "
                 f"selects {selector.n_components_} components",
+                names=table.names,
             )
         outputs.commit()
     report = sys.stderr if args.out == "-" else sys.stdout
@@ -1445,8 +1398,8 @@ def run_reduce(args):
         _info(
             args,
             f"Fitting a mixture of {args.components} probabilistic PCA components "
-            f"with {args.latent} latent dimensions on {X.shape[0]} rows x "
-            f"{X.shape[1]} columns ({scaling}) ...",
+            f"with {args.latent} latent dimensions on "
+            f"{_data_description(X, scaling)} ...",
         )
         model = MixtureOfPPCA(
             n_components=args.components,
@@ -1537,7 +1490,7 @@ def _add_selection_options(parser, default_components, *, demo=False):
         default=COVARIANCE_TYPES,
         metavar="TYPES",
         help="covariance types to try, comma-separated, among "
-        f"{','.join(COVARIANCE_TYPES)} (default: all four)",
+        f"{','.join(COVARIANCE_TYPES)} (default: all of them)",
     )
     options.add(
         "--criterion",
@@ -1854,9 +1807,11 @@ def main(argv=None):
         return 130
     except BrokenPipeError:
         # The reader of our output went away (``... --out - | head``): stop
-        # quietly, as command-line tools do, without a second error at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        # quietly, as command-line tools do, without a second error at exit
+        # (stdout may have no file descriptor when main runs in-process).
+        with contextlib.suppress(OSError, ValueError):
+            stdout = sys.stdout.fileno()
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stdout)
         return 0
     except Exception as exc:
         if os.environ.get(_TRACEBACK_ENV):
