@@ -25,6 +25,9 @@ Information criteria are computed from each candidate's fit on all the data
 (no refit): ``best_estimator_`` is the winning candidate itself.
 """
 
+# Authors: The gmm_estimators developers
+# SPDX-License-Identifier: BSD-3-Clause
+
 import copy
 import time
 import warnings
@@ -104,7 +107,7 @@ def _check_n_components(n_components, n_samples):
     -------
     values : list of int
     """
-    if isinstance(n_components, Integral):
+    if isinstance(n_components, Integral):  # >= 1: _parameter_constraints
         values = list(range(1, int(n_components) + 1))
     else:
         values = list(np.ravel(np.asarray(n_components, dtype=object)))
@@ -121,7 +124,7 @@ def _check_n_components(n_components, n_samples):
         raise ValueError(
             f"n_components must hold integers; got non-integer values {non_integer}."
         )
-    too_small = [int(v) for v in values if v < 1]
+    too_small = [int(v) for v in values if v < 1]  # only a list can hold them
     if too_small:
         raise ValueError(f"n_components must be >= 1; got {too_small}.")
     too_large = [int(v) for v in values if v > n_samples]
@@ -334,6 +337,73 @@ def _criteria(est, X):
         # classification, in BIC's sign (lower is better).
         "icl": float(bic + 2 * n_samples * entropy),
     }
+
+
+def _results_table(candidates, fits, n_splits, error_score):
+    """``cv_results_`` without the ranks: one row per candidate, from the fit
+    on all the data (``fits[i][0]``) and the cross-validation folds."""
+    n_candidates = len(candidates)
+    failed = np.array([f[0]["error"] is not None for f in fits])
+    results = {"params": candidates}
+    names = list(dict.fromkeys(name for params in candidates for name in params))
+    for name in names:
+        column = np.ma.MaskedArray(np.empty(n_candidates, dtype=object), mask=True)
+        for i, params in enumerate(candidates):
+            if name in params:
+                column[i] = params[name]
+        values = [params[name] for params in candidates if name in params]
+        if (
+            all(isinstance(v, Real) and not isinstance(v, bool) for v in values)
+            and not np.ma.getmaskarray(column).any()
+        ):
+            column = np.ma.MaskedArray(np.array(values), mask=False)
+        results[f"param_{name}"] = column
+
+    def full_fit_column(key, fill, dtype=float):
+        return np.array(
+            [fill if f[0]["error"] is not None else f[0][key] for f in fits],
+            dtype=dtype,
+        )
+
+    for key in ("bic", "aic", "icl"):
+        results[key] = full_fit_column(key, error_score)
+    results["log_likelihood"] = full_fit_column("log_likelihood", np.nan)
+    results["n_parameters"] = np.ma.MaskedArray(
+        full_fit_column("n_parameters", 0, dtype=np.int64), mask=failed
+    )
+    results["converged"] = full_fit_column("converged", False, dtype=bool)
+    n_iter = [None if f[0]["error"] else f[0]["n_iter"] for f in fits]
+    results["n_iter"] = np.ma.MaskedArray(
+        [-1 if v is None else int(v) for v in n_iter],
+        mask=[v is None for v in n_iter],
+        dtype=np.int64,
+    )
+    results["degenerate"] = np.array(
+        [f[0].get("degenerate", "") if f[0]["error"] is None else "" for f in fits],
+        dtype=object,
+    )
+    results["fit_time"] = np.array([f[0]["fit_time"] for f in fits])
+    all_times = [[s["fit_time"] for s in f] for f in fits]
+    results["mean_fit_time"] = np.array([np.mean(t) for t in all_times])
+    results["std_fit_time"] = np.array([np.std(t) for t in all_times])
+    if n_splits:
+        splits = np.array(
+            [
+                [
+                    error_score if s["error"] is not None else s["test_score"]
+                    for s in f[1:]
+                ]
+                for f in fits
+            ],
+            dtype=float,
+        ).reshape(n_candidates, n_splits)
+        for i in range(n_splits):
+            results[f"split{i}_test_score"] = splits[:, i]
+        results["mean_test_score"] = splits.mean(axis=1)
+        results["std_test_score"] = splits.std(axis=1)
+        # the criterion, lower is better as the other three
+        results["cv"] = -results["mean_test_score"]
+    return results
 
 
 def _estimator_has(attr):
@@ -560,6 +630,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn.datasets import make_blobs
     >>> from gmm_estimators import GaussianMixtureSelector
     >>> X, _ = make_blobs(n_samples=300, centers=3, random_state=0)
@@ -568,6 +639,19 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     (3, 'tied')
     >>> len(set(selector.predict(X)))
     3
+    >>> bool(np.isclose(selector.bic(X), selector.best_score_))
+    True
+
+    With an estimator that has ``transform``, the selector is a transformer:
+
+    >>> from gmm_estimators import MixtureOfPPCA
+    >>> selector = GaussianMixtureSelector(
+    ...     MixtureOfPPCA(n_latent=1), n_components=3, covariance_type=None,
+    ...     random_state=0,
+    ... )
+    >>> Z = selector.fit_transform(X)  # n_components_ * (n_latent + 1) columns
+    >>> Z.shape == (300, selector.n_components_ * 2)
+    True
     """
 
     _parameter_constraints: dict = {
@@ -927,72 +1011,26 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
 
     def _store_results(self, candidates, fits, n_splits):
         """Fill ``cv_results_`` and the ``best_*`` attributes; warn on failures."""
-        n_candidates = len(candidates)
-        failed = np.array([f[0]["error"] is not None for f in fits])
-        results = {"params": candidates}
-        names = list(dict.fromkeys(name for params in candidates for name in params))
-        for name in names:
-            column = np.ma.MaskedArray(np.empty(n_candidates, dtype=object), mask=True)
-            for i, params in enumerate(candidates):
-                if name in params:
-                    column[i] = params[name]
-            values = [params[name] for params in candidates if name in params]
-            if (
-                all(isinstance(v, Real) and not isinstance(v, bool) for v in values)
-                and not np.ma.getmaskarray(column).any()
-            ):
-                column = np.ma.MaskedArray(np.array(values), mask=False)
-            results[f"param_{name}"] = column
-
-        def full_fit_column(key, fill, dtype=float):
-            return np.array(
-                [fill if f[0]["error"] is not None else f[0][key] for f in fits],
-                dtype=dtype,
-            )
-
-        for key in ("bic", "aic", "icl"):
-            results[key] = full_fit_column(key, self.error_score)
-        results["log_likelihood"] = full_fit_column("log_likelihood", np.nan)
-        results["n_parameters"] = np.ma.MaskedArray(
-            full_fit_column("n_parameters", 0, dtype=np.int64), mask=failed
-        )
-        results["converged"] = full_fit_column("converged", False, dtype=bool)
-        n_iter = [None if f[0]["error"] else f[0]["n_iter"] for f in fits]
-        results["n_iter"] = np.ma.MaskedArray(
-            [-1 if v is None else int(v) for v in n_iter],
-            mask=[v is None for v in n_iter],
-            dtype=np.int64,
-        )
-        results["degenerate"] = np.array(
-            [f[0].get("degenerate", "") if f[0]["error"] is None else "" for f in fits],
-            dtype=object,
-        )
-        results["fit_time"] = np.array([f[0]["fit_time"] for f in fits])
-        all_times = [[s["fit_time"] for s in f] for f in fits]
-        results["mean_fit_time"] = np.array([np.mean(t) for t in all_times])
-        results["std_fit_time"] = np.array([np.std(t) for t in all_times])
-
-        if self.criterion == "cv":
-            splits = np.array(
-                [
-                    [
-                        self.error_score if s["error"] is not None else s["test_score"]
-                        for s in f[1:]
-                    ]
-                    for f in fits
-                ],
-                dtype=float,
-            ).reshape(n_candidates, n_splits)
-            for i in range(n_splits):
-                results[f"split{i}_test_score"] = splits[:, i]
-            results["mean_test_score"] = splits.mean(axis=1)
-            results["std_test_score"] = splits.std(axis=1)
-            # the criterion, lower is better as the other three
-            results["cv"] = -results["mean_test_score"]
+        results = _results_table(candidates, fits, n_splits, self.error_score)
         scores = results[self.criterion]
+        failed = np.array([f[0]["error"] is not None for f in fits])
+        selectable = self._selectable(results, fits, failed, scores)
+        self._warn_failures(candidates, fits, failed, results["converged"])
+        ranked = np.where(selectable, scores, np.inf)
+        results["rank_test_score"] = rankdata(ranked, method="min").astype(np.int32)
+        self.cv_results_ = results
+        self.best_index_ = int(np.argmin(ranked))
+        self.best_params_ = candidates[self.best_index_]
+        self.best_score_ = float(scores[self.best_index_])
+        self.n_components_ = self.best_params_["n_components"]
+        self.covariance_type_ = self.best_params_.get(
+            "covariance_type",
+            self._estimator().get_params().get("covariance_type"),
+        )
 
-        all_fits = [s for f in fits for s in f]
-        errors = [s["error"] for s in all_fits if s["error"] is not None]
+    def _selectable(self, results, fits, failed, scores):
+        """Candidates that may be chosen: fitted, with a defined criterion,
+        and regular unless every one of them is degenerate (then a warning)."""
         selectable = ~failed & ~np.isnan(scores)
         degenerate = results["degenerate"] != ""
         if (selectable & degenerate).any():
@@ -1005,17 +1043,25 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                     "components, a more constrained covariance type, or scaling "
                     "the data.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
         if not selectable.any():
+            errors = [s["error"] for f in fits for s in f if s["error"] is not None]
             summary = "\n".join(
                 f"{n} fits failed with: {error}" for error, n in Counter(errors).items()
             )
             raise ValueError(
-                f"All {n_candidates} candidates failed to fit or have an undefined "
+                f"All {len(failed)} candidates failed to fit or have an undefined "
                 f"{self.criterion}; try error_score='raise' to debug.\n{summary}"
             )
-        if errors:
+        return selectable
+
+    def _warn_failures(self, candidates, fits, failed, converged):
+        """One warning for the fits that failed, one for the candidates that
+        did not converge."""
+        all_fits = [s for f in fits for s in f]
+        n_errors = sum(s["error"] is not None for s in all_fits)
+        if n_errors:
             details = "; ".join(
                 f"{_format_params(candidates[i])}: "
                 + "; ".join(sorted({s["error"] for s in f if s["error"] is not None}))
@@ -1023,33 +1069,21 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 if any(s["error"] is not None for s in f)
             )
             warnings.warn(
-                f"{len(errors)} of {len(all_fits)} fits failed; their scores are set "
+                f"{n_errors} of {len(all_fits)} fits failed; their scores are set "
                 f"to error_score={self.error_score!r} and failed candidates are "
                 f"never selected. Set error_score='raise' to debug. {details}",
                 FitFailedWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-        not_converged = ~failed & ~results["converged"]
+        not_converged = ~failed & ~converged
         if not_converged.any():
             warnings.warn(
-                f"{int(not_converged.sum())} of {n_candidates} candidates did not "
+                f"{int(not_converged.sum())} of {len(candidates)} candidates did not "
                 "converge (see cv_results_['converged']); consider increasing the "
                 "estimator's max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
-
-        ranked = np.where(selectable, scores, np.inf)
-        results["rank_test_score"] = rankdata(ranked, method="min").astype(np.int32)
-        self.cv_results_ = results
-        self.best_index_ = int(np.argmin(ranked))
-        self.best_params_ = candidates[self.best_index_]
-        self.best_score_ = float(scores[self.best_index_])
-        self.n_components_ = self.best_params_["n_components"]
-        self.covariance_type_ = self.best_params_.get(
-            "covariance_type",
-            self._estimator().get_params().get("covariance_type"),
-        )
 
     def _check_fitted(self):
         check_is_fitted(self, "cv_results_")
@@ -1066,9 +1100,10 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return X
 
+    # The methods below call the best estimator's; its class documents them.
     @available_if(_estimator_has("predict"))
     def predict(self, X):
-        """Predict the component of each sample with the best estimator.
+        """Call ``predict`` on the best estimator.
 
         Parameters
         ----------
@@ -1079,28 +1114,13 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
             Component labels.
-
-        See Also
-        --------
-        predict_proba : The responsibilities behind the labels.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixtureSelector
-        >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-        >>> selector = GaussianMixtureSelector(
-        ...     n_components=2, covariance_type="spherical", random_state=0
-        ... ).fit(X)
-        >>> selector.predict([[0.05], [5.05]])
-        array([0, 1])
         """
         X = self._validate_X(X)
         return self.best_estimator_.predict(X)
 
     @available_if(_estimator_has("predict_proba"))
     def predict_proba(self, X):
-        """Compute the responsibility of each component for each sample.
+        """Call ``predict_proba`` on the best estimator.
 
         Parameters
         ----------
@@ -1111,29 +1131,13 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         -------
         resp : ndarray of shape (n_samples, n_components\\_)
             Posterior probability of each component given each sample.
-
-        See Also
-        --------
-        predict : The most probable component.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixtureSelector
-        >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-        >>> selector = GaussianMixtureSelector(
-        ...     n_components=2, covariance_type="spherical", random_state=0
-        ... ).fit(X)
-        >>> selector.predict_proba([[0.05], [5.05]]).round(3)
-        array([[1., 0.],
-               [0., 1.]])
         """
         X = self._validate_X(X)
         return self.best_estimator_.predict_proba(X)
 
     @available_if(_estimator_has("score_samples"))
     def score_samples(self, X):
-        """Log-likelihood of each sample under the best estimator.
+        """Call ``score_samples`` on the best estimator.
 
         Parameters
         ----------
@@ -1144,34 +1148,18 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         -------
         log_prob : ndarray of shape (n_samples,)
             Log density of each sample.
-
-        See Also
-        --------
-        score : Their mean.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixtureSelector
-        >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-        >>> selector = GaussianMixtureSelector(
-        ...     n_components=2, covariance_type="spherical", random_state=0
-        ... ).fit(X)
-        >>> selector.score_samples([[0.1], [2.5]]).round(2)
-        array([   0.89, -431.11])
         """
         X = self._validate_X(X)
         return self.best_estimator_.score_samples(X)
 
     @available_if(_estimator_has("score"))
     def score(self, X, y=None):
-        """Mean per-sample log-likelihood under the best estimator.
+        """Call ``score`` on the best estimator: the mean log-likelihood.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Samples.
-
         y : None
             Ignored; present for API consistency.
 
@@ -1179,28 +1167,13 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         -------
         log_likelihood : float
             Mean log density of the samples.
-
-        See Also
-        --------
-        score_samples : Per-sample log density.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixtureSelector
-        >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-        >>> selector = GaussianMixtureSelector(
-        ...     n_components=2, covariance_type="spherical", random_state=0
-        ... ).fit(X)
-        >>> round(selector.score(X), 3)
-        0.393
         """
         X = self._validate_X(X)
         return self.best_estimator_.score(X)
 
     @available_if(_estimator_has("sample"))
     def sample(self, n_samples=1):
-        """Draw samples from the best estimator.
+        """Call ``sample`` on the best estimator.
 
         Parameters
         ----------
@@ -1211,32 +1184,15 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         -------
         X : ndarray of shape (n_samples, n_features)
             The samples.
-
         y : ndarray of shape (n_samples,)
             The component of each sample.
-
-        See Also
-        --------
-        score_samples : Log density of samples.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixtureSelector
-        >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-        >>> selector = GaussianMixtureSelector(
-        ...     n_components=2, covariance_type="spherical", random_state=0
-        ... ).fit(X)
-        >>> X_new, y_new = selector.sample(4)
-        >>> X_new.shape, y_new.shape
-        ((4, 1), (4,))
         """
         self._check_fitted()
         return self.best_estimator_.sample(n_samples)
 
     @available_if(_estimator_has("bic"))
     def bic(self, X):
-        """Bayesian information criterion of the best estimator on `X`.
+        """Call ``bic`` on the best estimator (lower is better).
 
         Parameters
         ----------
@@ -1246,29 +1202,14 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         Returns
         -------
         bic : float
-            ``-2 n log L + p log n``; lower is better.
-
-        See Also
-        --------
-        aic : Akaike information criterion.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixtureSelector
-        >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-        >>> selector = GaussianMixtureSelector(
-        ...     n_components=2, covariance_type="spherical", random_state=0
-        ... ).fit(X)
-        >>> bool(np.isclose(selector.bic(X), selector.best_score_))
-        True
+            Bayesian information criterion on `X`.
         """
         X = self._validate_X(X)
         return self.best_estimator_.bic(X)
 
     @available_if(_estimator_has("aic"))
     def aic(self, X):
-        """Akaike information criterion of the best estimator on `X`.
+        """Call ``aic`` on the best estimator (lower is better).
 
         Parameters
         ----------
@@ -1278,29 +1219,14 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         Returns
         -------
         aic : float
-            ``-2 n log L + 2 p``; lower is better.
-
-        See Also
-        --------
-        bic : Bayesian information criterion.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixtureSelector
-        >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-        >>> selector = GaussianMixtureSelector(
-        ...     n_components=2, covariance_type="spherical", random_state=0
-        ... ).fit(X)
-        >>> round(selector.aic(X), 2)
-        5.28
+            Akaike information criterion on `X`.
         """
         X = self._validate_X(X)
         return self.best_estimator_.aic(X)
 
     @available_if(_estimator_has("icl"))
     def icl(self, X):
-        """Integrated completed likelihood of the best estimator on `X`.
+        """Call ``icl`` on the best estimator (lower is better).
 
         Parameters
         ----------
@@ -1310,44 +1236,23 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         Returns
         -------
         icl : float
-            BIC plus twice the entropy of the responsibilities; lower is better.
-
-        See Also
-        --------
-        bic : Bayesian information criterion.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixtureSelector
-        >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
-        >>> selector = GaussianMixtureSelector(
-        ...     n_components=2, covariance_type="spherical", random_state=0
-        ... ).fit(X)
-        >>> bool(selector.icl(X) >= selector.bic(X))
-        True
+            Integrated completed likelihood criterion on `X`.
         """
         X = self._validate_X(X)
         return self.best_estimator_.icl(X)
 
     @available_if(_estimator_has("transform"))
     def fit_transform(self, X, y=None, sample_weight=None, **params):
-        """Fit the selector, then transform `X` with the best estimator.
-
-        Available only when the estimator has ``transform`` (e.g.
-        :class:`~gmm_estimators.MixtureOfPPCA`).
+        """Fit the selector, then call ``transform`` on the best estimator.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Training data.
-
         y : None
             Ignored; present for API consistency.
-
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row, as in :meth:`fit`.
-
         **params : dict
             Other metadata, as in :meth:`fit`.
 
@@ -1355,31 +1260,12 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         -------
         X_new : ndarray
             The best estimator's transform of `X`.
-
-        See Also
-        --------
-        transform : Transform new data with the best estimator.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixtureSelector, MixtureOfPPCA
-        >>> X = np.random.RandomState(0).standard_normal((60, 4))
-        >>> selector = GaussianMixtureSelector(
-        ...     MixtureOfPPCA(n_latent=1), n_components=2, covariance_type=None,
-        ...     random_state=0,
-        ... )
-        >>> selector.fit_transform(X).shape[0]
-        60
         """
         return self.fit(X, y, sample_weight=sample_weight, **params).transform(X)
 
     @available_if(_estimator_has("transform"))
     def transform(self, X):
-        """Transform `X` with the best estimator.
-
-        Available only when the best estimator has ``transform`` (e.g.
-        :class:`~gmm_estimators.MixtureOfPPCA`).
+        """Call ``transform`` on the best estimator.
 
         Parameters
         ----------
@@ -1390,23 +1276,6 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         -------
         X_new : ndarray
             The best estimator's transform of `X`.
-
-        See Also
-        --------
-        MixtureOfPPCA.transform : Latent coordinates of a mixture of PPCA.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> import numpy as np
-        >>> from gmm_estimators import GaussianMixtureSelector, MixtureOfPPCA
-        >>> X = np.random.RandomState(0).standard_normal((60, 4))
-        >>> selector = GaussianMixtureSelector(
-        ...     MixtureOfPPCA(n_latent=1), n_components=2, covariance_type=None,
-        ...     random_state=0,
-        ... ).fit(X)
-        >>> selector.transform(X).shape[0]
-        60
         """
         X = self._validate_X(X)
         return self.best_estimator_.transform(X)
