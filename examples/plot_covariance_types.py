@@ -27,9 +27,8 @@ free parameters and its BIC (lower is better).
 # -----------------------------------
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Ellipse
 
-from gmm_estimators import GaussianMixture
+from gmm_estimators import ClusterDisplay, GaussianMixture
 
 rng = np.random.RandomState(0)
 round_cluster = rng.standard_normal((250, 2)) * 0.6 + [0, 6]
@@ -72,50 +71,16 @@ for cov, gm in models.items():
 # %%
 # Draw the components
 # -------------------
-# Each component is drawn as its ellipses at one and two standard deviations
-# (Mahalanobis distance 1 and 2), coloured like the points it claims.
-def full_covariances(gm):
-    """Every component's covariance as a d x d matrix."""
-    n_components, n_features = gm.means_.shape
-    if gm.covariance_type == "full":
-        return gm.covariances_
-    if gm.covariance_type == "tied":
-        return np.broadcast_to(
-            gm.covariances_, (n_components, n_features, n_features)
-        )
-    if gm.covariance_type == "diag":
-        return np.array([np.diag(c) for c in gm.covariances_])
-    return np.array([c * np.eye(n_features) for c in gm.covariances_])
-
-
-def draw_ellipses(ax, gm):
-    for k, (mean, cov) in enumerate(
-        zip(gm.means_, full_covariances(gm), strict=True)
-    ):
-        values, vectors = np.linalg.eigh(cov)
-        angle = np.degrees(np.arctan2(vectors[1, 1], vectors[0, 1]))
-        for r in (1, 2):
-            width, height = 2 * r * np.sqrt(values[::-1])
-            ax.add_patch(
-                Ellipse(
-                    mean,
-                    width,
-                    height,
-                    angle=angle,
-                    fill=False,
-                    edgecolor=f"C{k}",
-                    linewidth=2.5 if r == 1 else 1.2,
-                )
-            )
-        ax.plot(*mean, "x", color="black", markersize=8)
-
-
+# :class:`~gmm_estimators.ClusterDisplay` colours each point by its cluster
+# and draws each component's ellipses, here at one and two standard deviations
+# (Mahalanobis distance 1 and 2, which hold 39% and 86% of a two-dimensional
+# Gaussian), in the colour of the points it claims.
 best = min(models, key=lambda cov: models[cov].bic(X))
 fig, axes = plt.subplots(2, 2, figsize=(10, 9), sharex=True, sharey=True)
 for ax, (cov, gm) in zip(axes.ravel(), models.items(), strict=True):
-    labels = gm.predict(X)
-    ax.scatter(*X.T, c=[f"C{k}" for k in labels], s=6, alpha=0.5)
-    draw_ellipses(ax, gm)
+    ClusterDisplay.from_estimator(
+        gm, X, n_std=[1, 2], ax=ax, scatter_kwargs={"s": 6, "alpha": 0.5}
+    )
     mark = "  (lowest BIC)" if cov == best else ""
     ax.set_title(
         f"'{cov}': {gm.n_parameters_} parameters, BIC {gm.bic(X):.0f}{mark}",

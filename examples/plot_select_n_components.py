@@ -22,7 +22,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from gmm_estimators import CriterionDisplay, GaussianMixtureSelector
+from gmm_estimators import (
+    ClusterDisplay,
+    CriterionDisplay,
+    GaussianMixtureSelector,
+)
 
 rng = np.random.RandomState(0)
 X = np.vstack(
@@ -72,10 +76,13 @@ print("degenerate candidates:", int((results["degenerate"] != "").sum()))
 # One line per covariance type, the selected model circled. The BIC drops
 # steeply until ``K`` reaches the number of clusters, then rises slowly: each
 # extra component costs ``log n`` per parameter and buys little likelihood.
+# On the right, :class:`~gmm_estimators.ClusterDisplay` draws the selected
+# mixture: the samples coloured by cluster, each component's ellipse at two
+# standard deviations.
 fig, (ax_bic, ax_clusters) = plt.subplots(1, 2, figsize=(11, 4.5))
 CriterionDisplay.from_estimator(selector, ax=ax_bic)
 ax_bic.set_title("BIC of every candidate")
-ax_clusters.scatter(X[:, 0], X[:, 1], c=selector.labels_, s=8, cmap="tab10")
+ClusterDisplay.from_estimator(selector, X, ax=ax_clusters)
 ax_clusters.set_title(f"selected clustering, K={selector.n_components_}")
 ax_clusters.set_aspect("equal")
 fig.tight_layout()
@@ -101,9 +108,7 @@ print(f"BIC selects {by_bic.n_components_} components,", end=" ")
 print(f"ICL {by_icl.n_components_}")
 
 fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
-axes[0].scatter(
-    X_overlap[:, 0], X_overlap[:, 1], c=by_bic.labels_, s=6, cmap="coolwarm"
-)
+ClusterDisplay.from_estimator(by_bic, X_overlap, ax=axes[0])
 axes[0].set_title(f"BIC's choice: K={by_bic.n_components_}")
 axes[0].set_aspect("equal")
 CriterionDisplay.from_estimator(by_bic, ax=axes[1])
