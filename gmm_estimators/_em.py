@@ -43,7 +43,7 @@ from sklearn.utils.validation import (
 )
 
 from ._init import INIT_METHODS, _Canonical, _labels_source, initial_responsibilities
-from ._utils import max_abs, weighted_moments
+from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, max_abs, weighted_moments
 
 #: Bytes of block temporaries a thread aims to keep (about an L2 cache).
 _TARGET_BLOCK_BYTES = 4 * 2**20
@@ -489,6 +489,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
       (default: ``_get_model`` at the origin);
     * ``_n_parameters()`` -- free parameters, for ``bic`` and ``aic``.
     """
+
+    # the "?" link of the HTML representation
+    _doc_link_module = DOC_LINK_MODULE
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],

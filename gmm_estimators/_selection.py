@@ -61,6 +61,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._covariance import COVARIANCE_TYPES
 from ._em import _BaseMixture, _beats, split_labels
 from ._gaussian_mixture import GaussianMixture
+from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
 
 __all__ = ["GaussianMixtureSelector"]
 
@@ -653,6 +654,10 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     >>> Z.shape == (300, selector.n_components_ * 2)
     True
     """
+
+    # the "?" link of the HTML representation
+    _doc_link_module = DOC_LINK_MODULE
+    _doc_link_template = DOC_LINK_TEMPLATE
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "score"]), None],

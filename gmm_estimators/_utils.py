@@ -5,6 +5,14 @@
 
 import numpy as np
 
+#: Where the "?" link of an estimator's HTML representation points (the
+#: mechanism of scikit-learn's ``_doc_link_*`` attributes).
+DOC_LINK_MODULE = "gmm_estimators"
+DOC_LINK_TEMPLATE = (
+    "https://gmm-estimators.readthedocs.io/en/stable/generated/"
+    "{estimator_module}.{estimator_name}.html"
+)
+
 #: Bytes of float64 temporaries a chunk of rows may take.
 _CHUNK_BYTES = 4 * 2**20
 
