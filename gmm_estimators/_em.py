@@ -23,9 +23,10 @@ attributes.
 
 import contextlib
 import math
+import os
 import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from numbers import Integral, Real
 from time import perf_counter
 
@@ -90,6 +91,30 @@ def _one_blas_thread():
                 _LIMIT_STATE["limiter"] = None
 
 
+_POOL_LOCK = threading.Lock()
+_POOL = {"executor": None}
+
+
+def _block_pool():
+    """The process's pool of block threads, started once and reused: starting
+    threads for every pass cost more than small passes themselves."""
+    with _POOL_LOCK:
+        if _POOL["executor"] is None:
+            _POOL["executor"] = ThreadPoolExecutor(
+                max(1, (os.cpu_count() or 1) - 1), thread_name_prefix="gmm-blocks"
+            )
+        return _POOL["executor"]
+
+
+def _forget_pool():
+    # a forked child has the pool object but not its threads
+    _POOL["executor"] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _blas_threads():
     """Threads the BLAS library may use now (the user's limits respected)."""
     counts = [lib.num_threads for lib in _blas_controller().lib_controllers]
@@ -147,9 +172,17 @@ class _Blocks:
 
         if T == 1:
             worker(0)
-        else:
-            with ThreadPoolExecutor(T) as pool:
-                list(pool.map(worker, range(T)))
+            return accs
+        # the calling thread takes the first share, the pool the others
+        futures = [_block_pool().submit(worker, t) for t in range(1, T)]
+        try:
+            worker(0)
+        finally:
+            # wait for every share before the accumulators are used or an
+            # error propagates
+            wait(futures)
+        for future in futures:
+            future.result()
         return accs
 
 
