@@ -362,7 +362,7 @@ def initial_parameters(
         )
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     cls = COVARIANCE_MODELS[covariance_type]
-    blocks, scatter = fit_blocks(X, sw, cls, n_components)
+    blocks, scatter = fit_blocks(X, sw, cls, cls.row_width(n_components, X.shape[1]))
     comps = np.arange(n_components)
 
     def source(start, stop):
