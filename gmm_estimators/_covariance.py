@@ -377,14 +377,19 @@ class FullCovariance(_CovarianceModel):
             # (scipy's syrk, at half the flops, holds it and runs serially).
             scatter[k] += z.T @ z
 
-    def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
+    def _component_covariances(self, nk, s1c, stats):
+        """New centred means and each component's weighted covariance
+        ``W_k / N_k`` around them (no ``reg_covar``)."""
         means_c = s1c / nk[:, None]
         delta = means_c - self.means_centered
         g = _sym_from_upper(stats["scatter"])
         cov = self.cov_chol @ g @ np.swapaxes(self.cov_chol, -1, -2)
         cov /= nk[:, None, None]
         cov -= delta[:, :, None] * delta[:, None, :]
-        cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
+        return means_c, 0.5 * (cov + np.swapaxes(cov, -1, -2))
+
+    def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
+        means_c, cov = self._component_covariances(nk, s1c, stats)
         idx = np.arange(self.n_features)
         cov[:, idx, idx] += reg_covar
         return FullCovariance(
@@ -619,15 +624,358 @@ class SphericalCovariance(DiagCovariance):
         return (self.covariances - reg_covar) / data_var[keep].mean()
 
 
+# -- the parsimonious family ----------------------------------------------------
+# Banfield & Raftery (1993), Celeux & Govaert (1995): Sigma_k = lambda_k D_k A_k
+# D_k^T with volume lambda_k, shape A_k (diagonal, det 1) and orientation D_k,
+# each Equal across components, Variable, or the Identity.  The four models of
+# scikit-learn are VVV ('full'), EEE ('tied'), VVI ('diag') and VII
+# ('spherical'); the ten others below keep the E-step and statistics of the
+# class they are stored like (full, diagonal or spherical) and constrain the
+# M-step.  ``W_k`` is the weighted scatter of component k around its new mean,
+# ``N_k`` its weight and ``n`` their sum; the M-steps maximise the expected
+# complete log-likelihood ``-1/2 sum_k (N_k log det Sigma_k + tr(W_k
+# Sigma_k^-1))`` under the constraint.
+
+#: Inner iterations of the M-steps without a closed form (VEI, VEE, VEV, EVE,
+#: VVE) stop when the relative change of their objective (or of the volumes)
+#: is below this, or after :data:`M_STEP_MAX_ITER` iterations.
+M_STEP_TOL = 1e-12
+M_STEP_MAX_ITER = 1000
+
+
+def _geometric_mean(values, axis=-1):
+    """``|diag|^(1/d)`` of positive values along ``axis`` (NaN when one is not
+    positive: the component has collapsed, and the model's check reports it)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.exp(np.mean(np.log(values), axis=axis))
+
+
+def _n_cov_parameters(name, n_components, n_features):
+    """Free covariance parameters of an mclust model (``nMclustParams`` less
+    the means and weights)."""
+    K, d = n_components, n_features
+    orientation = d * (d - 1) // 2
+    volume = {"E": 1, "V": K}[name[0]]
+    if name[1] == "I":  # spherical
+        return volume
+    shape = {"E": d - 1, "V": K * (d - 1)}[name[1]]
+    rotation = {"I": 0, "E": orientation, "V": K * orientation}[name[2]]
+    return volume + shape + rotation
+
+
+def _points_needed(name, n_features):
+    """Effective points a component of the model needs: its own shape and
+    orientation need a full-rank scatter; its own volume or shape, two points."""
+    if name[1:] == "VV":
+        return n_features + 1
+    return 2 if "V" in name[:2] else 1
+
+
+class _Parsimonious:
+    """What the ten new models share: their counts and needs from the name."""
+
+    @classmethod
+    def n_cov_parameters(cls, n_components, n_features):
+        return _n_cov_parameters(cls.name, n_components, n_features)
+
+    def points_needed(self):
+        return _points_needed(self.name, self.n_features)
+
+
+class _DiagonalFamily(_Parsimonious, DiagCovariance):
+    """EEI, VEI, EVI: diagonal covariances stored as ``(K, d)``; the M-step
+    constrains the diagonal scatters ``w_k = diag W_k``."""
+
+    def _variances(self, nk, means_c, stats, reg_covar):
+        w = stats["sq"] - nk[:, None] * means_c**2
+        return self._constrain(np.maximum(w, 0.0), nk) + reg_covar
+
+
+class EEICovariance(_DiagonalFamily):
+    """EEI: one diagonal covariance shared by all components, ``sum_k w_k / n``."""
+
+    name = "EEI"
+
+    def _constrain(self, w, nk):
+        return np.broadcast_to(w.sum(axis=0) / nk.sum(), w.shape).copy()
+
+
+class VEICovariance(_DiagonalFamily):
+    """VEI: ``lambda_k B`` with one diagonal shape ``B`` (det 1).
+
+    Celeux & Govaert's fixed point: ``B`` proportional to ``sum_k w_k /
+    lambda_k``, then ``lambda_k = sum_j w_kj / B_j / (N_k d)``.
+    """
+
+    name = "VEI"
+
+    def _constrain(self, w, nk):
+        d = self.n_features
+        lam = w.sum(axis=1) / (nk * d)
+        for _ in range(M_STEP_MAX_ITER):
+            shape = (w / lam[:, None]).sum(axis=0)
+            shape /= _geometric_mean(shape)
+            new = (w / shape).sum(axis=1) / (nk * d)
+            done = np.all(np.abs(new - lam) <= M_STEP_TOL * np.abs(lam))
+            lam = new
+            if done or not np.all(np.isfinite(lam)):
+                break
+        return lam[:, None] * shape
+
+
+class EVICovariance(_DiagonalFamily):
+    """EVI: ``lambda A_k`` with one volume: ``A_k = w_k / |w_k|^(1/d)``,
+    ``lambda = sum_k |w_k|^(1/d) / n``."""
+
+    name = "EVI"
+
+    def _constrain(self, w, nk):
+        g = _geometric_mean(w, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g.sum() / nk.sum() * (w / g[:, None])
+
+
+class EIICovariance(_Parsimonious, SphericalCovariance):
+    """EII: one variance for every feature and component,
+    ``sum_k tr W_k / (n d)``."""
+
+    name = "EII"
+
+    def _variances(self, nk, means_c, stats, reg_covar):
+        msq = np.einsum("kd,kd->k", means_c, means_c)
+        trace = np.maximum(stats["sq"][:, 0] - nk * msq, 0.0)
+        shared = trace.sum() / (nk.sum() * self.n_features)
+        return np.full(self.n_components, shared) + reg_covar
+
+
+class _GeneralFamily(_Parsimonious, FullCovariance):
+    """VEE, EVE, VVE, EEV, VEV, EVV: covariances stored as ``(K, d, d)``, with
+    the E-step and statistics of ``full``; the M-step constrains the scatters
+    ``W_k``.  A common orientation found by an M-step is kept for the next one
+    (it starts the next inner iteration)."""
+
+    _orientation = None
+
+    def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
+        means_c, cov = self._component_covariances(nk, s1c, stats)
+        cov, orientation = self._constrain(cov * nk[:, None, None], nk)
+        idx = np.arange(self.n_features)
+        cov[:, idx, idx] += reg_covar
+        model = type(self)(
+            means_c + self.center, self.center, covariances=cov, reg_covar=reg_covar
+        )
+        model._orientation = orientation
+        return model
+
+
+def _descending_eigh(w):
+    """Eigenvalues (descending) and eigenvectors of a stack of symmetric matrices."""
+    values, vectors = np.linalg.eigh(w)
+    return values[..., ::-1], vectors[..., ::-1]
+
+
+def _compose(vectors, values):
+    """``D diag(values) D^T`` for stacks of orientations and eigenvalues."""
+    return np.einsum("...ij,...j,...kj->...ik", vectors, values, vectors)
+
+
+class VEECovariance(_GeneralFamily):
+    """VEE: ``lambda_k C`` with one matrix ``C`` (det 1).
+
+    Fixed point: ``C`` proportional to ``sum_k W_k / lambda_k``, then
+    ``lambda_k = tr(W_k C^-1) / (N_k d)``.
+    """
+
+    name = "VEE"
+
+    def _constrain(self, w, nk):
+        d = self.n_features
+        lam = np.trace(w, axis1=1, axis2=2) / (nk * d)
+        for _ in range(M_STEP_MAX_ITER):
+            c = (w / lam[:, None, None]).sum(axis=0)
+            sign, logdet = np.linalg.slogdet(c)
+            c /= np.exp(logdet / d) if sign > 0 else np.nan
+            new = np.einsum("kij,ji->k", w, np.linalg.pinv(c, hermitian=True))
+            new /= nk * d
+            done = np.all(np.abs(new - lam) <= M_STEP_TOL * np.abs(lam))
+            lam = new
+            if done or not np.all(np.isfinite(lam)):
+                break
+        return lam[:, None, None] * c, None
+
+
+class EEVCovariance(_GeneralFamily):
+    """EEV: ``lambda D_k A D_k^T``: each component's own orientation (the
+    eigenvectors of ``W_k``), one volume and shape (closed form:
+    ``lambda A = sum_k Omega_k / n`` with ``Omega_k`` the sorted eigenvalues)."""
+
+    name = "EEV"
+
+    def _constrain(self, w, nk):
+        values, vectors = _descending_eigh(w)
+        common = values.sum(axis=0) / nk.sum()
+        return _compose(vectors, np.broadcast_to(common, values.shape)), None
+
+
+class VEVCovariance(_GeneralFamily):
+    """VEV: ``lambda_k D_k A D_k^T``: own orientation and volume, one shape.
+
+    Fixed point: ``A`` proportional to ``sum_k Omega_k / lambda_k``, then
+    ``lambda_k = sum_j Omega_kj / A_j / (N_k d)``.
+    """
+
+    name = "VEV"
+
+    def _constrain(self, w, nk):
+        d = self.n_features
+        values, vectors = _descending_eigh(w)
+        values = np.maximum(values, 0.0)
+        lam = values.sum(axis=1) / (nk * d)
+        for _ in range(M_STEP_MAX_ITER):
+            shape = (values / lam[:, None]).sum(axis=0)
+            shape /= _geometric_mean(shape)
+            new = (values / shape).sum(axis=1) / (nk * d)
+            done = np.all(np.abs(new - lam) <= M_STEP_TOL * np.abs(lam))
+            lam = new
+            if done or not np.all(np.isfinite(lam)):
+                break
+        return _compose(vectors, lam[:, None] * shape), None
+
+
+class EVVCovariance(_GeneralFamily):
+    """EVV: ``lambda C_k``: one volume, own shape and orientation (closed
+    form: ``C_k = W_k / |W_k|^(1/d)``, ``lambda = sum_k |W_k|^(1/d) / n``)."""
+
+    name = "EVV"
+
+    def _constrain(self, w, nk):
+        d = self.n_features
+        sign, logdet = np.linalg.slogdet(w)
+        g = np.where(sign > 0, np.exp(logdet / d), np.nan)
+        return g.sum() / nk.sum() * (w / g[:, None, None]), None
+
+
+class _CommonOrientation(_GeneralFamily):
+    """EVE and VVE: one orientation ``D``, own shapes ``A_k``.
+
+    Given ``D``, the shapes and volumes have closed forms from ``E_k =
+    diag(D^T W_k D)``: ``A_k = E_k / |E_k|^(1/d)`` and the volumes from
+    ``|E_k|^(1/d)``.  Given those, ``D`` minimises ``sum_k tr(W_k D B_k
+    D^T)`` with ``B_k = (lambda_k A_k)^-1``: one step of Browne &
+    McNicholas's (2014) majorisation-minimisation, ``D = U V^T`` from the SVD
+    of ``sum_k (alpha_k I - W_k) D B_k`` with ``alpha_k`` the largest
+    eigenvalue of ``W_k``.  The two steps alternate until the objective stops
+    decreasing.
+    """
+
+    def _volumes(self, g, nk):
+        raise NotImplementedError
+
+    def _constrain(self, w, nk):
+        d = self.n_features
+        orientation = self._orientation
+        if orientation is None or orientation.shape != (d, d):
+            orientation = _descending_eigh(w.sum(axis=0))[1]
+        alpha = np.linalg.eigvalsh(w)[:, -1]
+        previous = np.inf
+        for _ in range(M_STEP_MAX_ITER):
+            e = np.einsum("ji,kjl,li->ki", orientation, w, orientation)
+            g = _geometric_mean(e, axis=1)
+            lam = self._volumes(g, nk)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                b = g[:, None] / (lam[:, None] * e)  # (lambda_k A_k)^-1
+            objective = float(np.sum(nk * d * np.log(lam)) + np.sum(e * b))
+            if not np.isfinite(objective) or previous - objective <= M_STEP_TOL * abs(
+                objective
+            ):
+                break
+            previous = objective
+            step = np.einsum("k,ij,jl,kl->il", alpha, orientation, np.eye(d), b)
+            step -= np.einsum("kij,jl,kl->il", w, orientation, b)
+            u, _, vt = np.linalg.svd(step)
+            orientation = u @ vt
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shapes = e / g[:, None]
+        cov = _compose(np.broadcast_to(orientation, w.shape), lam[:, None] * shapes)
+        return cov, orientation
+
+
+class EVECovariance(_CommonOrientation):
+    """EVE: ``lambda D A_k D^T``: one volume and orientation, own shapes."""
+
+    name = "EVE"
+
+    def _volumes(self, g, nk):
+        return np.full(len(g), g.sum() / nk.sum())
+
+
+class VVECovariance(_CommonOrientation):
+    """VVE: ``lambda_k D A_k D^T``: one orientation, own volumes and shapes."""
+
+    name = "VVE"
+
+    def _volumes(self, g, nk):
+        return g / nk
+
+
 COVARIANCE_MODELS = {
     cls.name: cls
     for cls in (FullCovariance, TiedCovariance, DiagCovariance, SphericalCovariance)
 }
 """The covariance models by their ``covariance_type`` name: the one registry
-that the estimators, the selector, the command line and the tests read."""
+that the estimators, the selector, the command line and the tests read.
+mclust's fourteen names are here too (those of scikit-learn's four name the
+same classes), and the univariate ``"E"`` and ``"V"`` (EII and VII)."""
 
 COVARIANCE_TYPES = tuple(COVARIANCE_MODELS)
-"""The ``covariance_type`` names, in the order the selector searches them."""
+"""scikit-learn's four ``covariance_type`` names, in the order the selector
+searches them."""
+
+MCLUST_MODELS = (
+    "EII",
+    "VII",
+    "EEI",
+    "VEI",
+    "EVI",
+    "VVI",
+    "EEE",
+    "VEE",
+    "EVE",
+    "VVE",
+    "EEV",
+    "VEV",
+    "EVV",
+    "VVV",
+)
+"""The fourteen parsimonious models, in mclust's order."""
+
+COVARIANCE_MODELS.update(
+    {
+        "VVV": FullCovariance,
+        "EEE": TiedCovariance,
+        "VVI": DiagCovariance,
+        "VII": SphericalCovariance,
+        "E": EIICovariance,
+        "V": SphericalCovariance,
+    }
+)
+COVARIANCE_MODELS.update(
+    {
+        cls.name: cls
+        for cls in (
+            EIICovariance,
+            EEICovariance,
+            VEICovariance,
+            EVICovariance,
+            VEECovariance,
+            EVECovariance,
+            VVECovariance,
+            EEVCovariance,
+            VEVCovariance,
+            EVVCovariance,
+        )
+    }
+)
 
 
 def dense_covariances(covariance_type, covariances, n_components, n_features):
