@@ -978,6 +978,51 @@ COVARIANCE_MODELS.update(
 )
 
 
+def decompose_covariances(covariances, diagonal=False):
+    """mclust's volume-shape-orientation decomposition of covariance matrices.
+
+    ``Sigma_k = lambda_k D_k diag(A_k) D_k^T`` with ``lambda_k = |Sigma_k|^(1/d)``,
+    ``A_k`` the eigenvalues over ``lambda_k`` (product one) and ``D_k`` the
+    eigenvectors: the eigenvalues in decreasing order and each eigenvector's
+    largest entry positive; with ``diagonal=True`` the features' order and
+    ``D_k = I``, as mclust reports its ``xxI`` models.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (K, d, d)
+        Covariance matrices (see :func:`dense_covariances`).
+    diagonal : bool, default=False
+        Whether the matrices are diagonal.
+
+    Returns
+    -------
+    volumes : ndarray of shape (K,)
+    shapes : ndarray of shape (K, d)
+    orientations : ndarray of shape (K, d, d)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators._covariance import decompose_covariances
+    >>> volumes, shapes, _ = decompose_covariances(np.diag([4.0, 1.0])[None])
+    >>> volumes, shapes
+    (array([2.]), array([[2. , 0.5]]))
+    """
+    cov = np.asarray(covariances, dtype=np.float64)
+    if diagonal:
+        values = np.diagonal(cov, axis1=1, axis2=2).copy()
+        orientations = np.broadcast_to(np.eye(cov.shape[1]), cov.shape).copy()
+    else:
+        values, orientations = _descending_eigh(cov)
+        top = np.abs(orientations).argmax(axis=1)[:, None, :]
+        sign = np.where(np.take_along_axis(orientations, top, axis=1) < 0, -1.0, 1.0)
+        orientations = orientations * sign
+    volumes = _geometric_mean(values, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shapes = values / volumes[:, None]
+    return volumes, shapes, orientations
+
+
 def dense_covariances(covariance_type, covariances, n_components, n_features):
     """Covariances of any model as a stack of full matrices ``(K, d, d)``.
 

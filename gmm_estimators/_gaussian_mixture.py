@@ -6,8 +6,14 @@
 import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from ._covariance import COVARIANCE_MODELS
+from ._covariance import (
+    COVARIANCE_MODELS,
+    DiagCovariance,
+    decompose_covariances,
+    dense_covariances,
+)
 from ._em import _BaseMixture, fit_blocks, model_from_responsibilities
 
 
@@ -42,10 +48,18 @@ class GaussianMixture(_BaseMixture):
     ----------
     n_components : int, default=1
         The number of mixture components.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, default='full'
-        The covariance model: each component has its own general covariance
-        matrix ('full'), all components share one ('tied'), each has its own
-        diagonal matrix ('diag') or its own single variance ('spherical').
+    covariance_type : str, default='full'
+        The covariance model: scikit-learn's 'full' (each component has its
+        own general covariance matrix), 'tied' (all components share one),
+        'diag' (each has its own diagonal matrix) or 'spherical' (its own
+        single variance), or one of mclust's fourteen parsimonious models
+        ``Sigma_k = lambda_k D_k A_k D_k^T`` named by whether the volume
+        ``lambda``, shape ``A`` and orientation ``D`` are Equal across
+        components, Variable or the Identity: 'EII', 'VII' (= 'spherical'),
+        'EEI', 'VEI', 'EVI', 'VVI' (= 'diag'), 'EEE' (= 'tied'), 'VEE',
+        'EVE', 'VVE', 'EEV', 'VEV', 'EVV' and 'VVV' (= 'full'); for one
+        feature also mclust's 'E' (= 'EII') and 'V' (= 'VII').  See
+        :ref:`covariance_models`.
     tol : float, default=1e-3
         EM stops when the lower bound (mean log-likelihood) changes by less.
     reg_covar : float, default=1e-6
@@ -104,7 +118,13 @@ or list of those, default='kmeans'
     means_ : ndarray of shape (n_components, n_features)
         The component means.
     covariances_ : ndarray
-        The covariances, in the layout given for ``precisions_init``.
+        The covariances, in the layout given for ``precisions_init``: one
+        rule for every model, by how it is stored -- ``(n_components,)``
+        for one variance per component ('spherical', 'EII', 'VII'),
+        ``(n_components, n_features)`` for diagonal matrices ('diag', 'EEI',
+        'VEI', 'EVI', 'VVI'), ``(n_features, n_features)`` for 'tied'
+        ('EEE') and ``(n_components, n_features, n_features)`` for the
+        others.
     precisions_ : ndarray
         The precision matrices (inverse covariances), same layout.
     precisions_cholesky_ : ndarray
@@ -129,6 +149,15 @@ or list of those, default='kmeans'
         training data is ``bic + 2 n responsibility_entropy_``.
     n_parameters_ : int
         Number of free parameters of the model.
+    volumes_ : ndarray of shape (n_components,)
+        Volume ``lambda_k = |Sigma_k|^(1/d)`` of each component (mclust's
+        ``scale``); computed on request, for every covariance type.
+    shapes_ : ndarray of shape (n_components, n_features)
+        Shape ``A_k``: the eigenvalues of ``Sigma_k`` over ``lambda_k``
+        (decreasing; in the features' order for diagonal models).
+    orientations_ : ndarray of shape (n_components, n_features, n_features)
+        Orientation ``D_k``: the eigenvectors, as columns (the identity for
+        diagonal models).
     degenerate_ : str
         Why the fitted mixture is degenerate, or ``""``: a component with
         fewer effective points than its covariance needs (``d + 1`` for
@@ -293,6 +322,29 @@ or list of those, default='kmeans'
     def _n_parameters(self):
         K, d = self.means_.shape
         return int(self._model_class().n_cov_parameters(K, d) + K * d + K - 1)
+
+    # -- mclust's decomposition, computed on request ------------------------------
+    def _decomposition(self):
+        check_is_fitted(self)
+        K, d = self.means_.shape
+        dense = dense_covariances(self.covariance_type, self.covariances_, K, d)
+        diagonal = issubclass(self._model_class(), DiagCovariance)
+        return decompose_covariances(dense, diagonal=diagonal)
+
+    @property
+    def volumes_(self):
+        """Volume of each component: ``|Sigma_k|^(1/d)`` (mclust's ``scale``)."""
+        return self._decomposition()[0]
+
+    @property
+    def shapes_(self):
+        """Shape of each component: eigenvalues over the volume (product one)."""
+        return self._decomposition()[1]
+
+    @property
+    def orientations_(self):
+        """Orientation of each component: eigenvectors of ``Sigma_k`` as columns."""
+        return self._decomposition()[2]
 
     def _sampling_model(self):
         # from covariances_, as scikit-learn samples (bit for bit the same draws)
