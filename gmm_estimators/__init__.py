@@ -8,6 +8,7 @@ covariance type, and ``MixtureOfPPCA`` reduces dimension per component.
 # Authors: The gmm_estimators developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+from ._covariance import MCLUST_MODELS
 from ._gaussian_mixture import GaussianMixture
 from ._ppca import MixtureOfPPCA
 from ._selection import GaussianMixtureSelector
@@ -20,6 +21,7 @@ __all__ = [
     "CriterionDisplay",
     "GaussianMixture",
     "GaussianMixtureSelector",
+    "MCLUST_MODELS",
     "MixtureOfPPCA",
     "__version__",
 ]

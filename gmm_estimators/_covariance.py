@@ -688,7 +688,9 @@ class _DiagonalFamily(_Parsimonious, DiagCovariance):
 
     def _variances(self, nk, means_c, stats, reg_covar):
         w = stats["sq"] - nk[:, None] * means_c**2
-        return self._constrain(np.maximum(w, 0.0), nk) + reg_covar
+        # a collapsed component gives NaN, which the model's check reports
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._constrain(np.maximum(w, 0.0), nk) + reg_covar
 
 
 class EEICovariance(_DiagonalFamily):
@@ -758,7 +760,9 @@ class _GeneralFamily(_Parsimonious, FullCovariance):
 
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
         means_c, cov = self._component_covariances(nk, s1c, stats)
-        cov, orientation = self._constrain(cov * nk[:, None, None], nk)
+        # a collapsed component gives NaN, which the model's check reports
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cov, orientation = self._constrain(cov * nk[:, None, None], nk)
         idx = np.arange(self.n_features)
         cov[:, idx, idx] += reg_covar
         model = type(self)(

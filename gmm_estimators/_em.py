@@ -44,24 +44,27 @@ from sklearn.utils.validation import (
 )
 
 from ._init import INIT_METHODS, _Canonical, _labels_source, initial_responsibilities
-from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, max_abs, weighted_moments
+from ._utils import (
+    DOC_LINK_MODULE,
+    DOC_LINK_TEMPLATE,
+    max_abs,
+    threadpool_controller,
+    weighted_moments,
+)
 
 #: Bytes of block temporaries a thread aims to keep (about an L2 cache).
 _TARGET_BLOCK_BYTES = 4 * 2**20
 _MIN_ROWS, _MAX_ROWS = 128, 65536
 
 
-_CONTROLLER = None
+_BLAS = {}
 
 
 def _blas_controller():
     """threadpoolctl's view of the BLAS libraries, built once (it is costly)."""
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-
-        _CONTROLLER = ThreadpoolController().select(user_api="blas")
-    return _CONTROLLER
+    if "blas" not in _BLAS:
+        _BLAS["blas"] = threadpool_controller().select(user_api="blas")
+    return _BLAS["blas"]
 
 
 _LIMIT_LOCK = threading.Lock()

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.cluster import KMeans
 
 from ._hc import HierarchicalStart
-from ._utils import weighted_moments
+from ._utils import kmeans_threads, weighted_moments
 
 #: k-means runs on at most this many rows drawn from the data (with
 #: probability proportional to the sample weights); EM then refines on all rows.
@@ -176,7 +176,9 @@ def kmeans_centers(X, weights, n_clusters, rng):
     uvar = float(np.mean(weighted_moments(sub, np.ones(len(sub)))[1]))
     tol = 1e-4 * wvar / uvar if uvar > 0 else 0.0
     km = KMeans(n_clusters=n_clusters, init=seeds, n_init=1, tol=tol, random_state=rng)
-    return km.fit(sub, sample_weight=row_weights).cluster_centers_.astype(np.float64)
+    with kmeans_threads(len(sub)):
+        km.fit(sub, sample_weight=row_weights)
+    return km.cluster_centers_.astype(np.float64)
 
 
 #: The initialisation methods, in the order a list of them is tried.

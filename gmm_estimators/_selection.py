@@ -58,7 +58,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._covariance import COVARIANCE_TYPES
+from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES
 from ._em import _BaseMixture, _beats, split_labels
 from ._gaussian_mixture import GaussianMixture
 from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
@@ -472,10 +472,13 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         those. Every value must be an integer between 1 and the number of
         training samples.
 
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}, sequence of those \
-            or None, default=('full', 'tied', 'diag', 'spherical')
-        Covariance types to try. ``None`` keeps the estimator's own, and must be
-        used for estimators without a ``covariance_type`` parameter (such as
+    covariance_type : str, sequence of str or None, \
+            default=('full', 'tied', 'diag', 'spherical')
+        Covariance types to try: any of :class:`GaussianMixture`'s, so also
+        mclust's fourteen parsimonious models (``MCLUST_MODELS`` in
+        :mod:`gmm_estimators`, see :ref:`covariance_models`). ``None`` keeps
+        the estimator's own, and must be used for estimators without a
+        ``covariance_type`` parameter (such as
         :class:`~gmm_estimators.MixtureOfPPCA`).
 
     param_grid : dict or list of dicts, default=None
@@ -662,7 +665,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "score"]), None],
         "n_components": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "covariance_type": [StrOptions(set(COVARIANCE_TYPES)), "array-like", None],
+        "covariance_type": [StrOptions(set(COVARIANCE_MODELS)), "array-like", None],
         "param_grid": [dict, list, None],
         "criterion": [StrOptions({"bic", "aic", "icl", "cv"})],
         "cv": ["cv_object"],
@@ -731,11 +734,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 covariance_types = list(self.covariance_type)
                 if not covariance_types:
                     raise ValueError("covariance_type is an empty sequence.")
-                unknown = [c for c in covariance_types if c not in COVARIANCE_TYPES]
+                unknown = [c for c in covariance_types if c not in COVARIANCE_MODELS]
                 if unknown:
                     raise ValueError(
-                        f"covariance_type must hold values among {COVARIANCE_TYPES}; "
-                        f"got {unknown}."
+                        "covariance_type must hold values among "
+                        f"{list(COVARIANCE_MODELS)}; got {unknown}."
                     )
                 # drop repeats, keep the order given
                 covariance_types = list(dict.fromkeys(covariance_types))
