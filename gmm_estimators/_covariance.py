@@ -681,6 +681,15 @@ class _Parsimonious:
     def points_needed(self):
         return _points_needed(self.name, self.n_features)
 
+    def _start_volumes(self, trace, nk):
+        """Where a fixed point for the volumes starts: this (previous) model's
+        volumes ``|Sigma_k|^(1/d)``, which the next M-step's are close to, or
+        ``tr W_k / (N_k d)`` when those are not usable."""
+        lam = np.exp(-2.0 * self.log_det_prec_chol() / self.n_features)
+        if lam.shape == nk.shape and np.all(np.isfinite(lam) & (lam > 0)):
+            return lam
+        return trace / (nk * self.n_features)
+
 
 class _DiagonalFamily(_Parsimonious, DiagCovariance):
     """EEI, VEI, EVI: diagonal covariances stored as ``(K, d)``; the M-step
@@ -713,7 +722,7 @@ class VEICovariance(_DiagonalFamily):
 
     def _constrain(self, w, nk):
         d = self.n_features
-        lam = w.sum(axis=1) / (nk * d)
+        lam = self._start_volumes(w.sum(axis=1), nk)
         for _ in range(M_STEP_MAX_ITER):
             shape = (w / lam[:, None]).sum(axis=0)
             shape /= _geometric_mean(shape)
@@ -794,12 +803,16 @@ class VEECovariance(_GeneralFamily):
 
     def _constrain(self, w, nk):
         d = self.n_features
-        lam = np.trace(w, axis1=1, axis2=2) / (nk * d)
+        lam = self._start_volumes(np.trace(w, axis1=1, axis2=2), nk)
         for _ in range(M_STEP_MAX_ITER):
             c = (w / lam[:, None, None]).sum(axis=0)
             sign, logdet = np.linalg.slogdet(c)
             c /= np.exp(logdet / d) if sign > 0 else np.nan
-            new = np.einsum("kij,ji->k", w, np.linalg.pinv(c, hermitian=True))
+            try:
+                inverse = np.linalg.inv(c)
+            except np.linalg.LinAlgError:  # collapsed: the model's check says so
+                inverse = np.full_like(c, np.nan)
+            new = np.einsum("kij,ji->k", w, inverse)
             new /= nk * d
             done = np.all(np.abs(new - lam) <= M_STEP_TOL * np.abs(lam))
             lam = new
@@ -834,7 +847,7 @@ class VEVCovariance(_GeneralFamily):
         d = self.n_features
         values, vectors = _descending_eigh(w)
         values = np.maximum(values, 0.0)
-        lam = values.sum(axis=1) / (nk * d)
+        lam = self._start_volumes(values.sum(axis=1), nk)
         for _ in range(M_STEP_MAX_ITER):
             shape = (values / lam[:, None]).sum(axis=0)
             shape /= _geometric_mean(shape)
