@@ -159,6 +159,10 @@ html_theme_options = {
     "footer_end": ["sphinx-version", "theme-version"],
 }
 html_sidebars = {"index": [], "quickstart": [], "cli": [], "release_notes": []}
+# "On this page" lists a class's methods under the class, so show them as
+# ``fit()`` rather than ``GaussianMixtureSelector.fit()`` (which did not fit
+# the sidebar and wrapped over two lines).
+toc_object_entries_show_parents = "hide"
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
 html_last_updated_fmt = None
