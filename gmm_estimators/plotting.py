@@ -44,6 +44,33 @@ def _line_label(params):
     return ", ".join(parts)
 
 
+#: With more lines than this, the legend goes beside the axes.
+_LEGEND_INSIDE = 6
+
+#: mclust's name of scikit-learn's four covariance types, for their line style.
+_MCLUST_NAME = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
+
+
+def _line_style(label, index, many):
+    """Style of a criterion line.  With many lines, mclust's models are grouped
+    by family: the marker says the orientation (circle: spherical, square:
+    diagonal, triangle: equal, diamond: variable), the line style the volume
+    (dashed: equal, solid: variable), and each model keeps one colour."""
+    style = {"marker": "o", "markersize": 4}
+    if not many:
+        return style
+    import matplotlib
+
+    colors = matplotlib.colormaps["tab20"].colors
+    name = _MCLUST_NAME.get(str(label), str(label))
+    style["color"] = colors[index % len(colors)]
+    if len(name) == 3 and set(name) <= set("EVI"):
+        family = "o" if name[1] == "I" else {"I": "s", "E": "^", "V": "D"}[name[2]]
+        style["marker"] = family
+        style["linestyle"] = "--" if name[0] == "E" else "-"
+    return style
+
+
 class CriterionDisplay:
     """Model-selection criterion against the number of components.
 
@@ -156,11 +183,14 @@ class CriterionDisplay:
         plt = _import_pyplot()
         from matplotlib.ticker import MaxNLocator
 
-        if ax is None:
-            _, ax = plt.subplots()
         n_components = np.asarray(self.n_components)
         values = np.asarray(self.values, dtype=float)
         labels = np.asarray(self.labels, dtype=object)
+        many = len(dict.fromkeys(labels)) > _LEGEND_INSIDE
+        if ax is None:
+            _, ax = plt.subplots(
+                figsize=(8.0, 4.8) if many else None, layout="constrained"
+            )
         if not n_components.shape == values.shape == labels.shape:
             raise ValueError(
                 "n_components, values and labels must have the same length; got "
@@ -168,15 +198,14 @@ class CriterionDisplay:
             )
 
         self.lines_ = []
-        for label in dict.fromkeys(labels):
+        for i, label in enumerate(dict.fromkeys(labels)):
             rows = (labels == label) & np.isfinite(values)
             order = np.argsort(n_components[rows], kind="stable")
             (line,) = ax.plot(
                 n_components[rows][order],
                 values[rows][order],
-                marker="o",
-                markersize=4,
                 label=str(label),
+                **_line_style(label, i, many),
             )
             self.lines_.append(line)
 
@@ -200,7 +229,16 @@ class CriterionDisplay:
             f"{_CRITERION_LABELS.get(self.criterion, self.criterion)} (lower is better)"
         )
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend()
+        if many:  # beside the axes, in two columns, as mclust's plot
+            ax.legend(
+                loc="upper left",
+                bbox_to_anchor=(1.01, 1.0),
+                ncol=2,
+                fontsize="small",
+                title="covariance",
+            )
+        else:
+            ax.legend()
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
