@@ -13,7 +13,7 @@ from sklearn.datasets import make_blobs
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 
-from gmm_estimators import GaussianMixture, MixtureOfPPCA
+from gmm_estimators import MCLUST_MODELS, GaussianMixture, MixtureOfPPCA
 from gmm_estimators._selection import GaussianMixtureSelector
 from gmm_estimators.plotting import ClusterDisplay, CriterionDisplay
 
@@ -51,6 +51,30 @@ def test_from_estimator_draws_one_line_per_covariance_type(selector):
     assert display.figure_ is display.ax_.figure
     legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
     assert legend[-1] == f"selected: {selector.covariance_type_}, K=3"
+
+
+def test_fourteen_models_are_drawn_legibly():
+    # one line per model, grouped by family: the marker names the orientation,
+    # the line style the volume; the legend sits beside the axes
+    labels = [name for name in MCLUST_MODELS for _ in range(3)]
+    k = [1, 2, 3] * len(MCLUST_MODELS)
+    values = np.arange(len(labels), dtype=float)
+    display = CriterionDisplay(k, values, labels=labels, best_index=4).plot()
+    lines = {line.get_label(): line for line in display.lines_}
+    assert list(lines) == list(MCLUST_MODELS)
+    assert {lines[m].get_marker() for m in ("EII", "VII")} == {"o"}
+    assert {lines[m].get_marker() for m in ("EEI", "VEI", "EVI", "VVI")} == {"s"}
+    assert {lines[m].get_marker() for m in ("EEE", "VEE", "EVE", "VVE")} == {"^"}
+    assert {lines[m].get_marker() for m in ("EEV", "VEV", "EVV", "VVV")} == {"D"}
+    assert lines["EVE"].get_linestyle() == "--" and lines["VVE"].get_linestyle() == "-"
+    colors = {tuple(line.get_color()) for line in display.lines_}
+    assert len(colors) == len(MCLUST_MODELS)
+    legend = display.ax_.get_legend()
+    assert legend._ncols == 2
+    display.figure_.canvas.draw()
+    box = legend.get_window_extent()
+    assert box.x0 >= display.ax_.get_window_extent().x1  # beside, not over
+    plt.close(display.figure_)
 
 
 def test_from_estimator_draws_on_the_given_axes(selector):
