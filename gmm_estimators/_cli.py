@@ -27,7 +27,7 @@ import warnings
 
 import numpy as np
 
-from ._covariance import COVARIANCE_TYPES
+from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES, MCLUST_MODELS
 
 PROG = "gmm-estimators"
 CRITERIA = ("bic", "aic", "icl", "cv")
@@ -80,13 +80,18 @@ def _components_range(text):
 
 
 def _covariance_types(text):
-    """Parse ``--covariance``: a comma-separated list of covariance types."""
+    """Parse ``--covariance``: a comma-separated list of covariance types, or
+    ``mclust`` for mclust's fourteen models."""
     names = [name.strip() for name in text.split(",")]
-    unknown = [name for name in names if name not in COVARIANCE_TYPES]
+    names = [
+        m for name in names for m in (MCLUST_MODELS if name == "mclust" else [name])
+    ]
+    unknown = [name for name in names if name not in COVARIANCE_MODELS]
     if unknown:
         raise argparse.ArgumentTypeError(
             f"unknown covariance type {unknown[0]!r}; choose from "
-            f"{', '.join(COVARIANCE_TYPES)} (comma-separated)"
+            f"{', '.join(COVARIANCE_TYPES)}, mclust's {', '.join(MCLUST_MODELS)} "
+            "or 'mclust' for all fourteen (comma-separated)"
         )
     return tuple(dict.fromkeys(names))
 
@@ -1489,8 +1494,9 @@ def _add_selection_options(parser, default_components, *, demo=False):
         type=_covariance_types,
         default=COVARIANCE_TYPES,
         metavar="TYPES",
-        help="covariance types to try, comma-separated, among "
-        f"{','.join(COVARIANCE_TYPES)} (default: all of them)",
+        help="covariance types to try, comma-separated: scikit-learn's "
+        f"{','.join(COVARIANCE_TYPES)} (the default), mclust's "
+        f"{','.join(MCLUST_MODELS)}, or 'mclust' for all fourteen",
     )
     options.add(
         "--criterion",

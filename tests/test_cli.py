@@ -300,6 +300,16 @@ def test_fit_writes_to_stdout_with_dash(cli, data_csv):
     assert "Best candidates by ICL" in result.err
 
 
+def test_fit_searches_mclust_models(cli, data_csv):
+    # mclust's names, and 'mclust' for all fourteen, reach the selector
+    result = cli(*"fit data.csv --out - --components 1,2 --covariance VEV,EII".split())
+    assert result.status == 0, result.err
+    assert "covariance VEV, EII" in result.err  # the summary is on stderr
+    result = cli(*"fit data.csv --out - --components 1 --covariance mclust".split())
+    assert result.status == 0, result.err
+    assert "best of 14 candidates" in result.err
+
+
 def test_reduce_writes_the_transform_with_feature_names(cli, tmp_path, data, data_csv):
     result = cli(
         *"reduce data.csv --components 2 --latent 1 --out reduced.csv --model "
