@@ -3,10 +3,9 @@
 import inspect
 
 import pytest
+from numpydoc import validate as numpydoc_validate
 
 import gmm_estimators
-
-numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 # Checks we do not enforce, as in scikit-learn's own docstring test:
 # extended summaries, See Also on every method, examples on every method,
