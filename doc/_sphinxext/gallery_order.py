@@ -6,6 +6,7 @@
 ORDER = [
     "plot_gaussian_density.py",
     "plot_covariance_types.py",
+    "plot_covariance_models.py",
     "plot_select_n_components.py",
     "plot_density_sampling.py",
     "plot_ppca_digits.py",
