@@ -3,11 +3,9 @@
 # Authors: The gmm_estimators developers
 # SPDX-License-Identifier: BSD-3-Clause
 
-import pickle
 import tracemalloc
 import warnings
 
-import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -18,10 +16,9 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import RidgeClassifier
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from gmm_estimators._em import _Blocks, model_from_responsibilities
 from gmm_estimators._ppca import (
@@ -36,18 +33,6 @@ def _pca_data(rng, n=400, d=10):
     scales = np.array([9.0, 6.0, 4.0, 2.5, 1.6, 1.3, 1.1, 1.0, 0.9, 0.8])[:d]
     rotation = np.linalg.qr(rng.standard_normal((d, d)))[0]
     return rng.standard_normal((n, d)) * scales @ rotation + 3.0
-
-
-def _mixture_data(rng, n_per=300, d=6, q=2, K=3, noise=0.3, spread=8.0):
-    """Samples of a mixture of PPCA and the true labels."""
-    X, y = [], []
-    for k in range(K):
-        W = rng.standard_normal((d, q)) * 2.0
-        mu = rng.standard_normal(d) * spread
-        X.append(rng.standard_normal((n_per, q)) @ W.T + mu)
-        X[-1] += noise * rng.standard_normal((n_per, d))
-        y.append(np.full(n_per, k))
-    return np.vstack(X), np.concatenate(y)
 
 
 def _fit_quiet(est, X, **kwargs):
@@ -134,8 +119,8 @@ def test_one_component_transform_is_pca(rng):
 
 # -- dense references -------------------------------------------------------------
 @pytest.mark.parametrize("d, q", [(6, 2), (60, 3)])
-def test_score_samples_matches_dense_mixture(rng, d, q):
-    X, _ = _mixture_data(rng, d=d, q=q)
+def test_score_samples_matches_dense_mixture(rng, ppca_mixture, d, q):
+    X, _ = ppca_mixture(rng, d=d, q=q)
     est = MixtureOfPPCA(n_components=3, n_latent=q, random_state=0).fit(X)
     X_test = np.vstack([X[::7], rng.standard_normal((20, d)) * 10])
     dense = _dense_log_prob(est, X_test)
@@ -169,8 +154,8 @@ def test_model_log_prob_matches_dense(rng):
     )
 
 
-def test_fitted_parameters_are_canonical(rng):
-    X, _ = _mixture_data(rng, d=8, q=3)
+def test_fitted_parameters_are_canonical(rng, ppca_mixture):
+    X, _ = ppca_mixture(rng, d=8, q=3)
     est = MixtureOfPPCA(n_components=3, n_latent=3, random_state=0).fit(X)
     for k in range(3):
         comps = est.components_[k]
@@ -186,8 +171,8 @@ def test_fitted_parameters_are_canonical(rng):
     assert est.covariances_.shape == (3, 8, 8)
 
 
-def test_n_parameters_bic_aic(rng):
-    X, _ = _mixture_data(rng, d=6, q=2)
+def test_n_parameters_bic_aic(rng, ppca_mixture):
+    X, _ = ppca_mixture(rng, d=6, q=2)
     K, q, d = 3, 2, 6
     est = MixtureOfPPCA(n_components=K, n_latent=q, random_state=0).fit(X)
     expected = (K - 1) + K * d + K * (d * q - q * (q - 1) // 2 + 1)
@@ -200,8 +185,8 @@ def test_n_parameters_bic_aic(rng):
 
 # -- EM invariants --------------------------------------------------------------------
 @pytest.mark.parametrize("init_params", ["kmeans", "random", "random_from_data"])
-def test_lower_bound_never_decreases(rng, init_params):
-    X, _ = _mixture_data(rng, d=10, q=3, noise=1.0, spread=3.0)
+def test_lower_bound_never_decreases(rng, ppca_mixture, init_params):
+    X, _ = ppca_mixture(rng, d=10, q=3, noise=1.0, spread=3.0)
     est = MixtureOfPPCA(
         n_components=3,
         n_latent=2,
@@ -254,8 +239,8 @@ def test_single_point_components_start_from_the_data_axes(rng):
 
 
 @pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
-def test_single_point_inits_fit(rng, init_params):
-    X, _ = _mixture_data(rng, d=8, q=2)
+def test_single_point_inits_fit(rng, ppca_mixture, init_params):
+    X, _ = ppca_mixture(rng, d=8, q=2)
     est = MixtureOfPPCA(3, n_latent=2, init_params=init_params, random_state=0)
     _fit_quiet(est, X)
     one = MixtureOfPPCA(1, n_latent=2).fit(X)
@@ -263,8 +248,8 @@ def test_single_point_inits_fit(rng, init_params):
     assert np.all(est.explained_variance_ > 2 * est.noise_variance_[:, None])
 
 
-def test_max_iter_zero_returns_initialisation(rng):
-    X, _ = _mixture_data(rng)
+def test_max_iter_zero_returns_initialisation(rng, ppca_mixture):
+    X, _ = ppca_mixture(rng)
     est = MixtureOfPPCA(3, n_latent=2, max_iter=0, random_state=0).fit(X)
     assert est.n_iter_ == 0
     assert est.lower_bounds_ == []
@@ -272,8 +257,8 @@ def test_max_iter_zero_returns_initialisation(rng):
     assert len(np.unique(est.labels_)) == 3
 
 
-def test_warm_start_continues(rng):
-    X, _ = _mixture_data(rng, noise=1.0, spread=3.0)
+def test_warm_start_continues(rng, ppca_mixture):
+    X, _ = ppca_mixture(rng, noise=1.0, spread=3.0)
     est = MixtureOfPPCA(3, n_latent=2, max_iter=2, warm_start=True, random_state=0)
     _fit_quiet(est, X)
     first = est.lower_bounds_[-1]
@@ -284,8 +269,8 @@ def test_warm_start_continues(rng):
         est.fit(X)
 
 
-def test_n_init_keeps_the_best(rng):
-    X, _ = _mixture_data(rng, noise=1.0, spread=2.0, K=4)
+def test_n_init_keeps_the_best(rng, ppca_mixture):
+    X, _ = ppca_mixture(rng, noise=1.0, spread=2.0, K=4)
     one = MixtureOfPPCA(4, n_latent=2, n_init=1, init_params="random", random_state=3)
     three = clone(one).set_params(n_init=3)
     _fit_quiet(one, X)
@@ -293,8 +278,8 @@ def test_n_init_keeps_the_best(rng):
     assert three.lower_bound_ >= one.lower_bound_ - 1e-12
 
 
-def test_sample_weight_is_repetition(rng):
-    X, _ = _mixture_data(rng, n_per=60)
+def test_sample_weight_is_repetition(rng, ppca_mixture):
+    X, _ = ppca_mixture(rng, n_per=60)
     w = rng.randint(0, 3, X.shape[0])
     a = MixtureOfPPCA(3, n_latent=2, random_state=0).fit(X, sample_weight=w)
     b = MixtureOfPPCA(3, n_latent=2, random_state=0).fit(np.repeat(X, w, axis=0))
@@ -328,10 +313,10 @@ def test_initialisation_finds_principal_axes(rng, n_passes, atol):
     np.testing.assert_allclose(weights, [1.0])
 
 
-def test_reference_model_supports_generic_initialisation(rng):
+def test_reference_model_supports_generic_initialisation(rng, ppca_mixture):
     # The engine's generic initialisation (one M-step from the reference model)
     # also gives a valid PPCA: the class means, orthonormal axes.
-    X, y = _mixture_data(rng, d=5, q=2)
+    X, y = ppca_mixture(rng, d=5, q=2)
     center = X.mean(axis=0)
     blocks = _Blocks(X, center, 32)
     comps = np.arange(3)
@@ -354,8 +339,8 @@ def test_reference_model_supports_generic_initialisation(rng):
 
 
 # -- dtypes ------------------------------------------------------------------------
-def test_float32_stays_float32(rng):
-    X, _ = _mixture_data(rng)
+def test_float32_stays_float32(rng, ppca_mixture):
+    X, _ = ppca_mixture(rng)
     X32 = X.astype(np.float32)
     est = MixtureOfPPCA(3, n_latent=2, random_state=0).fit(X32)
     for name in [
@@ -386,8 +371,8 @@ def test_float32_stays_float32(rng):
 
 
 # -- transform layout ------------------------------------------------------------------
-def test_transform_layout_and_inverse(rng):
-    X, _ = _mixture_data(rng, d=6, q=2, noise=1.0, spread=2.0)
+def test_transform_layout_and_inverse(rng, ppca_mixture):
+    X, _ = ppca_mixture(rng, d=6, q=2, noise=1.0, spread=2.0)
     K, q = 3, 2
     est = MixtureOfPPCA(K, n_latent=q, random_state=0).fit(X)
     Z = est.transform(X)
@@ -420,9 +405,9 @@ def test_transform_layout_and_inverse(rng):
     np.testing.assert_array_equal(est.fit_transform(X), Z)
 
 
-def test_feature_names_and_pandas_output(rng):
+def test_feature_names_and_pandas_output(rng, ppca_mixture):
     pd = pytest.importorskip("pandas")
-    X, _ = _mixture_data(rng, d=4, q=1, K=2)
+    X, _ = ppca_mixture(rng, d=4, q=1, K=2)
     df = pd.DataFrame(X, columns=list("abcd"))
     est = MixtureOfPPCA(2, n_latent=1, random_state=0).set_output(transform="pandas")
     out = est.fit(df).transform(df)
@@ -498,23 +483,9 @@ def test_memory_is_linear_in_n_features(rng):
     assert peak < 20e6, peak
 
 
-# -- scikit-learn API ----------------------------------------------------------------
-def _as_list(marker):
-    """The parametrize mark with its values in a list: scikit-learn < 1.7 passes
-    a generator, which pytest >= 9 deprecates (an error under our filters)."""
-    argnames, values = marker.args
-    return pytest.mark.parametrize(argnames, list(values), **marker.kwargs)
-
-
-@_as_list(
-    parametrize_with_checks([MixtureOfPPCA(n_components=2, n_latent=1, random_state=0)])
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
-
-def test_sample(rng):
-    X, _ = _mixture_data(rng, d=5, q=2)
+# -- scikit-learn API (the checks common to every estimator: test_common.py) ----------
+def test_sample(rng, ppca_mixture):
+    X, _ = ppca_mixture(rng, d=5, q=2)
     est = MixtureOfPPCA(3, n_latent=2, random_state=0).fit(X)
     n = 60000
     X_new, y_new = est.sample(n)
@@ -534,16 +505,8 @@ def test_sample(rng):
         est.sample(0)
 
 
-def test_pipeline_clone_and_grid_search(rng):
-    X, _ = _mixture_data(rng, d=8, q=2, K=2)
-    search = GridSearchCV(
-        MixtureOfPPCA(2, random_state=0), {"n_latent": [1, 2, 4]}, cv=3
-    ).fit(X)
-    assert search.best_params_ == {"n_latent": 2}
-    est = clone(search.best_estimator_)
-    assert est.get_params() == search.best_estimator_.get_params()
-    assert not hasattr(est, "means_")
-
+def test_transformer_before_a_classifier_in_a_pipeline(rng, ppca_mixture):
+    X, _ = ppca_mixture(rng, d=8, q=2, K=2)
     y = (X[:, 0] > np.median(X[:, 0])).astype(int)
     pipe = make_pipeline(
         StandardScaler(),
@@ -553,20 +516,9 @@ def test_pipeline_clone_and_grid_search(rng):
     assert pipe.score(X, y) > 0.8
 
 
-def test_pickle_and_joblib_round_trip(rng, tmp_path):
-    X, _ = _mixture_data(rng)
-    est = MixtureOfPPCA(3, n_latent=2, random_state=0).fit(X)
-    path = tmp_path / "mppca.joblib"
-    joblib.dump(est, path)
-    for other in [joblib.load(path), pickle.loads(pickle.dumps(est))]:
-        np.testing.assert_array_equal(other.predict(X), est.predict(X))
-        np.testing.assert_array_equal(other.transform(X), est.transform(X))
-        np.testing.assert_array_equal(other.score_samples(X), est.score_samples(X))
-
-
-def test_selector_chooses_components_and_latent_dimension(rng):
+def test_selector_chooses_components_and_latent_dimension(rng, ppca_mixture):
     selection = pytest.importorskip("gmm_estimators._selection")
-    X, _ = _mixture_data(rng, n_per=200, d=8, q=2, K=2)
+    X, _ = ppca_mixture(rng, n_per=200, d=8, q=2, K=2)
     # A noise floor of a tenth of the true noise (0.09): with reg_covar=1e-6 a
     # third component collapsing onto 2 or 3 points (q + 1 points span its
     # subspace exactly) can win on BIC, the usual mixture degeneracy.
