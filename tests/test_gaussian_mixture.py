@@ -2,7 +2,6 @@
 
 import io
 import tracemalloc
-import warnings
 from contextlib import redirect_stdout
 
 import numpy as np
@@ -16,40 +15,29 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 from gmm_estimators import GaussianMixture
+from gmm_estimators._covariance import COVARIANCE_TYPES, dense_covariances
 
-COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
+# Many fits here stop at max_iter on purpose (tol=0, a fixed number of steps).
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 K = 4
-
-
-def _dense_covariances(gm):
-    """(K, d, d) covariance matrices of a fitted mixture, whatever its type."""
-    K, d = gm.means_.shape
-    cov = np.asarray(gm.covariances_, dtype=np.float64)
-    if gm.covariance_type == "full":
-        return cov
-    if gm.covariance_type == "tied":
-        return np.repeat(cov[None], K, axis=0)
-    if gm.covariance_type == "diag":
-        return np.stack([np.diag(c) for c in cov])
-    return np.stack([c * np.eye(d) for c in cov])
+PARAMETERS = (
+    "weights_",
+    "means_",
+    "covariances_",
+    "precisions_",
+    "precisions_cholesky_",
+)
 
 
 def _shared_init(X, covariance_type, seed=0):
     """Initial parameters taken from a short scikit-learn fit."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        sk = SkGaussianMixture(
-            K, covariance_type=covariance_type, max_iter=2, random_state=seed
-        ).fit(X)
+    sk = SkGaussianMixture(
+        K, covariance_type=covariance_type, max_iter=2, random_state=seed
+    ).fit(X)
     return dict(
         weights_init=sk.weights_, means_init=sk.means_, precisions_init=sk.precisions_
     )
-
-
-def _fit_quiet(est, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit(*args, **kwargs)
 
 
 def _rel(a, b):
@@ -70,15 +58,9 @@ def test_same_result_as_sklearn_from_same_init(blobs, covariance_type):
     X, _ = blobs
     init = _shared_init(X, covariance_type)
     kw = dict(covariance_type=covariance_type, tol=0, max_iter=25, **init)
-    ref = _fit_quiet(SkGaussianMixture(K, **kw), X)
-    ours = _fit_quiet(GaussianMixture(K, **kw), X)
-    for attr in (
-        "weights_",
-        "means_",
-        "covariances_",
-        "precisions_",
-        "precisions_cholesky_",
-    ):
+    ref = SkGaussianMixture(K, **kw).fit(X)
+    ours = GaussianMixture(K, **kw).fit(X)
+    for attr in PARAMETERS:
         assert getattr(ours, attr).shape == getattr(ref, attr).shape
         assert _rel(getattr(ours, attr), getattr(ref, attr)) < 1e-8, attr
     assert abs(ours.lower_bound_ - ref.lower_bound_) < 1e-8 * abs(ref.lower_bound_)
@@ -111,7 +93,7 @@ def test_score_samples_equals_scipy_density(blobs, covariance_type):
     """log p(x) equals the mixture density built from scipy.stats to 1e-10."""
     X, _ = blobs
     gm = GaussianMixture(K, covariance_type=covariance_type, random_state=0).fit(X)
-    covs = _dense_covariances(gm)
+    covs = dense_covariances(covariance_type, gm.covariances_, K, X.shape[1])
     log_dens = np.stack(
         [
             multivariate_normal(gm.means_[k], covs[k]).logpdf(X)
@@ -174,17 +156,14 @@ def test_icl_is_bic_plus_twice_the_entropy(blobs):
 )
 def test_lower_bound_never_decreases(blobs, covariance_type, init_params):
     X, _ = blobs
-    gm = _fit_quiet(
-        GaussianMixture(
-            K,
-            covariance_type=covariance_type,
-            init_params=init_params,
-            tol=0,
-            max_iter=30,
-            random_state=1,
-        ),
-        X,
-    )
+    gm = GaussianMixture(
+        K,
+        covariance_type=covariance_type,
+        init_params=init_params,
+        tol=0,
+        max_iter=30,
+        random_state=1,
+    ).fit(X)
     bounds = np.asarray(gm.lower_bounds_)
     assert len(bounds) == 30
     assert np.all(np.diff(bounds) >= -1e-10 * np.abs(bounds[1:]))
@@ -193,17 +172,10 @@ def test_lower_bound_never_decreases(blobs, covariance_type, init_params):
 def test_fit_predict_equals_fit_then_predict(blobs):
     X, _ = blobs
     for max_iter in (1, 100):
-        gm = _fit_quiet(GaussianMixture(K, max_iter=max_iter, random_state=0), X)
-        labels = clone(gm).set_params(max_iter=max_iter)
-        labels = _fit_quiet_predict(labels, X)
+        gm = GaussianMixture(K, max_iter=max_iter, random_state=0).fit(X)
+        labels = clone(gm).fit_predict(X)
         assert_array_equal(labels, gm.predict(X))
         assert_array_equal(gm.labels_, gm.predict(X))
-
-
-def _fit_quiet_predict(est, X):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return est.fit_predict(X)
 
 
 def test_max_iter_zero_returns_the_initialisation(blobs):
@@ -219,11 +191,11 @@ def test_max_iter_zero_returns_the_initialisation(blobs):
 def test_warm_start_continues(blobs):
     X, _ = blobs
     init = _shared_init(X, "full")
-    straight = _fit_quiet(GaussianMixture(K, tol=0, max_iter=10, **init), X)
+    straight = GaussianMixture(K, tol=0, max_iter=10, **init).fit(X)
     warm = GaussianMixture(K, tol=0, max_iter=5, warm_start=True, **init)
-    _fit_quiet(warm, X)
+    warm.fit(X)
     first_bound = warm.lower_bound_
-    _fit_quiet(warm, X)
+    warm.fit(X)
     assert warm.lower_bound_ >= first_bound - 1e-12 * abs(first_bound)  # EM ascent
     assert_allclose(warm.means_, straight.means_, rtol=1e-10)
     assert_allclose(warm.covariances_, straight.covariances_, rtol=1e-10)
@@ -233,8 +205,8 @@ def test_warm_start_continues(blobs):
 def test_n_init_keeps_the_best_run(blobs):
     X, _ = blobs
     kw = dict(init_params="random_from_data", max_iter=5, random_state=0)
-    one = _fit_quiet(GaussianMixture(K, **kw), X)
-    five = _fit_quiet(GaussianMixture(K, n_init=5, **kw), X)
+    one = GaussianMixture(K, **kw).fit(X)
+    five = GaussianMixture(K, n_init=5, **kw).fit(X)
     assert five.lower_bound_ >= one.lower_bound_
 
 
@@ -275,9 +247,9 @@ def test_integer_weights_equal_repeated_rows(blobs, covariance_type, init_params
     rng = np.random.RandomState(0)
     sw = rng.randint(0, 4, size=len(X))
     kw = dict(covariance_type=covariance_type, init_params=init_params, random_state=0)
-    weighted = _fit_quiet(GaussianMixture(K, **kw), X, sample_weight=sw)
+    weighted = GaussianMixture(K, **kw).fit(X, sample_weight=sw)
     order = rng.permutation(np.repeat(np.arange(len(X)), sw))
-    repeated = _fit_quiet(GaussianMixture(K, **kw), X[order])
+    repeated = GaussianMixture(K, **kw).fit(X[order])
     assert_allclose(weighted.means_, repeated.means_, rtol=1e-7, atol=1e-9)
     assert_allclose(weighted.covariances_, repeated.covariances_, rtol=1e-7, atol=1e-9)
     assert_allclose(weighted.lower_bound_, repeated.lower_bound_, rtol=1e-9)
@@ -300,10 +272,8 @@ def test_sample_weight_matches_weighted_references(blobs):
     X, _ = blobs
     w = np.random.RandomState(2).rand(len(X))
     gm = GaussianMixture(3, covariance_type="full", max_iter=1, random_state=0)
-    _fit_quiet(gm, X, sample_weight=w)
-    resp_prev = (
-        None  # the M-step from the init cannot be recomputed; check a second one
-    )
+    gm.fit(X, sample_weight=w)
+    # the M-step from the init cannot be recomputed; check a second one
     gm2 = GaussianMixture(
         3,
         covariance_type="full",
@@ -312,7 +282,7 @@ def test_sample_weight_matches_weighted_references(blobs):
         means_init=gm.means_,
         precisions_init=gm.precisions_,
     )
-    _fit_quiet(gm2, X, sample_weight=w)
+    gm2.fit(X, sample_weight=w)
     resp_prev = gm.predict_proba(X) * w[:, None]
     nk = resp_prev.sum(0)
     means = resp_prev.T @ X / nk[:, None]
@@ -348,15 +318,9 @@ def test_float32_in_float32_out(blobs, covariance_type):
     X32 = (X + 1e3).astype(np.float32)  # an offset tests the centring
     init = _shared_init(X32.astype(np.float64), covariance_type)
     kw = dict(covariance_type=covariance_type, tol=0, max_iter=30, **init)
-    gm32 = _fit_quiet(GaussianMixture(K, **kw), X32)
-    gm64 = _fit_quiet(GaussianMixture(K, **kw), X32.astype(np.float64))
-    for attr in (
-        "weights_",
-        "means_",
-        "covariances_",
-        "precisions_",
-        "precisions_cholesky_",
-    ):
+    gm32 = GaussianMixture(K, **kw).fit(X32)
+    gm64 = GaussianMixture(K, **kw).fit(X32.astype(np.float64))
+    for attr in PARAMETERS:
         assert getattr(gm32, attr).dtype == np.float32, attr
     for method in ("score_samples", "predict_proba"):
         assert getattr(gm32, method)(X32).dtype == np.float32
@@ -369,7 +333,7 @@ def _fit_peak_bytes(X, covariance_type):
         4, covariance_type=covariance_type, max_iter=2, tol=0, random_state=0
     )
     tracemalloc.start()
-    _fit_quiet(gm, X)
+    gm.fit(X)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return peak
@@ -393,9 +357,9 @@ def test_results_do_not_depend_on_block_size(blobs, covariance_type):
     X, _ = blobs
     init = _shared_init(X, covariance_type)
     kw = dict(covariance_type=covariance_type, tol=0, max_iter=10, **init)
-    a = _fit_quiet(GaussianMixture(K, **kw), X)
+    a = GaussianMixture(K, **kw).fit(X)
     with config_context(working_memory=0.05):  # ~50 kB: blocks of 128 rows
-        b = _fit_quiet(GaussianMixture(K, **kw), X)
+        b = GaussianMixture(K, **kw).fit(X)
         assert_allclose(b.score_samples(X), a.score_samples(X), rtol=1e-12)
     assert_allclose(a.means_, b.means_, rtol=1e-12)
     assert_allclose(a.lower_bound_, b.lower_bound_, rtol=1e-13)

@@ -10,11 +10,10 @@ from sklearn.exceptions import ConvergenceWarning, FitFailedWarning, NotFittedEr
 from sklearn.model_selection import KFold
 
 from gmm_estimators import _init
+from gmm_estimators._covariance import COVARIANCE_TYPES
 from gmm_estimators._gaussian_mixture import GaussianMixture
 from gmm_estimators._ppca import MixtureOfPPCA
 from gmm_estimators._selection import GaussianMixtureSelector, default_estimator
-
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
 def overlapping_pair(n_per_cluster=400, separation=2.5, seed=0):
