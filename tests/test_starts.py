@@ -1,6 +1,7 @@
 """Starts and model choice against R's mclust (reference numbers stored in
 ``tests/data/mclust_reference.json``; R is not needed to run these tests)."""
 
+import functools
 import json
 import warnings
 from pathlib import Path
@@ -31,7 +32,11 @@ def _load(name):
     return np.loadtxt(DATA / f"{name}.csv", delimiter=",", skiprows=1, ndmin=2)
 
 
-def _select(X, random_state=0, **kwargs):
+@functools.cache
+def _selected(name, random_state=0):
+    """The selector over mclust's models (K = 1..9) on a stored data set,
+    fitted once per name and seed for the session (the tests only read it)."""
+    X = _load(name)
     names = MCLUST_1D if X.shape[1] == 1 else MCLUST
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -39,7 +44,6 @@ def _select(X, random_state=0, **kwargs):
             n_components=range(1, 10),
             covariance_type=list(dict.fromkeys(names.values())),
             random_state=random_state,
-            **kwargs,
         ).fit(X)
 
 
@@ -79,7 +83,7 @@ def test_every_cell_at_least_as_good_as_mclust(name):
     chosen model is mclust's choice among the four types or better."""
     X = _load(name)
     ref = REFERENCE[name]
-    selector = _select(X)
+    selector = _selected(name)
     names = MCLUST_1D if X.shape[1] == 1 else MCLUST
     ours = {
         (p["covariance_type"], p["n_components"]): bic
@@ -99,16 +103,15 @@ def test_every_cell_at_least_as_good_as_mclust(name):
 
 def test_faithful_chooses_mclusts_model_for_every_seed():
     """mclust: EEE,3 at BIC -2314.316 (log-likelihood -1126.326, 11 parameters)."""
-    X = _load("faithful")
     for seed in range(10):
-        selector = _select(X, random_state=seed)
+        selector = _selected("faithful", random_state=seed)
         assert (selector.covariance_type_, selector.n_components_) == ("tied", 3)
         assert selector.best_score_ == pytest.approx(2314.316, abs=0.5)
         assert selector.best_estimator_.n_parameters_ == 11
 
 
 def test_iris_full_two():
-    selector = _select(load_iris().data)
+    selector = _selected("iris")
     assert (selector.covariance_type_, selector.n_components_) == ("full", 2)
     assert selector.best_score_ == pytest.approx(574.0178, abs=0.01)
 
