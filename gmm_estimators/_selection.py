@@ -58,7 +58,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES
+from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES, MCLUST_MODELS
 from ._em import _BaseMixture, _beats, split_labels
 from ._gaussian_mixture import GaussianMixture
 from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
@@ -238,13 +238,21 @@ def _grid_point(params):
     return tuple(sorted((n, repr(v)) for n, v in params.items() if n != "n_components"))
 
 
-def _restart_partitions(X, candidates, by_k, fits, sample_weight):
+#: The second round restarts each candidate from the partitions of at most
+#: this many of the best candidates with the same number of components (by
+#: the criterion): all the others' with scikit-learn's four covariance types,
+#: the best few of mclust's fourteen.
+RESTART_SOURCES = 4
+
+
+def _restart_partitions(X, candidates, by_k, fits, sample_weight, criterion):
     """The partitions of the second round, for each number of components k:
     ``(k, starts, splits)`` with ``starts`` the final partitions of the
-    candidates with k components (their index to canonical labels) and
-    ``splits`` each candidate's own type's partition with k - 1 components,
-    its largest cluster split in two along its principal axis.  Only the k
-    where a candidate has a partition other than its own are listed."""
+    :data:`RESTART_SOURCES` best candidates with k components by
+    ``criterion`` (their index to canonical labels) and ``splits`` each
+    candidate's own type's partition with k - 1 components, its largest
+    cluster split in two along its principal axis.  Only the k where a
+    candidate has a partition other than its own are listed."""
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
     index = {(_grid_point(p), p["n_components"]): i for i, p in enumerate(candidates)}
@@ -260,8 +268,10 @@ def _restart_partitions(X, candidates, by_k, fits, sample_weight):
     for k in by_k:
         if k == 1:
             continue
-        starts = {i: labels_of(i, k) for i in by_k[k]}
+        ranked = sorted(by_k[k], key=lambda i: _rank_key(fits[i][0], criterion))
+        starts = {i: labels_of(i, k) for i in ranked}
         starts = {i: lab for i, lab in starts.items() if lab is not None}
+        starts = dict(list(starts.items())[:RESTART_SOURCES])
         splits = {}
         for i in by_k[k]:
             j = index.get((_grid_point(candidates[i]), k - 1))
@@ -274,6 +284,16 @@ def _restart_partitions(X, candidates, by_k, fits, sample_weight):
         if len({lab.tobytes() for lab in starts.values()}) > 1 or splits:
             second.append((k, starts, splits))
     return second
+
+
+def _rank_key(fit, criterion):
+    """Sort key of a first-round fit: regular fits first, then the criterion
+    (the BIC when the criterion is cross-validation)."""
+    if fit["error"] is not None:
+        return (2, np.inf)
+    value = fit.get(criterion if criterion in ("bic", "aic", "icl") else "bic")
+    value = np.inf if value is None or not np.isfinite(value) else value
+    return (1 if fit.get("degenerate") else 0, value)
 
 
 def _canonical(labels):
@@ -475,8 +495,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     covariance_type : str, sequence of str or None, \
             default=('full', 'tied', 'diag', 'spherical')
         Covariance types to try: any of :class:`GaussianMixture`'s, so also
-        mclust's fourteen parsimonious models (``MCLUST_MODELS`` in
-        :mod:`gmm_estimators`, see :ref:`covariance_models`). ``None`` keeps
+        mclust's fourteen parsimonious models (see :ref:`covariance_models`);
+        ``"mclust"`` searches all fourteen (``MCLUST_MODELS``), as mclust's
+        ``mclustBIC`` does. ``None`` keeps
         the estimator's own, and must be used for estimators without a
         ``covariance_type`` parameter (such as
         :class:`~gmm_estimators.MixtureOfPPCA`).
@@ -665,7 +686,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "score"]), None],
         "n_components": [Interval(Integral, 1, None, closed="left"), "array-like"],
-        "covariance_type": [StrOptions(set(COVARIANCE_MODELS)), "array-like", None],
+        "covariance_type": [
+            StrOptions(set(COVARIANCE_MODELS) | {"mclust"}),
+            "array-like",
+            None,
+        ],
         "param_grid": [dict, list, None],
         "criterion": [StrOptions({"bic", "aic", "icl", "cv"})],
         "cv": ["cv_object"],
@@ -728,7 +753,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                     f"{type(estimator).__name__} has no covariance_type parameter: "
                     "set covariance_type=None to select its number of components."
                 )
-            if isinstance(self.covariance_type, str):
+            if self.covariance_type == "mclust":
+                covariance_types = list(MCLUST_MODELS)
+            elif isinstance(self.covariance_type, str):
                 covariance_types = [self.covariance_type]
             else:
                 covariance_types = list(self.covariance_type)
@@ -962,7 +989,12 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         # the better solution (regular first, then the larger likelihood).
         if isinstance(estimator, _BaseMixture):
             second = _restart_partitions(
-                X, candidates, by_k, fits, fit_params.get("sample_weight")
+                X,
+                candidates,
+                by_k,
+                fits,
+                fit_params.get("sample_weight"),
+                self.criterion,
             )
             results = Parallel(n_jobs=self.n_jobs)(
                 delayed(run_job)(k, 0, starts, splits_from)

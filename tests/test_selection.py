@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning, FitFailedWarning, NotFittedEr
 from sklearn.model_selection import KFold
 
 from gmm_estimators import _init
-from gmm_estimators._covariance import COVARIANCE_TYPES
+from gmm_estimators._covariance import COVARIANCE_TYPES, MCLUST_MODELS
 from gmm_estimators._gaussian_mixture import GaussianMixture
 from gmm_estimators._ppca import MixtureOfPPCA
 from gmm_estimators._selection import GaussianMixtureSelector, default_estimator
@@ -313,6 +313,26 @@ def test_param_grid_adds_candidates_and_columns(X_small):
     assert list(results["param_covariance_type"]) == ["diag"] * 6
     # a large regularisation flattens the clusters: a worse BIC
     assert results["bic"][3] > results["bic"][1]
+
+
+def test_mclust_searches_the_fourteen_models(X_small):
+    # "mclust" is mclust's family in mclust's order; names may be mixed
+    selector = GaussianMixtureSelector(
+        GaussianMixture(init_params="kmeans"),
+        n_components=[2],
+        covariance_type="mclust",
+        random_state=0,
+    ).fit(X_small)
+    assert list(selector.cv_results_["param_covariance_type"]) == list(MCLUST_MODELS)
+    best = np.argmin(selector.cv_results_["bic"])
+    assert selector.best_index_ == best
+    assert selector.covariance_type_ == MCLUST_MODELS[best]
+    mixed = GaussianMixtureSelector(
+        n_components=[1], covariance_type=["VEV", "diag", "EII"], random_state=0
+    ).fit(X_small)
+    assert list(mixed.cv_results_["param_covariance_type"]) == ["VEV", "diag", "EII"]
+    with pytest.raises(ValueError, match="covariance_type"):
+        GaussianMixtureSelector(covariance_type=["VEV", "XYZ"]).fit(X_small)
 
 
 def test_covariance_type_none_keeps_the_estimators_own(X_small):
