@@ -268,10 +268,11 @@ def _restart_partitions(X, candidates, by_k, fits, sample_weight, criterion):
     for k in by_k:
         if k == 1:
             continue
-        ranked = sorted(by_k[k], key=lambda i: _rank_key(fits[i][0], criterion))
-        starts = {i: labels_of(i, k) for i in ranked}
-        starts = {i: lab for i, lab in starts.items() if lab is not None}
-        starts = dict(list(starts.items())[:RESTART_SOURCES])
+        usable = [i for i in by_k[k] if labels_of(i, k) is not None]
+        ranked = sorted(usable, key=lambda i: _rank_key(fits[i][0], criterion))
+        best = set(ranked[:RESTART_SOURCES])
+        # in the candidates' order, so that ties resolve as with all of them
+        starts = {i: labels_of(i, k) for i in usable if i in best}
         splits = {}
         for i in by_k[k]:
             j = index.get((_grid_point(candidates[i]), k - 1))
