@@ -1,0 +1,795 @@
+"""The fourteen parsimonious covariance models of mclust (issue 10).
+
+Every test is parametrised over ``MCLUST_MODELS``.  What is checked:
+
+* structure -- fitted covariances satisfy the model's constraint on volume,
+  shape and orientation, verified by a decomposition written here (not the
+  library's), and the library's ``volumes_``/``shapes_``/``orientations_``
+  agree with it;
+* EM -- ``lower_bounds_`` never decreases, on three data sets;
+* the behaviour that scikit-learn's four types have: ``predict_proba``,
+  ``score_samples`` against scipy, ``sample``, ``sample_weight``, float32,
+  ``warm_start``, bad input, and the univariate names ``"E"``/``"V"``;
+* free-parameter counts as mclust's ``nMclustParams``;
+* exactness against R's mclust 6.0.0 (``tests/data/mclust_models_reference.json``,
+  written by ``benchmarks/mclust_models_reference.R``): one M-step from a
+  fixed partition (``mstep()``) and EM from it (``me()``), on iris, faithful,
+  wine (d = 13) and banknote (d = 6).  The tests need no R.
+
+Known differences from mclust, each tested for what it is:
+
+* VEE: mclust stops its inner fixed point when its objective changes by less
+  than 1e-12 relative, which leaves the covariances up to 1e-6 from the fixed
+  point (the objective is flat there); ours are at the fixed point (checked
+  against an independent iteration below), so the covariances agree to ~1e-6
+  and the M-step objective to 1e-12.
+* EVE: the M-step's orientation comes from a majorisation-minimisation (MM)
+  iteration whose steps shrink slowly; ours and mclust's both stop on a
+  1e-12 relative change of the objective, some way short of the optimum, so
+  they are compared by the objective (ours run to convergence, with
+  ``MM_STEPS`` lifted: by default an M-step takes at most ``MM_STEPS`` MM
+  steps, a generalised EM step).
+* VVE: mclust's M-step is not the maximiser -- its MM steps for the common
+  orientation weight the scatters by ``A_k^-1`` instead of ``(lambda_k
+  A_k)^-1`` (``msvve`` in mclust 6.0.0's mclustaddson.f), i.e. they minimise
+  the EVE objective -- so ours must reach at least its objective.  EM then
+  reaches higher log-likelihoods than ``me()`` (up to 24 higher: iris, K=3).
+* EVE and VVE restarted from a fitted model (``warm_start`` or
+  ``precisions_init``) lose the previous orientation: the first M-step's MM
+  starts again from the eigenvectors of the pooled scatter, and with at most
+  ``MM_STEPS`` steps the log-likelihood drops (strict ``xfail``).
+"""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+from sklearn import clone
+from sklearn.datasets import load_iris, load_wine, make_blobs
+from sklearn.exceptions import ConvergenceWarning
+
+import gmm_estimators._covariance as covariance_module
+from gmm_estimators import GaussianMixture
+from gmm_estimators._covariance import (
+    COVARIANCE_MODELS,
+    MCLUST_MODELS,
+    dense_covariances,
+)
+from gmm_estimators._gaussian_mixture import initial_parameters
+
+# Many fits here stop at max_iter on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+REFERENCE = Path(__file__).parent / "data" / "mclust_models_reference.json"
+PARAMETERS = (
+    "weights_",
+    "means_",
+    "covariances_",
+    "precisions_",
+    "precisions_cholesky_",
+)
+
+
+# -- helpers written independently of the library ---------------------------------
+
+
+def _layout(name, K, d):
+    """Shape of ``covariances_`` by the documented rule."""
+    if name[1:] == "II":
+        return (K,)
+    if name[2] == "I":
+        return (K, d)
+    if name == "EEE":
+        return (d, d)
+    return (K, d, d)
+
+
+def _dense(name, cov, K, d):
+    """The covariances as (K, d, d), from the layout rule above."""
+    cov = np.asarray(cov, dtype=np.float64)
+    if name[1:] == "II":
+        return cov[:, None, None] * np.eye(d)
+    if name[2] == "I":
+        return np.stack([np.diag(c) for c in cov])
+    if name == "EEE":
+        return np.broadcast_to(cov, (K, d, d)).copy()
+    return cov
+
+
+def _covariances_from_precisions(name, precisions, K, d):
+    """Dense covariances from ``precisions_init``-layout precisions."""
+    p = np.asarray(precisions, dtype=np.float64)
+    matrices = name == "EEE" or len(_layout(name, K, d)) == 3
+    return _dense(name, np.linalg.inv(p) if matrices else 1.0 / p, K, d)
+
+
+def _decompose(sigma, diagonal):
+    """mclust's ``lambda_k``, ``A_k`` (and eigenvectors) of each ``Sigma_k``.
+
+    ``lambda_k = |Sigma_k|^(1/d)``; ``A_k`` are the eigenvalues over
+    ``lambda_k`` in decreasing order, or the diagonal over ``lambda_k`` in the
+    features' order when ``diagonal``."""
+    if diagonal:
+        values = np.diagonal(sigma, axis1=1, axis2=2)
+        vectors = np.broadcast_to(np.eye(sigma.shape[1]), sigma.shape)
+    else:
+        values, vectors = np.linalg.eigh(sigma)
+        values, vectors = values[:, ::-1], vectors[:, :, ::-1]
+    volumes = np.exp(np.log(values).mean(axis=1))
+    return volumes, values / volumes[:, None], vectors
+
+
+def _whitened_error(sigma, reference):
+    """max_k ||L_k^-1 Sigma_k L_k^-T - I||_2 with ``L_k`` the Cholesky factor of
+    ``reference_k``: the relative error of ``Sigma_k`` in every direction
+    (a relative Frobenius norm would see only the largest variances)."""
+    out = 0.0
+    for s, r in zip(sigma, reference, strict=True):
+        inv = np.linalg.inv(np.linalg.cholesky(r))
+        out = max(out, np.linalg.norm(inv @ s @ inv.T - np.eye(len(s)), 2))
+    return out
+
+
+def _relative(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+
+def _scatters(X, labels, K):
+    """Counts ``N_k``, means and scatter matrices ``W_k`` of a hard partition."""
+    counts, means, scatters = [], [], []
+    for k in range(K):
+        Z = X[labels == k]
+        mu = Z.mean(axis=0)
+        counts.append(len(Z))
+        means.append(mu)
+        scatters.append((Z - mu).T @ (Z - mu))
+    return np.array(counts, float), np.array(means), np.array(scatters)
+
+
+def _mstep_objective(counts, scatters, sigma):
+    """The expected complete log-likelihood that an M-step maximises over the
+    covariances (less constants): ``-1/2 sum_k (N_k log|S_k| + tr(S_k^-1 W_k))``."""
+    total = 0.0
+    for n, w, s in zip(counts, scatters, sigma, strict=True):
+        total -= 0.5 * (n * np.linalg.slogdet(s)[1] + np.trace(np.linalg.solve(s, w)))
+    return total
+
+
+def _n_mclust_params(name, K, d):
+    """mclust's ``nMclustParams(name, d, K)``, written out per model."""
+    cov = {
+        "EII": 1,
+        "VII": K,
+        "EEI": d,
+        "VEI": K + (d - 1),
+        "EVI": 1 + K * (d - 1),
+        "VVI": K * d,
+        "EEE": d * (d + 1) // 2,
+        "VEE": K + d * (d + 1) // 2 - 1,
+        "EVE": 1 + K * (d - 1) + d * (d - 1) // 2,
+        "VVE": K * d + d * (d - 1) // 2,
+        "EEV": 1 + (d - 1) + K * d * (d - 1) // 2,
+        "VEV": K + (d - 1) + K * d * (d - 1) // 2,
+        "EVV": 1 + K * (d * (d + 1) // 2 - 1),
+        "VVV": K * d * (d + 1) // 2,
+    }[name]
+    return cov + K * d + K - 1
+
+
+def _params(marks):
+    """``MCLUST_MODELS`` as pytest parameters, with ``marks[name]`` where given."""
+    return [pytest.param(name, marks=marks.get(name, ())) for name in MCLUST_MODELS]
+
+
+# -- data ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def iris():
+    return load_iris().data
+
+
+@pytest.fixture(scope="module")
+def wine_scaled():
+    X = load_wine().data
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+@pytest.fixture(scope="module")
+def small_blobs():
+    X, y = make_blobs(
+        n_samples=240,
+        n_features=3,
+        centers=3,
+        cluster_std=[0.6, 1.0, 1.4],
+        random_state=0,
+    )
+    # shear the blobs so that orientations and shapes are not trivial
+    return X @ np.array([[1.0, 0.4, 0.0], [0.0, 1.0, 0.3], [0.2, 0.0, 0.7]]), y
+
+
+@pytest.fixture(scope="module")
+def iris_fits(iris):
+    """Every model fitted to iris with K=3 from mclust's hierarchical start."""
+    fits = {}
+    for name in MCLUST_MODELS:
+        fits[name] = GaussianMixture(
+            3,
+            covariance_type=name,
+            reg_covar=0.0,
+            init_params="hc",
+            tol=1e-8,
+            max_iter=300,
+        ).fit(iris)
+    return fits
+
+
+@pytest.fixture(scope="module")
+def blob_fits(small_blobs):
+    """Every model fitted to the small blobs from the true labels."""
+    X, y = small_blobs
+    fits = {}
+    for name in MCLUST_MODELS:
+        w, m, p = initial_parameters(X, y, name)
+        fits[name] = GaussianMixture(
+            3,
+            covariance_type=name,
+            weights_init=w,
+            means_init=m,
+            precisions_init=p,
+            tol=1e-6,
+            random_state=0,
+        ).fit(X)
+    return fits
+
+
+@pytest.fixture(scope="module")
+def reference():
+    with open(REFERENCE) as f:
+        return json.load(f)
+
+
+# -- registry and layout -----------------------------------------------------------------
+
+
+def test_registry():
+    assert len(MCLUST_MODELS) == len(set(MCLUST_MODELS)) == 14
+    assert all(name in COVARIANCE_MODELS for name in MCLUST_MODELS)
+    for alias, name in (("VVV", "full"), ("EEE", "tied"), ("VVI", "diag")):
+        assert COVARIANCE_MODELS[alias] is COVARIANCE_MODELS[name]
+    assert COVARIANCE_MODELS["VII"] is COVARIANCE_MODELS["spherical"]
+    assert COVARIANCE_MODELS["E"] is COVARIANCE_MODELS["EII"]
+    assert COVARIANCE_MODELS["V"] is COVARIANCE_MODELS["VII"]
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_layout_and_dense_covariances(iris_fits, name):
+    """``covariances_`` and the precisions have the documented layout, and
+    ``dense_covariances`` expands it as the rule says."""
+    gm = iris_fits[name]
+    K, d = gm.means_.shape
+    for attr in ("covariances_", "precisions_", "precisions_cholesky_"):
+        assert getattr(gm, attr).shape == _layout(name, K, d), attr
+    dense = dense_covariances(name, gm.covariances_, K, d)
+    assert dense.shape == (K, d, d)
+    assert_allclose(dense, _dense(name, gm.covariances_, K, d), rtol=1e-14)
+    precision = _covariances_from_precisions(name, gm.precisions_, K, d)
+    assert _whitened_error(precision, dense) < 1e-10
+
+
+# -- structure -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_fitted_covariances_satisfy_the_constraint(iris_fits, name):
+    """lambda (volume), A (shape), D (orientation): E equal across components,
+    V variable, I the identity -- checked on Sigma_k by an eigen (or diagonal)
+    decomposition, to 1e-8 relative.  reg_covar=0: the library adds reg_covar
+    after the constrained M-step, which would perturb the constraint."""
+    gm = iris_fits[name]
+    assert gm.converged_ and not gm.degenerate_
+    K, d = gm.means_.shape
+    sigma = _dense(name, gm.covariances_, K, d)
+    volume, shape, orientation = name
+    diagonal = orientation == "I"
+    lam, A, _ = _decompose(sigma, diagonal)
+    assert_allclose(np.prod(A, axis=1), 1.0, rtol=1e-12)
+    scale = np.abs(sigma).max(axis=(1, 2))
+
+    if diagonal:
+        off = sigma - np.stack([np.diag(np.diag(s)) for s in sigma])
+        assert np.all(off == 0), "an xxI covariance is not diagonal"
+    if volume == "E":
+        assert_allclose(lam, lam[0], rtol=1e-8)
+    else:  # not more constrained than its name
+        assert np.ptp(np.log(lam)) > 1e-3
+    if shape == "I":
+        assert_allclose(A, 1.0, rtol=1e-8)
+    elif shape == "E":
+        assert_allclose(A, np.broadcast_to(A[0], A.shape), rtol=1e-8)
+    else:
+        assert np.ptp(A, axis=0).max() > 1e-3
+    if orientation == "E":
+        # one set of eigenvectors: the matrices commute, and the eigenvectors
+        # of Sigma_1 diagonalise every Sigma_k
+        for i in range(K):
+            for j in range(K):
+                commutator = sigma[i] @ sigma[j] - sigma[j] @ sigma[i]
+                assert np.abs(commutator).max() <= 1e-8 * scale[i] * scale[j]
+        vectors = np.linalg.eigh(sigma[0])[1]
+        for k in range(K):
+            rotated = vectors.T @ sigma[k] @ vectors
+            off = rotated - np.diag(np.diag(rotated))
+            assert np.abs(off).max() <= 1e-8 * scale[k]
+    elif orientation == "V":
+        commutator = sigma[0] @ sigma[1] - sigma[1] @ sigma[0]
+        assert np.abs(commutator).max() > 1e-3 * scale[0] * scale[1]
+    if shape + orientation in ("EE", "EI"):  # Sigma_k / lambda_k is one matrix
+        assert_allclose(
+            sigma / lam[:, None, None],
+            np.broadcast_to(sigma[0] / lam[0], sigma.shape),
+            rtol=1e-8,
+            atol=1e-8 * scale.max() / lam[0],
+        )
+    if name == "EEE":
+        assert_allclose(sigma, np.broadcast_to(sigma[0], sigma.shape), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_decomposition_attributes(iris_fits, name):
+    """volumes_, shapes_ and orientations_ are mclust's decomposition: they
+    agree with the one written here and recompose Sigma_k."""
+    gm = iris_fits[name]
+    K, d = gm.means_.shape
+    sigma = _dense(name, gm.covariances_, K, d)
+    lam, A, _ = _decompose(sigma, diagonal=name[2] == "I")
+    assert gm.volumes_.shape == (K,)
+    assert gm.shapes_.shape == (K, d)
+    assert gm.orientations_.shape == (K, d, d)
+    assert_allclose(gm.volumes_, lam, rtol=1e-10)
+    assert_allclose(gm.shapes_, A, rtol=1e-8)
+    D = gm.orientations_
+    assert_allclose(
+        D @ np.swapaxes(D, 1, 2), np.broadcast_to(np.eye(d), D.shape), atol=1e-12
+    )
+    recomposed = np.einsum("kij,kj,klj->kil", D, gm.volumes_[:, None] * gm.shapes_, D)
+    assert _whitened_error(recomposed, sigma) < 1e-10
+
+
+# -- EM --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+@pytest.mark.parametrize("data", ["iris", "wine_scaled", "small_blobs"])
+def test_lower_bound_never_decreases(request, name, data):
+    X = request.getfixturevalue(data)
+    X = X[0] if isinstance(X, tuple) else X
+    gm = GaussianMixture(
+        3,
+        covariance_type=name,
+        reg_covar=0.0,
+        init_params="kmeans",
+        random_state=0,
+        tol=1e-9,
+        max_iter=150,
+    ).fit(X)
+    bounds = np.asarray(gm.lower_bounds_)
+    assert len(bounds) >= 2
+    steps = np.diff(bounds)
+    assert steps.min() >= -1e-10 * np.abs(bounds[1:]).max(), steps.min()
+
+
+# -- behaviour the four scikit-learn types have ---------------------------------------
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_predict_proba_and_score_samples_against_scipy(small_blobs, blob_fits, name):
+    X, _ = small_blobs
+    gm = blob_fits[name]
+    K, d = gm.means_.shape
+    sigma = dense_covariances(name, gm.covariances_, K, d)
+    joint = np.column_stack(
+        [
+            np.log(gm.weights_[k])
+            + multivariate_normal(gm.means_[k], sigma[k]).logpdf(X)
+            for k in range(K)
+        ]
+    )
+    expected = logsumexp(joint, axis=1)
+    assert_allclose(gm.score_samples(X), expected, rtol=1e-10, atol=1e-10)
+    assert_allclose(gm.score(X), expected.mean(), rtol=1e-10)
+    proba = gm.predict_proba(X)
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert_allclose(proba, np.exp(joint - expected[:, None]), atol=1e-10)
+    assert_array_equal(gm.predict(X), proba.argmax(axis=1))
+    assert_allclose(
+        gm.bic(X), -2 * expected.sum() + gm.n_parameters_ * np.log(len(X)), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_sample(blob_fits, name):
+    gm = blob_fits[name]
+    K, d = gm.means_.shape
+    X, y = gm.sample(30)
+    assert X.shape == (30, d) and y.shape == (30,)
+    assert set(np.unique(y)) <= set(range(K))
+    X2, y2 = gm.sample(30)
+    assert_array_equal(X, X2)  # random_state=0: the same draws each call
+    assert_array_equal(y, y2)
+    # the draws follow the model: per-component moments of a large sample
+    X, y = gm.sample(30000)
+    sigma = dense_covariances(name, gm.covariances_, K, d)
+    for k in range(K):
+        Z = X[y == k]
+        assert abs(len(Z) / len(X) - gm.weights_[k]) < 0.02
+        assert _whitened_error(np.cov(Z.T)[None], sigma[[k]]) < 0.15
+        assert np.abs(Z.mean(axis=0) - gm.means_[k]).max() < 0.1 * np.sqrt(
+            sigma[k].diagonal().max()
+        )
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_integer_weights_equal_repeated_rows(small_blobs, name):
+    """From the same initial parameters, integer sample weights fit what
+    repeating the rows fits."""
+    X, y = small_blobs
+    X, y = X[::3], y[::3]
+    sw = np.random.RandomState(0).randint(1, 4, size=len(X))
+    rows = np.repeat(np.arange(len(X)), sw)
+    w, m, p = initial_parameters(X[rows], y[rows], name)
+    w_sw, m_sw, p_sw = initial_parameters(X, y, name, sample_weight=sw)
+    assert_allclose(w_sw, w, rtol=1e-12)
+    assert_allclose(m_sw, m, rtol=1e-12)
+    assert_allclose(p_sw, p, rtol=1e-10)
+    kw = dict(
+        covariance_type=name,
+        weights_init=w,
+        means_init=m,
+        precisions_init=p,
+        tol=1e-10,
+        max_iter=400,
+    )
+    weighted = GaussianMixture(3, **kw).fit(X, sample_weight=sw)
+    repeated = GaussianMixture(3, **kw).fit(X[rows])
+    for attr in PARAMETERS:
+        assert _relative(getattr(weighted, attr), getattr(repeated, attr)) < 1e-8, attr
+    assert_allclose(weighted.lower_bound_, repeated.lower_bound_, rtol=1e-10)
+    assert weighted.n_parameters_ == repeated.n_parameters_
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_float32_in_float32_out(small_blobs, name):
+    X, y = small_blobs
+    X32 = (X + 100.0).astype(np.float32)  # an offset tests the centring
+    w, m, p = initial_parameters(X32.astype(np.float64), y, name)
+    kw = dict(
+        covariance_type=name,
+        weights_init=w,
+        means_init=m,
+        precisions_init=p,
+        tol=0,
+        max_iter=20,
+    )
+    gm32 = GaussianMixture(3, **kw).fit(X32)
+    gm64 = GaussianMixture(3, **kw).fit(X32.astype(np.float64))
+    for attr in PARAMETERS:
+        assert getattr(gm32, attr).dtype == np.float32, attr
+    for method in ("score_samples", "predict_proba"):
+        assert getattr(gm32, method)(X32).dtype == np.float32
+    assert_allclose(gm32.lower_bound_, gm64.lower_bound_, rtol=1e-4)
+    assert_allclose(gm32.means_, gm64.means_, rtol=1e-4)
+    K, d = gm64.means_.shape
+    assert (
+        _whitened_error(
+            dense_covariances(name, gm32.covariances_, K, d).astype(np.float64),
+            dense_covariances(name, gm64.covariances_, K, d),
+        )
+        < 1e-3
+    )
+
+
+#: EVE and VVE lose the common orientation when a fit restarts from a fitted
+#: model, and the first M-step's MM (at most MM_STEPS steps from the
+#: eigenvectors of the pooled scatter) lowers the likelihood.
+RESTART_LOSES_ORIENTATION = pytest.mark.xfail(
+    strict=True,
+    reason="EVE/VVE: a restart from fitted parameters starts the orientation's "
+    "MM again from the pooled scatter's eigenvectors (at most MM_STEPS steps); "
+    "the log-likelihood drops",
+)
+RESTART_CASES = _params(dict.fromkeys(("EVE", "VVE"), RESTART_LOSES_ORIENTATION))
+
+
+@pytest.mark.parametrize("name", RESTART_CASES)
+def test_warm_start_continues(small_blobs, name):
+    """Two warm-started fits of 4 iterations end where one fit of 8 does."""
+    X, y = small_blobs
+    w, m, p = initial_parameters(X, (y + np.arange(len(y))) % 3, name)  # a poor start
+    kw = dict(
+        covariance_type=name, weights_init=w, means_init=m, precisions_init=p, tol=0
+    )
+    straight = GaussianMixture(3, max_iter=8, **kw).fit(X)
+    warm = GaussianMixture(3, max_iter=4, warm_start=True, **kw).fit(X)
+    first = warm.lower_bound_
+    warm.fit(X)
+    assert warm.n_iter_ == 4
+    assert warm.lower_bounds_[0] >= first - 1e-12 * abs(first)
+    assert_allclose(warm.lower_bound_, straight.lower_bound_, rtol=1e-10)
+    assert_allclose(warm.means_, straight.means_, rtol=1e-7)
+    K, d = warm.means_.shape
+    assert (
+        _whitened_error(
+            dense_covariances(name, warm.covariances_, K, d),
+            dense_covariances(name, straight.covariances_, K, d),
+        )
+        < 1e-7
+    )
+
+
+@pytest.mark.parametrize("name", RESTART_CASES)
+def test_restart_from_a_fitted_model_does_not_lose_likelihood(iris, iris_fits, name):
+    """EM continued from a converged fit (its parameters as ``*_init``, and by
+    ``warm_start``) stays where it is: the lower bound does not drop."""
+    fit = iris_fits[name]
+    kw = dict(covariance_type=name, reg_covar=0.0, tol=0, max_iter=3)
+    again = GaussianMixture(
+        3,
+        weights_init=fit.weights_,
+        means_init=fit.means_,
+        precisions_init=fit.precisions_,
+        **kw,
+    ).fit(iris)
+    warm = clone(fit).set_params(warm_start=True)
+    warm.fit(iris)  # the same fit as the fixture's (deterministic 'hc' start)
+    warm.set_params(**kw).fit(iris)
+    for gm in (again, warm):
+        bounds = np.asarray(gm.lower_bounds_)
+        assert bounds.min() >= fit.lower_bound_ - 1e-10 * abs(fit.lower_bound_), (
+            bounds - fit.lower_bound_
+        )
+
+
+#: A model built from precisions (``precisions_init``, ``warm_start``) computes
+#: its covariances as ``U^-1 U^-T`` from the precision's factor ``U`` (with
+#: ``precision = U U^T``), which is not the inverse, ``U^-T U^-1``
+#: (``FullCovariance._cov_from_prec_chol``, also used by 'tied').
+COVARIANCES_FROM_PRECISIONS = pytest.mark.xfail(
+    strict=True,
+    reason="full-matrix models built from precisions: covariances = U^-1 U^-T, "
+    "not (U U^T)^-1 (FullCovariance._cov_from_prec_chol)",
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    _params(
+        {name: COVARIANCES_FROM_PRECISIONS for name in MCLUST_MODELS if name[2] != "I"}
+    ),
+)
+def test_max_iter_zero_returns_the_initialisation(small_blobs, name):
+    """max_iter=0 publishes the initial parameters: ``covariances_`` is the
+    inverse of ``precisions_init``."""
+    X, y = small_blobs
+    w, m, p = initial_parameters(X, y, name)
+    gm = GaussianMixture(
+        3,
+        covariance_type=name,
+        weights_init=w,
+        means_init=m,
+        precisions_init=p,
+        max_iter=0,
+    ).fit(X)
+    assert_allclose(gm.weights_, w, rtol=1e-12)
+    assert_allclose(gm.means_, m, rtol=1e-12)
+    assert_allclose(gm.precisions_, p, rtol=1e-10, atol=1e-12 * np.abs(p).max())
+    K, d = m.shape
+    assert (
+        _whitened_error(
+            dense_covariances(name, gm.covariances_, K, d),
+            _covariances_from_precisions(name, p, K, d),
+        )
+        < 1e-10
+    )
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_bad_input(small_blobs, blob_fits, name):
+    X, _ = small_blobs
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError):
+        GaussianMixture(3, covariance_type=name).fit(bad)
+    with pytest.raises(ValueError, match="n_components"):
+        GaussianMixture(3, covariance_type=name).fit(X[:2])
+    gm = blob_fits[name]
+    for method in ("predict", "predict_proba", "score_samples", "score"):
+        with pytest.raises(ValueError, match="features"):
+            getattr(gm, method)(X[:, :2])
+
+
+def test_univariate_names():
+    """mclust's 'E' and 'V' on one feature: the same fits as EII and VII, with
+    their counts (2K and 3K - 1 parameters)."""
+    rng = np.random.RandomState(0)
+    X = np.concatenate([rng.normal(0, 1, 120), rng.normal(5, 2, 80)])[:, None]
+    for name, same in (("E", "EII"), ("V", "VII")):
+        kw = dict(init_params="hc", reg_covar=0.0, tol=1e-10, max_iter=500)
+        gm = GaussianMixture(2, covariance_type=name, **kw).fit(X)
+        ref = GaussianMixture(2, covariance_type=same, **kw).fit(X)
+        assert gm.covariances_.shape == (2,)
+        for attr in PARAMETERS:
+            assert_allclose(getattr(gm, attr), getattr(ref, attr), rtol=1e-12)
+        assert gm.n_parameters_ == {"E": 4, "V": 5}[name]
+        assert_allclose(gm.volumes_, gm.covariances_, rtol=1e-12)
+        if name == "E":
+            assert gm.covariances_[0] == gm.covariances_[1]
+        assert_allclose(
+            gm.score_samples(X),
+            logsumexp(
+                np.log(gm.weights_)
+                + np.column_stack(
+                    [
+                        multivariate_normal(gm.means_[k], gm.covariances_[k]).logpdf(X)
+                        for k in range(2)
+                    ]
+                ),
+                axis=1,
+            ),
+            rtol=1e-10,
+        )
+
+
+# -- counts ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", MCLUST_MODELS)
+def test_n_parameters_is_nMclustParams(iris_fits, reference, name):
+    assert iris_fits[name].n_parameters_ == _n_mclust_params(name, 3, 4)
+    # and R's own nMclustParams for d = 2, 4, 6, 13 and K = 2, 3
+    for data in reference["datasets"].values():
+        for K, fit in data["me"][name].items():
+            assert _n_mclust_params(name, int(K), data["d"]) == fit["npar"]
+    # through the class, for a grid of sizes
+    cls = COVARIANCE_MODELS[name]
+    for K in (1, 2, 5):
+        for d in (1, 2, 3, 7):
+            if d == 1 and name[2] != "I":
+                continue
+            n = cls.n_cov_parameters(K, d) + K * d + K - 1
+            assert n == _n_mclust_params(name, K, d), (K, d)
+
+
+# -- exactness against mclust ------------------------------------------------------------------
+
+DATASETS = ("iris", "faithful", "wine", "banknote")
+
+#: EM cases where ours ends higher than ``me()`` by more than 1e-6 relative:
+#: VVE (mclust's M-step is not the maximiser) and EVE on wine with K=2
+#: (``me()`` stops after 14 iterations at -3212.678, ours goes on to -3199.896).
+EM_BETTER = {("wine", "EVE", "2")} | {
+    (data, "VVE", K) for data in DATASETS for K in ("2", "3")
+}
+
+
+def _cases():
+    for data in DATASETS:
+        for name in MCLUST_MODELS:
+            for K in ("2", "3"):
+                yield data, name, K
+
+
+CASES = [pytest.param(*c, id="-".join(c)) for c in _cases()]
+
+
+@pytest.fixture(scope="module")
+def ref_data(reference):
+    out = {}
+    for data in DATASETS:
+        entry = reference["datasets"][data]
+        out[data] = (np.array(entry["X"], dtype=np.float64), entry)
+    return out
+
+
+def _vee_fixed_point(counts, scatters, n_iter=300):
+    """VEE's M-step by Celeux & Govaert's fixed point, run far past convergence:
+    ``C`` proportional to ``sum_k W_k / lambda_k`` (det 1), then
+    ``lambda_k = tr(W_k C^-1) / (N_k d)``."""
+    d = scatters.shape[1]
+    lam = np.trace(scatters, axis1=1, axis2=2) / (counts * d)
+    for _ in range(n_iter):
+        c = (scatters / lam[:, None, None]).sum(axis=0)
+        c /= np.exp(np.linalg.slogdet(c)[1] / d)
+        lam = np.einsum("kij,ji->k", scatters, np.linalg.inv(c)) / (counts * d)
+    return lam[:, None, None] * c
+
+
+@pytest.mark.parametrize("data, name, K", CASES)
+def test_mstep_matches_mclust(ref_data, monkeypatch, data, name, K):
+    """One M-step from mclust's partition (``mstep(modelName, data, unmap(z))``).
+
+    Weights and means agree to 1e-12; the covariances to 1e-8 in every
+    direction and the log-likelihood at the M-step's parameters to 1e-10,
+    except for VEE (mclust's covariances are ~1e-6 from the fixed point: the
+    M-step objective agrees to 1e-12, ours is the fixed point to 1e-10), EVE
+    (MM to convergence: the objective agrees to 3e-8) and VVE (mclust's is not
+    the maximiser: ours must be at least as high)."""
+    X, entry = ref_data[data]
+    ref = entry["mstep"][name][K]
+    assert not ref.get("failed"), ref.get("reason")
+    k, d = int(K), X.shape[1]
+    labels = np.asarray(entry["partitions"][K])
+    if name in ("EVE", "VVE"):  # the MM iteration to convergence
+        monkeypatch.setattr(covariance_module, "MM_STEPS", 10**6)
+    w, m, p = initial_parameters(X, labels, name, reg_covar=0.0)
+    sigma = _covariances_from_precisions(name, p, k, d)
+    ref_sigma = np.asarray(ref["sigma"])
+    assert_allclose(w, ref["pro"], rtol=1e-12)
+    assert _relative(m, ref["mean"]) < 1e-12
+    counts, _, scatters = _scatters(X, labels, k)
+    ours_q = _mstep_objective(counts, scatters, sigma)
+    mclust_q = _mstep_objective(counts, scatters, ref_sigma)
+
+    if name == "VEE":
+        assert _whitened_error(sigma, ref_sigma) < 2e-6
+        assert abs(ours_q - mclust_q) <= 1e-12 * abs(mclust_q)
+        assert _whitened_error(sigma, _vee_fixed_point(counts, scatters)) < 1e-10
+    elif name == "EVE":
+        assert abs(ours_q - mclust_q) <= 3e-8 * abs(mclust_q), (ours_q, mclust_q)
+        assert _whitened_error(sigma, ref_sigma) < 2e-3
+    elif name == "VVE":
+        assert ours_q >= mclust_q - 1e-12 * abs(mclust_q), (ours_q, mclust_q)
+    else:
+        assert _whitened_error(sigma, ref_sigma) < 1e-8
+        # the log-likelihood at the M-step's parameters, by our E-step
+        gm = GaussianMixture(
+            k,
+            covariance_type=name,
+            weights_init=w,
+            means_init=m,
+            precisions_init=p,
+            max_iter=0,
+        ).fit(X)
+        assert_allclose(gm.score(X) * len(X), ref["loglik"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("data, name, K", CASES)
+def test_em_matches_mclust(ref_data, data, name, K):
+    """EM from mclust's partition (``me()`` with tol 1e-10) reaches mclust's
+    log-likelihood to 1e-6 relative, or a higher one where mclust stops early
+    or its M-step is not the maximiser (``EM_BETTER``); the parameter count,
+    and so BIC, are mclust's."""
+    X, entry = ref_data[data]
+    ref = entry["me"][name][K]
+    assert not ref.get("failed"), ref.get("reason")
+    k, n = int(K), len(X)
+    labels = np.asarray(entry["partitions"][K])
+    w, m, p = initial_parameters(X, labels, name, reg_covar=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        gm = GaussianMixture(
+            k,
+            covariance_type=name,
+            weights_init=w,
+            means_init=m,
+            precisions_init=p,
+            reg_covar=0.0,
+            tol=1e-11,
+            max_iter=5000,
+        ).fit(X)
+    loglik, theirs = gm.score(X) * n, ref["loglik"]
+    assert gm.n_parameters_ == ref["npar"]
+    assert loglik >= theirs - 1e-6 * abs(theirs), (loglik, theirs)
+    if (data, name, K) in EM_BETTER:
+        assert loglik > theirs + 1e-6 * abs(theirs), (loglik, theirs)
+    else:
+        assert loglik <= theirs + 1e-6 * abs(theirs), (loglik, theirs)
+    # mclust's BIC is 2 loglik - npar log(n), higher is better; ours the negative
+    assert_allclose(-gm.bic(X), 2 * loglik - ref["npar"] * np.log(n), rtol=1e-12)
+    assert -gm.bic(X) >= ref["bic"] - 2e-6 * abs(theirs)
