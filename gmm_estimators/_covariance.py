@@ -293,8 +293,9 @@ class FullCovariance(_CovarianceModel):
 
     @staticmethod
     def _cov_from_prec_chol(prec_chol):
+        # precision = U U^T, so covariance = U^-T U^-1
         inv = _triangular_inverse(prec_chol, lower=False)
-        return inv @ np.swapaxes(inv, -1, -2)
+        return np.swapaxes(inv, -1, -2) @ inv
 
     def _prec_chol_from_cov(self, covariances, reg_covar):
         try:
@@ -896,11 +897,35 @@ class _CommonOrientation(_GeneralFamily):
     def _volumes(self, g, nk):
         raise NotImplementedError
 
+    def _objective(self, orientation, w, nk):
+        """``sum_k (N_k d log lambda_k + tr(W_k Sigma_k^-1))`` at the best
+        volumes and shapes for ``orientation``."""
+        e = np.einsum("ji,kjl,li->ki", orientation, w, orientation)
+        g = _geometric_mean(e, axis=1)
+        lam = self._volumes(g, nk)
+        d = self.n_features
+        value = np.sum(nk * d * np.log(lam)) + d * np.sum(g / lam)
+        return float(value) if np.isfinite(value) else np.inf
+
+    def _start_orientation(self, w, nk):
+        """Where the orientation's MM steps start: the best, for this
+        M-step's objective, of the previous M-step's orientation, this model's
+        own (the eigenvectors its covariances share: after a warm start or
+        from given precisions) and the pooled scatter's eigenvectors.  Starting
+        from the best of them, the M-step never lowers the likelihood."""
+        d = self.n_features
+        starts = [_descending_eigh(w.sum(axis=0))[1]]
+        own = self.covariances
+        if own.shape == w.shape and np.all(np.isfinite(own)):
+            starts.append(_descending_eigh(own.sum(axis=0))[1])
+        if self._orientation is not None and self._orientation.shape == (d, d):
+            starts.append(self._orientation)
+        scores = [self._objective(start, w, nk) for start in starts]
+        return starts[int(np.argmin(scores))]
+
     def _constrain(self, w, nk):
         d = self.n_features
-        orientation = self._orientation
-        if orientation is None or orientation.shape != (d, d):
-            orientation = _descending_eigh(w.sum(axis=0))[1]
+        orientation = self._start_orientation(w, nk)
         alpha = np.linalg.eigvalsh(w)[:, -1]
         previous = np.inf
         for step_index in range(MM_STEPS + 1):

@@ -35,9 +35,9 @@ Known differences from mclust, each tested for what it is:
   the EVE objective -- so ours must reach at least its objective.  EM then
   reaches higher log-likelihoods than ``me()`` (up to 24 higher: iris, K=3).
 * EVE and VVE restarted from a fitted model (``warm_start`` or
-  ``precisions_init``) lose the previous orientation: the first M-step's MM
-  starts again from the eigenvectors of the pooled scatter, and with at most
-  ``MM_STEPS`` steps the log-likelihood drops (strict ``xfail``).
+  ``precisions_init``) start the orientation's MM steps from the best of the
+  model's own orientation and the pooled scatter's, so the likelihood does
+  not drop (it did when they started from the pooled scatter's only).
 """
 
 import json
@@ -495,16 +495,7 @@ def test_float32_in_float32_out(small_blobs, name):
     )
 
 
-#: EVE and VVE lose the common orientation when a fit restarts from a fitted
-#: model, and the first M-step's MM (at most MM_STEPS steps from the
-#: eigenvectors of the pooled scatter) lowers the likelihood.
-RESTART_LOSES_ORIENTATION = pytest.mark.xfail(
-    strict=True,
-    reason="EVE/VVE: a restart from fitted parameters starts the orientation's "
-    "MM again from the pooled scatter's eigenvectors (at most MM_STEPS steps); "
-    "the log-likelihood drops",
-)
-RESTART_CASES = _params(dict.fromkeys(("EVE", "VVE"), RESTART_LOSES_ORIENTATION))
+RESTART_CASES = MCLUST_MODELS
 
 
 @pytest.mark.parametrize("name", RESTART_CASES)
@@ -556,23 +547,7 @@ def test_restart_from_a_fitted_model_does_not_lose_likelihood(iris, iris_fits, n
         )
 
 
-#: A model built from precisions (``precisions_init``, ``warm_start``) computes
-#: its covariances as ``U^-1 U^-T`` from the precision's factor ``U`` (with
-#: ``precision = U U^T``), which is not the inverse, ``U^-T U^-1``
-#: (``FullCovariance._cov_from_prec_chol``, also used by 'tied').
-COVARIANCES_FROM_PRECISIONS = pytest.mark.xfail(
-    strict=True,
-    reason="full-matrix models built from precisions: covariances = U^-1 U^-T, "
-    "not (U U^T)^-1 (FullCovariance._cov_from_prec_chol)",
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    _params(
-        {name: COVARIANCES_FROM_PRECISIONS for name in MCLUST_MODELS if name[2] != "I"}
-    ),
-)
+@pytest.mark.parametrize("name", MCLUST_MODELS)
 def test_max_iter_zero_returns_the_initialisation(small_blobs, name):
     """max_iter=0 publishes the initial parameters: ``covariances_`` is the
     inverse of ``precisions_init``."""
