@@ -14,7 +14,7 @@ from ._ppca import MixtureOfPPCA
 from ._selection import GaussianMixtureSelector
 from .plotting import ClusterDisplay, CriterionDisplay
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "ClusterDisplay",

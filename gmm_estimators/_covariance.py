@@ -900,7 +900,7 @@ class _CommonOrientation(_GeneralFamily):
     def _objective(self, orientation, w, nk):
         """``sum_k (N_k d log lambda_k + tr(W_k Sigma_k^-1))`` at the best
         volumes and shapes for ``orientation``."""
-        e = np.einsum("ji,kjl,li->ki", orientation, w, orientation)
+        e = np.einsum("ji,kji->ki", orientation, w @ orientation)
         g = _geometric_mean(e, axis=1)
         lam = self._volumes(g, nk)
         d = self.n_features
@@ -929,7 +929,8 @@ class _CommonOrientation(_GeneralFamily):
         alpha = np.linalg.eigvalsh(w)[:, -1]
         previous = np.inf
         for step_index in range(MM_STEPS + 1):
-            e = np.einsum("ji,kjl,li->ki", orientation, w, orientation)
+            wd = w @ orientation  # (K, d, d): W_k D
+            e = np.einsum("ji,kji->ki", orientation, wd)  # diag(D^T W_k D)
             g = _geometric_mean(e, axis=1)
             lam = self._volumes(g, nk)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -944,11 +945,11 @@ class _CommonOrientation(_GeneralFamily):
                 break
             # two majorisations, alternately: W_k <= alpha_k I, B_k <= beta_k I
             if step_index % 2 == 0:
-                step = np.einsum("k,ij,kj->ij", alpha, orientation, b)
-                step -= np.einsum("kij,jl,kl->il", w, orientation, b)
+                step = orientation * (alpha @ b)
+                step -= np.einsum("kil,kl->il", wd, b)
             else:
                 beta = b.max(axis=1, keepdims=True)
-                step = np.einsum("kij,jl,kl->il", w, orientation, beta - b)
+                step = np.einsum("kil,kl->il", wd, beta - b)
             u, _, vt = np.linalg.svd(step)
             orientation = u @ vt
         with np.errstate(divide="ignore", invalid="ignore"):

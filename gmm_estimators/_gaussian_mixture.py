@@ -248,6 +248,13 @@ or list of those, default='kmeans'
     def _validate_init(self, X):
         K, d = self.n_components, X.shape[1]
         cls = self._model_class()
+        if self.covariance_type in ("E", "V") and d != 1:
+            raise ValueError(
+                f"covariance_type={self.covariance_type!r} is mclust's name for one "
+                f"feature, but X has {d} features: use "
+                f"{'EII' if self.covariance_type == 'E' else 'VII'!r} (or another of "
+                "the fourteen models)."
+            )
         if self.warm_start and hasattr(self, "converged_"):
             fitted = (
                 getattr(self, "_fitted_covariance_type", self.covariance_type),

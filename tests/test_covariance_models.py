@@ -768,3 +768,12 @@ def test_em_matches_mclust(ref_data, data, name, K):
     # mclust's BIC is 2 loglik - npar log(n), higher is better; ours the negative
     assert_allclose(-gm.bic(X), 2 * loglik - ref["npar"] * np.log(n), rtol=1e-12)
     assert -gm.bic(X) >= ref["bic"] - 2e-6 * abs(theirs)
+
+
+@pytest.mark.parametrize("name, instead", [("E", "EII"), ("V", "VII")])
+def test_univariate_names_need_one_feature(small_blobs, name, instead):
+    # mclust's univariate names on several features: a clear error naming
+    # the multivariate model
+    X, _ = small_blobs
+    with pytest.raises(ValueError, match=f"one feature.*'{instead}'"):
+        GaussianMixture(2, covariance_type=name).fit(X)
