@@ -54,7 +54,7 @@ from sklearn.datasets import load_iris, load_wine, make_blobs
 from sklearn.exceptions import ConvergenceWarning
 
 import gmm_estimators._covariance as covariance_module
-from gmm_estimators import GaussianMixture
+from gmm_estimators import GaussianMixture, GaussianMixtureSelector
 from gmm_estimators._covariance import (
     COVARIANCE_MODELS,
     MCLUST_MODELS,
@@ -180,11 +180,6 @@ def _n_mclust_params(name, K, d):
         "VVV": K * d * (d + 1) // 2,
     }[name]
     return cov + K * d + K - 1
-
-
-def _params(marks):
-    """``MCLUST_MODELS`` as pytest parameters, with ``marks[name]`` where given."""
-    return [pytest.param(name, marks=marks.get(name, ())) for name in MCLUST_MODELS]
 
 
 # -- data ----------------------------------------------------------------------------
@@ -777,3 +772,25 @@ def test_univariate_names_need_one_feature(small_blobs, name, instead):
     X, _ = small_blobs
     with pytest.raises(ValueError, match=f"one feature.*'{instead}'"):
         GaussianMixture(2, covariance_type=name).fit(X)
+
+
+@pytest.mark.parametrize(
+    "data, n_components, model, k, mclust_bic",
+    [
+        # mclust 6.0.0's Mclust(iris[, 1:4]) and Mclust(faithful): VEV,2 and
+        # EEE,3 (tests/data/mclust_models_reference.json, "choice"); the grid
+        # is cut to the numbers of components around the choice
+        ("iris", [1, 2, 3], "VEV", 2, 561.7285),
+        ("faithful", [2, 3, 4], "EEE", 3, 2314.3163),
+    ],
+)
+def test_selector_over_the_family_chooses_mclusts_model(
+    reference, data, n_components, model, k, mclust_bic
+):
+    X = np.asarray(reference["datasets"][data]["X"], dtype=float)
+    selector = GaussianMixtureSelector(
+        n_components=n_components, covariance_type="mclust", random_state=0
+    ).fit(X)
+    assert (selector.covariance_type_, selector.n_components_) == (model, k)
+    assert selector.best_score_ <= mclust_bic + 0.5
+    assert selector.best_score_ == pytest.approx(mclust_bic, abs=0.5)
