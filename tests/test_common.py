@@ -17,6 +17,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import estimator_html_repr
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 from gmm_estimators import GaussianMixture, GaussianMixtureSelector, MixtureOfPPCA
@@ -139,6 +140,18 @@ def test_same_random_state_same_model_and_no_global_rng(fitted, X_small):
         assert_array_equal(again.cv_results_["bic"], fitted.cv_results_["bic"])
     for method, values in _outputs(fitted, X_small).items():
         assert_array_equal(getattr(again, method)(X_small), values, err_msg=method)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_html_repr_links_to_the_api_page(name):
+    # the "?" link of the HTML representation (scikit-learn's _doc_link_*)
+    estimator = ESTIMATORS[name]
+    url = (
+        "https://gmm-estimators.readthedocs.io/en/stable/generated/"
+        f"gmm_estimators.{name}.html"
+    )
+    assert estimator._get_doc_link() == url
+    assert f'href="{url}"' in estimator_html_repr(estimator)
 
 
 @pytest.mark.parametrize("name", NAMES)
