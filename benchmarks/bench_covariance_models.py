@@ -48,6 +48,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+# the machine description, written once for the benchmarks
+from bench_em import blas_description, cpu_model  # noqa: E402
+
 import gmm_estimators  # noqa: E402
 from gmm_estimators import GaussianMixture  # noqa: E402
 from gmm_estimators._covariance import MCLUST_MODELS  # noqa: E402
@@ -157,30 +160,6 @@ def git_commit() -> str:
         return out.stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def blas_description() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (threadpoolctl not installed)"
-    entries = [
-        f"{info['internal_api']} {info.get('version')} ({info['num_threads']} threads)"
-        for info in threadpool_info()
-        if info["user_api"] == "blas"
-    ]
-    return "; ".join(entries) or "unknown"
 
 
 def load_average() -> str:
