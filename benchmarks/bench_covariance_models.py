@@ -206,6 +206,8 @@ def render(args, results, load_start, load_end, seconds) -> str:
     lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
     over = []
     for name in ("full",) + MCLUST_MODELS:
+        if name not in results[ds[0]]:  # not asked for (--models)
+            continue
         row = [f"`{name}`"]
         for d in ds:
             r = results[d][name]
