@@ -1,0 +1,118 @@
+"""GaussianMixtureSelector over mclust's fourteen models against ``mclustBIC``.
+
+For each data set stored in ``tests/data/mclust_models_reference.json`` (written
+by ``benchmarks/mclust_models_reference.R``: R's mclust 6.0.0 on iris,
+faithful, wine and banknote), fit ``GaussianMixtureSelector(n_components=9,
+covariance_type="mclust")`` and compare every (model, K) cell's BIC with
+mclust's, and the chosen model with mclust's choice.  A cell counts as worse
+(better) when our BIC, in mclust's sign, is lower (higher) by more than 0.5;
+cells mclust could not fit and our degenerate fits are left out.  Times: our
+wall and CPU seconds against the CPU seconds R reported for ``mclustBIC``
+(measured when the reference was written, possibly on a loaded machine).
+
+Usage::
+
+    python benchmarks/bench_family_mclust.py            # about 1-2 minutes
+    python benchmarks/bench_family_mclust.py --quick    # iris only, K = 1..3
+"""
+
+import argparse
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from gmm_estimators import GaussianMixtureSelector
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "tests" / "data" / "mclust_models_reference.json"
+
+
+def compare(name, data, max_components, seed):
+    """One data set: our selector's cells and choice against mclust's."""
+    X = np.asarray(data["X"], dtype=float)
+    wall, cpu = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        selector = GaussianMixtureSelector(
+            n_components=max_components, covariance_type="mclust", random_state=seed
+        ).fit(X)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    results = selector.cv_results_
+    worse, better, cells = [], 0, 0
+    for i, params in enumerate(results["params"]):
+        model, k = params["covariance_type"], params["n_components"]
+        theirs = data["bic_table"][model][k - 1]
+        if (
+            theirs is None
+            or results["degenerate"][i]
+            or not np.isfinite(results["bic"][i])
+        ):
+            continue
+        cells += 1
+        ours = -results["bic"][i]  # mclust's sign: higher is better
+        if ours < theirs - 0.5:
+            worse.append(f"{model},{k} by {theirs - ours:.2f}")
+        elif ours > theirs + 0.5:
+            better += 1
+    choice = data["choice"]
+    return {
+        "data": f"{name} ({X.shape[0]}x{X.shape[1]})",
+        "cells": cells,
+        "worse": len(worse),
+        "better": better,
+        "ours": f"{selector.covariance_type_},{selector.n_components_} "
+        f"({-selector.best_score_:.2f})",
+        "mclust": f"{choice['model']},{choice['K']} ({choice['bic']:.2f})",
+        "wall": wall,
+        "cpu": cpu,
+        "mclust_cpu": data["mclustBIC_cpu_seconds"],
+        "worse_cells": "; ".join(worse) or "-",
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="iris, K = 1..3")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "family_mclust_results.md"
+    )
+    args = parser.parse_args()
+    reference = json.loads(REFERENCE.read_text())
+    datasets = reference["datasets"]
+    if args.quick:
+        datasets = {"iris": datasets["iris"]}
+    rows = []
+    for name, data in datasets.items():
+        rows.append(compare(name, data, 3 if args.quick else 9, args.seed))
+        print(rows[-1], flush=True)
+    lines = [
+        "# GaussianMixtureSelector over mclust's fourteen models vs mclustBIC",
+        "",
+        f"Reference: {reference['source']}. K = 1..{3 if args.quick else 9}, "
+        f"seed {args.seed}, load average {os.getloadavg()[0]:.2f} at the end. "
+        "BIC in mclust's sign (higher is better); a cell is worse or better by "
+        "more than 0.5.",
+        "",
+        "| data | cells | worse | better | our choice | mclust's choice "
+        "| our wall s | our CPU s | mclust CPU s | worse cells |",
+        "|---|---:|---:|---:|---|---|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['data']} | {r['cells']} | {r['worse']} | {r['better']} | "
+            f"{r['ours']} | {r['mclust']} | {r['wall']:.1f} | {r['cpu']:.1f} | "
+            f"{r['mclust_cpu']:.2f} | {r['worse_cells']} |"
+        )
+    text = "\n".join(lines) + "\n"
+    if not args.quick:
+        args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
