@@ -15,6 +15,8 @@ the tests read it, and nothing outside this module branches on
 # Authors: The gmm_estimators developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import functools
+
 import numpy as np
 from scipy.linalg import solve_triangular
 
@@ -78,7 +80,9 @@ def _triangular_inverse(t, lower):
     the other triangle is zeroed so that factors stay exactly triangular.
     """
     inv = np.linalg.inv(t)
-    return np.tril(inv) if lower else np.triu(inv)
+    upper = _triangle_masks(inv.shape[-1])[0]
+    inv[..., ~upper.T if lower else ~upper] = 0.0
+    return inv
 
 
 def _smallest_relative_eigenvalues(covariances, data_var, reg_covar):
@@ -94,10 +98,21 @@ def _smallest_relative_eigenvalues(covariances, data_var, reg_covar):
     return np.atleast_2d(np.linalg.eigvalsh(scaled))[:, 0]
 
 
+@functools.lru_cache(maxsize=64)
+def _triangle_masks(d):
+    """Masks of the upper triangle with and without the diagonal (cached:
+    ``numpy.triu`` builds its mask anew at every call, a fifth of a small
+    EM iteration)."""
+    upper = np.triu(np.ones((d, d), dtype=bool))
+    strict = upper.copy()
+    np.fill_diagonal(strict, False)
+    return upper, strict
+
+
 def _sym_from_upper(a):
     """Symmetric matrices from the upper triangles of a stack of matrices."""
-    upper = np.triu(a)
-    return upper + np.swapaxes(np.triu(a, 1), -1, -2)
+    upper, strict = _triangle_masks(a.shape[-1])
+    return np.where(upper, a, 0.0) + np.swapaxes(np.where(strict, a, 0.0), -1, -2)
 
 
 class _CovarianceModel(ComponentModel):
