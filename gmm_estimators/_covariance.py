@@ -715,13 +715,15 @@ class _Parsimonious:
 
 class _DiagonalFamily(_Parsimonious, DiagCovariance):
     """EEI, VEI, EVI: diagonal covariances stored as ``(K, d)``; the M-step
-    constrains the diagonal scatters ``w_k = diag W_k``."""
+    constrains the diagonal scatters ``w_k = diag W_k``, regularised first
+    (``w_k + N_k reg_covar``: the constraint then holds exactly)."""
 
     def _variances(self, nk, means_c, stats, reg_covar):
-        w = stats["sq"] - nk[:, None] * means_c**2
+        w = np.maximum(stats["sq"] - nk[:, None] * means_c**2, 0.0)
+        w += nk[:, None] * reg_covar
         # a collapsed component gives NaN, which the model's check reports
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self._constrain(np.maximum(w, 0.0), nk) + reg_covar
+            return self._constrain(w, nk)
 
 
 class EEICovariance(_DiagonalFamily):
@@ -784,18 +786,21 @@ class EIICovariance(_Parsimonious, SphericalCovariance):
 class _GeneralFamily(_Parsimonious, FullCovariance):
     """VEE, EVE, VVE, EEV, VEV, EVV: covariances stored as ``(K, d, d)``, with
     the E-step and statistics of ``full``; the M-step constrains the scatters
-    ``W_k``.  A common orientation found by an M-step is kept for the next one
+    ``W_k`` (regularised first: ``W_k + N_k reg_covar I``).  A common orientation found by an M-step is kept for the next one
     (it starts the next inner iteration)."""
 
     _orientation = None
 
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
         means_c, cov = self._component_covariances(nk, s1c, stats)
+        # regularised first, W_k + N_k reg_covar I: the constraint then holds
+        # exactly, and a component with too few points for its own matrix
+        # (EVV, VVE, ...) stays regular
+        idx = np.arange(self.n_features)
+        cov[:, idx, idx] += reg_covar
         # a collapsed component gives NaN, which the model's check reports
         with np.errstate(divide="ignore", invalid="ignore"):
             cov, orientation = self._constrain(cov * nk[:, None, None], nk)
-        idx = np.arange(self.n_features)
-        cov[:, idx, idx] += reg_covar
         model = type(self)(
             means_c + self.center, self.center, covariances=cov, reg_covar=reg_covar
         )

@@ -21,14 +21,25 @@ from sklearn.utils import estimator_html_repr
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
 from gmm_estimators import GaussianMixture, GaussianMixtureSelector, MixtureOfPPCA
-from gmm_estimators._covariance import COVARIANCE_TYPES
+from gmm_estimators._covariance import (
+    COVARIANCE_MODELS,
+    COVARIANCE_TYPES,
+    MCLUST_MODELS,
+)
 
 # -- scikit-learn's estimator checks ----------------------------------------------
+
+#: scikit-learn's four types and the ten other models of mclust's family
+#: (mclust's names for the four are the same classes)
+CHECKED_TYPES = [
+    *COVARIANCE_TYPES,
+    *(m for m in MCLUST_MODELS if COVARIANCE_MODELS[m].name == m),
+]
 
 CHECKED = [
     *(
         GaussianMixture(n_components=2, covariance_type=ct, random_state=0)
-        for ct in COVARIANCE_TYPES
+        for ct in CHECKED_TYPES
     ),
     GaussianMixture(random_state=0),
     MixtureOfPPCA(n_components=2, n_latent=1, random_state=0),
