@@ -713,6 +713,24 @@ class _Parsimonious:
         return trace / (nk * self.n_features)
 
 
+def _common_shape(values, nk, lam):
+    """Celeux & Govaert's fixed point for variable volumes and one shape, on
+    per-component values ``(K, d)`` (the diagonal scatters of VEI, the
+    eigenvalues of VEV): ``A`` proportional to ``sum_k values_k / lambda_k``
+    (det 1), then ``lambda_k = sum_j values_kj / A_j / (N_k d)``, from the
+    volumes ``lam``.  Returns the volumes and the shape."""
+    d = values.shape[1]
+    for _ in range(M_STEP_MAX_ITER):
+        shape = (values / lam[:, None]).sum(axis=0)
+        shape /= _geometric_mean(shape)
+        new = (values / shape).sum(axis=1) / (nk * d)
+        done = np.all(np.abs(new - lam) <= M_STEP_TOL * np.abs(lam))
+        lam = new
+        if done or not np.all(np.isfinite(lam)):
+            break
+    return lam, shape
+
+
 class _DiagonalFamily(_Parsimonious, DiagCovariance):
     """EEI, VEI, EVI: diagonal covariances stored as ``(K, d)``; the M-step
     constrains the diagonal scatters ``w_k = diag W_k``, regularised first
@@ -738,23 +756,14 @@ class EEICovariance(_DiagonalFamily):
 class VEICovariance(_DiagonalFamily):
     """VEI: ``lambda_k B`` with one diagonal shape ``B`` (det 1).
 
-    Celeux & Govaert's fixed point: ``B`` proportional to ``sum_k w_k /
-    lambda_k``, then ``lambda_k = sum_j w_kj / B_j / (N_k d)``.
+    Celeux & Govaert's fixed point (:func:`_common_shape`) on the diagonal
+    scatters.
     """
 
     name = "VEI"
 
     def _constrain(self, w, nk):
-        d = self.n_features
-        lam = self._start_volumes(w.sum(axis=1), nk)
-        for _ in range(M_STEP_MAX_ITER):
-            shape = (w / lam[:, None]).sum(axis=0)
-            shape /= _geometric_mean(shape)
-            new = (w / shape).sum(axis=1) / (nk * d)
-            done = np.all(np.abs(new - lam) <= M_STEP_TOL * np.abs(lam))
-            lam = new
-            if done or not np.all(np.isfinite(lam)):
-                break
+        lam, shape = _common_shape(w, nk, self._start_volumes(w.sum(axis=1), nk))
         return lam[:, None] * shape
 
 
@@ -786,8 +795,9 @@ class EIICovariance(_Parsimonious, SphericalCovariance):
 class _GeneralFamily(_Parsimonious, FullCovariance):
     """VEE, EVE, VVE, EEV, VEV, EVV: covariances stored as ``(K, d, d)``, with
     the E-step and statistics of ``full``; the M-step constrains the scatters
-    ``W_k`` (regularised first: ``W_k + N_k reg_covar I``).  A common orientation found by an M-step is kept for the next one
-    (it starts the next inner iteration)."""
+    ``W_k`` (regularised first: ``W_k + N_k reg_covar I``).  A common
+    orientation found by an M-step is kept for the next one (it may start the
+    next inner iteration)."""
 
     _orientation = None
 
@@ -864,25 +874,17 @@ class EEVCovariance(_GeneralFamily):
 class VEVCovariance(_GeneralFamily):
     """VEV: ``lambda_k D_k A D_k^T``: own orientation and volume, one shape.
 
-    Fixed point: ``A`` proportional to ``sum_k Omega_k / lambda_k``, then
-    ``lambda_k = sum_j Omega_kj / A_j / (N_k d)``.
+    The fixed point of VEI (:func:`_common_shape`) on the eigenvalues
+    ``Omega_k`` of the scatters, whose eigenvectors are the orientations.
     """
 
     name = "VEV"
 
     def _constrain(self, w, nk):
-        d = self.n_features
         values, vectors = _descending_eigh(w)
         values = np.maximum(values, 0.0)
-        lam = self._start_volumes(values.sum(axis=1), nk)
-        for _ in range(M_STEP_MAX_ITER):
-            shape = (values / lam[:, None]).sum(axis=0)
-            shape /= _geometric_mean(shape)
-            new = (values / shape).sum(axis=1) / (nk * d)
-            done = np.all(np.abs(new - lam) <= M_STEP_TOL * np.abs(lam))
-            lam = new
-            if done or not np.all(np.isfinite(lam)):
-                break
+        start = self._start_volumes(values.sum(axis=1), nk)
+        lam, shape = _common_shape(values, nk, start)
         return _compose(vectors, lam[:, None] * shape), None
 
 
@@ -917,15 +919,18 @@ class _CommonOrientation(_GeneralFamily):
     def _volumes(self, g, nk):
         raise NotImplementedError
 
-    def _objective(self, orientation, w, nk):
-        """``sum_k (N_k d log lambda_k + tr(W_k Sigma_k^-1))`` at the best
-        volumes and shapes for ``orientation``."""
-        e = np.einsum("ji,kji->ki", orientation, w @ orientation)
+    def _given_orientation(self, orientation, w, nk):
+        """For ``orientation``: ``W_k D``, ``E_k = diag(D^T W_k D)``, their
+        geometric means, the best volumes, and the objective ``sum_k (N_k d
+        log lambda_k + tr(W_k Sigma_k^-1))`` there (inf when not finite)."""
+        wd = w @ orientation
+        e = np.einsum("ji,kji->ki", orientation, wd)
         g = _geometric_mean(e, axis=1)
         lam = self._volumes(g, nk)
         d = self.n_features
-        value = np.sum(nk * d * np.log(lam)) + d * np.sum(g / lam)
-        return float(value) if np.isfinite(value) else np.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.sum(nk * d * np.log(lam)) + d * np.sum(g / lam)
+        return wd, e, g, lam, float(value) if np.isfinite(value) else np.inf
 
     def _start_orientation(self, w, nk):
         """Where the orientation's MM steps start: the best, for this
@@ -940,29 +945,23 @@ class _CommonOrientation(_GeneralFamily):
             starts.append(_descending_eigh(own.sum(axis=0))[1])
         if self._orientation is not None and self._orientation.shape == (d, d):
             starts.append(self._orientation)
-        scores = [self._objective(start, w, nk) for start in starts]
+        scores = [self._given_orientation(start, w, nk)[-1] for start in starts]
         return starts[int(np.argmin(scores))]
 
     def _constrain(self, w, nk):
-        d = self.n_features
         orientation = self._start_orientation(w, nk)
         alpha = np.linalg.eigvalsh(w)[:, -1]
         previous = np.inf
         for step_index in range(MM_STEPS + 1):
-            wd = w @ orientation  # (K, d, d): W_k D
-            e = np.einsum("ji,kji->ki", orientation, wd)  # diag(D^T W_k D)
-            g = _geometric_mean(e, axis=1)
-            lam = self._volumes(g, nk)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                b = g[:, None] / (lam[:, None] * e)  # (lambda_k A_k)^-1
-            objective = float(np.sum(nk * d * np.log(lam)) + np.sum(e * b))
-            if not np.isfinite(objective) or previous - objective <= M_STEP_TOL * abs(
-                objective
-            ):
+            wd, e, g, lam, objective = self._given_orientation(orientation, w, nk)
+            stalled = previous - objective <= M_STEP_TOL * abs(objective)
+            if not np.isfinite(objective) or stalled:
                 break
             previous = objective
             if step_index == MM_STEPS:
                 break
+            with np.errstate(divide="ignore", invalid="ignore"):
+                b = g[:, None] / (lam[:, None] * e)  # (lambda_k A_k)^-1
             # two majorisations, alternately: W_k <= alpha_k I, B_k <= beta_k I
             if step_index % 2 == 0:
                 step = orientation * (alpha @ b)

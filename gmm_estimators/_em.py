@@ -606,9 +606,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         ]
 
     def _row_width(self):
-        return self._model_class().row_width(
-            self.n_components, self.n_features_in_, **self._model_options()
-        )
+        return self._fit_row_width(self.n_features_in_)
 
     def _sampling_model(self):
         return self._get_model(np.zeros(self.means_.shape[1]))
