@@ -733,15 +733,14 @@ def _common_shape(values, nk, lam):
 
 class _DiagonalFamily(_Parsimonious, DiagCovariance):
     """EEI, VEI, EVI: diagonal covariances stored as ``(K, d)``; the M-step
-    constrains the diagonal scatters ``w_k = diag W_k``, regularised first
-    (``w_k + N_k reg_covar``: the constraint then holds exactly)."""
+    constrains the diagonal scatters ``w_k = diag W_k`` and adds
+    ``reg_covar`` after, as to every covariance (see :class:`_GeneralFamily`)."""
 
     def _variances(self, nk, means_c, stats, reg_covar):
         w = np.maximum(stats["sq"] - nk[:, None] * means_c**2, 0.0)
-        w += nk[:, None] * reg_covar
         # a collapsed component gives NaN, which the model's check reports
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self._constrain(w, nk)
+            return self._constrain(w, nk) + reg_covar
 
 
 class EEICovariance(_DiagonalFamily):
@@ -795,22 +794,23 @@ class EIICovariance(_Parsimonious, SphericalCovariance):
 class _GeneralFamily(_Parsimonious, FullCovariance):
     """VEE, EVE, VVE, EEV, VEV, EVV: covariances stored as ``(K, d, d)``, with
     the E-step and statistics of ``full``; the M-step constrains the scatters
-    ``W_k`` (regularised first: ``W_k + N_k reg_covar I``).  A common
-    orientation found by an M-step is kept for the next one (it may start the
-    next inner iteration)."""
+    ``W_k`` and adds ``reg_covar`` to the diagonal after.  Regularising the
+    scatters first would make the constraints exact, but the constraint then
+    rescales ``reg_covar``, and a component collapsed onto a few points is no
+    longer seen as degenerate (``covariances - reg_covar`` stays well above
+    zero): it was chosen as the best model on faithful (VEV,6) and wine.  A
+    common orientation found by an M-step is kept for the next one (it may
+    start the next inner iteration)."""
 
     _orientation = None
 
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
         means_c, cov = self._component_covariances(nk, s1c, stats)
-        # regularised first, W_k + N_k reg_covar I: the constraint then holds
-        # exactly, and a component with too few points for its own matrix
-        # (EVV, VVE, ...) stays regular
-        idx = np.arange(self.n_features)
-        cov[:, idx, idx] += reg_covar
         # a collapsed component gives NaN, which the model's check reports
         with np.errstate(divide="ignore", invalid="ignore"):
             cov, orientation = self._constrain(cov * nk[:, None, None], nk)
+        idx = np.arange(self.n_features)
+        cov[:, idx, idx] += reg_covar
         model = type(self)(
             means_c + self.center, self.center, covariances=cov, reg_covar=reg_covar
         )

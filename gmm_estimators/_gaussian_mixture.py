@@ -64,9 +64,8 @@ class GaussianMixture(_BaseMixture):
         EM stops when the lower bound (mean log-likelihood) changes by less.
     reg_covar : float, default=1e-6
         Non-negative value added to the diagonal of the covariances, so that
-        they stay positive definite (for mclust's constrained models, to each
-        component's scatter per point before the constraint, which then holds
-        exactly).
+        they stay positive definite (for mclust's constrained models, after
+        the constraint, which then holds up to ``reg_covar``).
     max_iter : int, default=100
         The maximum number of EM iterations per initialisation.
     n_init : int, default=1
