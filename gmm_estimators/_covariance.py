@@ -250,6 +250,39 @@ class _CovarianceModel(ComponentModel):
     def accumulate(self, stats, xa, resp, cache):
         """Add one block's second-order statistics to ``stats`` (in place)."""
 
+    # -- stacking EM runs (see ComponentModel.stack_class) ---------------------
+    @classmethod
+    def stack(cls, models):
+        base = cls.stack_class
+        if len(models) == 1 and type(models[0]) is base:
+            return models[0]
+        means = np.concatenate([m.means for m in models])
+        prec_chol = np.concatenate([m._stacked_prec_chol() for m in models])
+        return base(means, models[0].center, precisions_cholesky=prec_chol)
+
+    def _stacked_prec_chol(self):
+        """The precision factors in the layout of :attr:`stack_class`."""
+        return self.prec_chol
+
+    def take(self, components):
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        for name in ("means", "prec_chol", "covariances", "cov_chol"):
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name][components])
+        new.n_components = new.means.shape[0]
+        new._cast = {}
+        return new
+
+    # -- statistics that outlive the model (see ComponentModel.absolute_stats) --
+    def absolute_stats(self, nk, s1c, stats):
+        # diagonal and spherical squares are taken about ``center`` already;
+        # tied has none (its M-step takes the data scatter)
+        return {key: np.array(value, dtype=np.float64) for key, value in stats.items()}
+
+    def relative_stats(self, nk, s1c, stats):
+        return {key: np.array(value, dtype=np.float64) for key, value in stats.items()}
+
 
 class FullCovariance(_CovarianceModel):
     """Each component has its own general covariance matrix.
@@ -373,6 +406,11 @@ class FullCovariance(_CovarianceModel):
         b = y.shape[1]
         scatter = stats["scatter"]
         root = np.sqrt(resp)
+        if self.n_components * b * self.n_features <= _BATCHED_SCATTER:
+            # small blocks (and stacked runs): one batched product
+            z = y * root[:, :, None]
+            scatter += np.matmul(np.swapaxes(z, 1, 2), z)
+            return
         # Rows whose responsibility is below RESP_FLOOR add less than
         # RESP_FLOOR * |y|^2 ~ 1e-28 relative to G_k: leave them out.  With
         # separated clusters most rows drop out of most components and the
@@ -420,6 +458,33 @@ class FullCovariance(_CovarianceModel):
 
     def relative_variances(self, data_var, reg_covar):
         return _smallest_relative_eigenvalues(self.covariances, data_var, reg_covar)
+
+    def absolute_stats(self, nk, s1c, stats):
+        # sum_i r_ik z_i z_i^T (z = x - c) from the whitened scatter G_k around
+        # the previous centred means m_k: L_k G_k L_k^T + S1_k m_k^T
+        # + m_k S1_k^T - N_k m_k m_k^T
+        mu = self.means_centered
+        g = _sym_from_upper(stats["scatter"])
+        moments = self.cov_chol @ g @ np.swapaxes(self.cov_chol, -1, -2)
+        cross = s1c[:, :, None] * mu[:, None, :]
+        moments += cross + np.swapaxes(cross, -1, -2)
+        moments -= nk[:, None, None] * mu[:, :, None] * mu[:, None, :]
+        return {"moments": 0.5 * (moments + np.swapaxes(moments, -1, -2))}
+
+    def relative_stats(self, nk, s1c, stats):
+        # G_k = U_k^T W_k U_k, W_k the scatter around this model's means
+        mu = self.means_centered
+        cross = s1c[:, :, None] * mu[:, None, :]
+        w = stats["moments"] - cross - np.swapaxes(cross, -1, -2)
+        w += nk[:, None, None] * mu[:, :, None] * mu[:, None, :]
+        g = np.swapaxes(self.prec_chol, -1, -2) @ w @ self.prec_chol
+        return {"scatter": 0.5 * (g + np.swapaxes(g, -1, -2))}
+
+
+#: Up to this many elements of ``y`` (components x rows x features), the
+#: full model's scatters are one batched product instead of a loop over the
+#: components (whose per-call cost dominates on small data).
+_BATCHED_SCATTER = 2**18
 
 
 class TiedCovariance(_CovarianceModel):
@@ -514,6 +579,10 @@ class TiedCovariance(_CovarianceModel):
 
     def sample_component(self, rng, k, n):
         return rng.multivariate_normal(self.means[k], self.covariances, int(n))
+
+    def _stacked_prec_chol(self):
+        d = self.n_features
+        return np.broadcast_to(self.prec_chol, (self.n_components, d, d))
 
     def points_needed(self):
         return 1
@@ -638,6 +707,12 @@ class SphericalCovariance(DiagCovariance):
     def relative_variances(self, data_var, reg_covar):
         keep = data_var > 0
         return (self.covariances - reg_covar) / data_var[keep].mean()
+
+
+FullCovariance.stack_class = FullCovariance
+TiedCovariance.stack_class = FullCovariance
+DiagCovariance.stack_class = DiagCovariance
+SphericalCovariance.stack_class = SphericalCovariance
 
 
 # -- the parsimonious family ----------------------------------------------------

@@ -232,6 +232,152 @@ class _Run:
         self.key = (not self.reason, self.lower_bound)
 
 
+#: Stacked runs (:func:`iterate_stacked`) go in groups whose E-step
+#: temporaries hold at most about this many elements (32 MiB in float64).
+STACK_ELEMENTS = 2**22
+
+
+def stackable(model, blocks):
+    """Whether several EM runs of ``model``'s class on ``blocks`` can be
+    advanced together (:func:`iterate_stacked`): data of one block, and a
+    model that can be stacked."""
+    return blocks.n_blocks == 1 and model.stack_class is not None
+
+
+def iterate_stacked(runs, blocks, sample_weight, scatter, reg_covar, tol, max_iter):
+    """EM iterations of several runs on small data, advanced together.
+
+    Each run stops as :meth:`_BaseMixture._iterate` would stop it alone (its
+    lower bound changes by less than ``tol``, or ``max_iter`` steps in all) and
+    ends with the same parameters, lower bounds and history, up to rounding:
+    the runs' components are stacked into one model (``stack_class``), so an
+    iteration of all runs is one E-step over the data and, when the model's
+    M-step is separable, one M-step; otherwise each run's own M-step follows.
+    On small data the cost of an iteration is the number of numpy calls,
+    which stacking shares among the runs.
+
+    ``blocks`` must hold one block (:func:`stackable`).  Returns one entry
+    per run: None, or the ``ValueError`` that ended it (a collapsed
+    component), as the run alone would have raised it.
+    """
+    errors = [None] * len(runs)
+    if not runs:
+        return errors
+    X = blocks.X
+    n, d = X.shape
+    xa = np.empty((n, d + 1), dtype=X.dtype)
+    np.subtract(X, blocks.center, out=xa[:, :d])
+    xa[:, d] = 1.0
+    sw = sample_weight
+    total = n if sw is None else float(sw.sum())
+    K = runs[0].model.n_components
+    per_run = max(1, runs[0].model.row_width(K, d) * n)
+    group = max(1, STACK_ELEMENTS // per_run)
+    for start in range(0, len(runs), group):
+        part = runs[start : start + group]
+        errors[start : start + group] = _iterate_group(
+            part, xa, sw, total, scatter, reg_covar, tol, max_iter
+        )
+    return errors
+
+
+def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
+    """:func:`iterate_stacked` on one group of runs."""
+    w = None if sw is None else sw.astype(xa.dtype, copy=False)
+    errors = [None] * len(runs)
+    n = xa.shape[0]
+    K = runs[0].model.n_components
+    cls = type(runs[0].model)
+    separable = cls is cls.stack_class
+    eps = 10 * np.finfo(np.float64).eps
+    for run in runs:
+        run.converged = False
+    active = [i for i, run in enumerate(runs) if run.n_iter < max_iter]
+    # separable: the stacked model is the state of the active runs, and a
+    # run's own model is taken out of it when the run ends
+    stacked = None
+    ws = {}
+    while active:
+        S = len(active)
+        if stacked is None:
+            stacked = cls.stack([runs[i].model for i in active])
+            ws = {}
+        log_w = np.log(np.stack([runs[i].weights for i in active]))
+        lp, cache = stacked.log_prob(xa, ws)
+        lp = lp.reshape(S, K, n)
+        lp += log_w.astype(lp.dtype)[:, :, None]
+        top = lp.max(axis=1)
+        top[~np.isfinite(top)] = 0.0
+        lp -= top[:, None, :]
+        np.exp(lp, out=lp)
+        norm = lp.sum(axis=1)
+        lp /= norm[:, None, :]
+        log_norm = top + np.log(norm)
+        if sw is None:
+            ll = log_norm.sum(axis=1, dtype=np.float64)
+        else:
+            ll = log_norm @ sw
+        resp = lp.reshape(S * K, n)
+        if w is not None:
+            resp *= w
+        moments = resp @ xa
+        nk = moments[:, -1].astype(np.float64) + eps
+        s1c = moments[:, :-1].astype(np.float64)
+        stats = stacked.new_stats()
+        stacked.accumulate(stats, xa, resp, cache)
+
+        new_stacked = None
+        if separable:
+            try:
+                new_stacked = stacked.m_step(nk, s1c, stats, reg_covar, scatter)
+            except ValueError:
+                pass  # which run collapsed: each alone below
+        new_models = [None] * S
+        if new_stacked is None:
+            for j, i in enumerate(active):
+                part = slice(j * K, (j + 1) * K)
+                model = stacked.take(part) if separable else runs[i].model
+                try:
+                    new_models[j] = model.m_step(
+                        nk[part],
+                        s1c[part],
+                        {key: value[part] for key, value in stats.items()},
+                        reg_covar,
+                        scatter,
+                    )
+                except ValueError as exc:
+                    errors[i] = exc
+        still = []
+        for j, i in enumerate(active):
+            if errors[i] is not None:
+                continue
+            run = runs[i]
+            part = slice(j * K, (j + 1) * K)
+            prev = run.lower_bound
+            run.weights = nk[part] / nk[part].sum()
+            run.lower_bound = float(ll[j]) / total
+            run.n_iter += 1
+            run.history.append(run.lower_bound)
+            if abs(run.lower_bound - prev) < tol:
+                run.converged = True
+            if not separable or new_stacked is None:
+                run.model = new_models[j]
+            elif run.converged or run.n_iter >= max_iter:
+                run.model = new_stacked.take(part)
+            if not (run.converged or run.n_iter >= max_iter):
+                still.append((j, i))
+        if separable and new_stacked is not None and len(still) == S:
+            stacked = new_stacked
+        elif separable and new_stacked is not None and still:
+            keep = np.concatenate([np.arange(j * K, (j + 1) * K) for j, _ in still])
+            stacked = new_stacked.take(keep)
+            ws = {}
+        else:
+            stacked = None
+        active = [i for _, i in still]
+    return errors
+
+
 #: A component whose covariance, less ``reg_covar`` and in units of the data's
 #: per-feature variance, has an eigenvalue below this is degenerate.
 DEGENERATE_VARIANCE = 1e-10
@@ -718,7 +864,41 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             s_blocks, s_sw, s_scatter, s_support = blocks, sw, scatter, n_support
         done = []
         errors = []
+        # Several starts on small data: all their runs advance together.
+        stack = (
+            do_init
+            and len(runs) > 1
+            and self.verbose == 0
+            and stackable(self._model_class(), s_blocks)
+        )
         with blocks.limits():
+            if stack:
+                started = []
+                for method in runs:
+                    try:
+                        model, weights = self._initial_model(
+                            blocks, sw, rng, scatter, method, cache
+                        )
+                    except ValueError as exc:
+                        errors.append(exc)
+                        continue
+                    if subsampled:
+                        model = model.with_center(s_blocks.center)
+                    started.append(_Run(model, weights, -np.inf))
+                failed = self._iterate_runs(
+                    started, s_blocks, s_sw, s_scatter, screen_tol
+                )
+                for run, exc in zip(started, failed, strict=True):
+                    if exc is not None:
+                        errors.append(exc)
+                        continue
+                    run.judge(s_support, s_blocks.data_var, self.reg_covar)
+                    done.append(run)
+                    if run.reason:
+                        done += self._repair(
+                            run, s_blocks, s_sw, s_scatter, screen_tol, s_support
+                        )
+                runs = []
             for init, method in enumerate(runs):
                 self._verbose_init_begin(init)
                 t_start = perf_counter()
@@ -765,9 +945,9 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     if subsampled:
                         run.model = run.model.with_center(center)
                         run.lower_bound = -np.inf
-                    try:
-                        self._iterate(run, blocks, sw, scatter, self.tol)
-                    except ValueError as exc:
+                failed = self._iterate_runs(kept, blocks, sw, scatter, self.tol)
+                for run, exc in zip(kept, failed, strict=True):
+                    if exc is not None:
                         errors.append(exc)
                         run.key = (False, -np.inf)
                         continue
@@ -862,6 +1042,30 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             run.judge(n_support, blocks.data_var, self.reg_covar)
             repaired.append(run)
         return repaired
+
+    def _iterate_runs(self, runs, blocks, sample_weight, scatter, tol):
+        """:meth:`_iterate` on each run, together when they can be stacked
+        (:func:`iterate_stacked`); the ``ValueError`` that ended each run, or
+        None."""
+        if len(runs) > 1 and self.verbose == 0 and stackable(runs[0].model, blocks):
+            return iterate_stacked(
+                runs,
+                blocks,
+                sample_weight,
+                scatter,
+                self.reg_covar,
+                tol,
+                self.max_iter,
+            )
+        errors = []
+        for run in runs:
+            try:
+                self._iterate(run, blocks, sample_weight, scatter, tol)
+            except ValueError as exc:
+                errors.append(exc)
+            else:
+                errors.append(None)
+        return errors
 
     def _iterate(self, run, blocks, sample_weight, scatter, tol):
         """EM steps on ``run`` until the lower bound changes by less than

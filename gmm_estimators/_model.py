@@ -104,6 +104,26 @@ class ComponentModel(abc.ABC):
         """``n`` random draws of component ``k``, shape ``(n, n_features)``."""
 
     # -- optional: defaults for models that do without ------------------------
+    #: The class whose :meth:`log_prob` and :meth:`accumulate`, on the
+    #: components of several models of this class side by side
+    #: (:meth:`stack`), give each model's own, component by component; the
+    #: engine then advances several EM runs on small data with one E-step
+    #: (:func:`gmm_estimators._em.iterate_stacked`).  None: runs are advanced
+    #: one by one.  When the model's class *is* its ``stack_class``, its
+    #: M-step is separable too: the stacked model's ``m_step`` is the stacked
+    #: M-steps.
+    stack_class = None
+
+    @classmethod
+    def stack(cls, models):
+        """One model of :attr:`stack_class` holding the components of
+        ``models`` (instances of this class with one ``center``) in turn."""
+        raise NotImplementedError(f"{cls.__name__} cannot be stacked")
+
+    def take(self, components):
+        """The model of the ``components`` (a slice) of a separable model."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be split")
+
     def with_center(self, center):
         """The same model for blocks centred at ``center`` (see
         :attr:`recenters`)."""
@@ -123,3 +143,22 @@ class ComponentModel(abc.ABC):
     def means_centered(self):
         """Means relative to the block reference point."""
         return self.means - self.center
+
+    # -- statistics that outlive the model (stepwise EM) ------------------------
+    def absolute_stats(self, nk, s1c, stats):
+        """The model's own statistics (from :meth:`accumulate` under this
+        model) in a form that does not depend on the model: second moments
+        about ``center``.  Statistics taken under different models can be
+        averaged only in this form (:mod:`gmm_estimators._online`);
+        :meth:`relative_stats` turns them back.  ``nk`` and ``s1c`` are the
+        counts and first moments that go with them."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no model-independent statistics"
+        )
+
+    def relative_stats(self, nk, s1c, stats):
+        """The inverse of :meth:`absolute_stats` for this model: statistics
+        for its :meth:`m_step`."""
+        raise NotImplementedError(
+            f"{type(self).__name__} has no model-independent statistics"
+        )

@@ -18,6 +18,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.preprocessing import StandardScaler
 
 from gmm_estimators import GaussianMixture, GaussianMixtureSelector
+from gmm_estimators._covariance import MCLUST_MODELS
 from gmm_estimators._hc import HierarchicalStart
 
 DATA = Path(__file__).parent / "data"
@@ -319,3 +320,78 @@ def test_hc_with_fewer_distinct_points_than_components_is_a_clear_error():
     X = np.repeat([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]], 4, axis=0)
     with pytest.raises(ValueError, match="cannot make 4 clusters from 3 distinct"):
         GaussianMixture(4, init_params="hc").fit(X)
+
+
+def _fit_starts(X, stacked, monkeypatch, **params):
+    """A fit with many starts, its runs stacked or advanced one by one."""
+    import gmm_estimators._em as em
+
+    if not stacked:
+        monkeypatch.setattr(em, "stackable", lambda model, blocks: False)
+    gm = GaussianMixture(
+        init_params=("hc", "kmeans", "k-means++", "random_from_data"),
+        n_init=3,
+        tol=1e-5,
+        random_state=0,
+        **params,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return gm.fit(X)
+
+
+@pytest.mark.parametrize("covariance_type", MCLUST_MODELS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stacked_runs_equal_runs_one_by_one(covariance_type, dtype, monkeypatch):
+    # Several starts on small data advance together (iterate_stacked); each
+    # run must end where it would alone: same lower bound, iterations and
+    # parameters (up to rounding), hence the same chosen run.
+    X = load_iris().data.astype(dtype)
+    fits = []
+    for stacked in (True, False):
+        with monkeypatch.context() as m:
+            fits.append(
+                _fit_starts(
+                    X, stacked, m, n_components=4, covariance_type=covariance_type
+                )
+            )
+    a, b = fits
+    assert a.n_iter_ == b.n_iter_
+    assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=1e-12, abs=1e-12)
+    rtol = 1e-5 if dtype == np.float32 else 1e-9
+    np.testing.assert_allclose(a.means_, b.means_, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=rtol, atol=rtol)
+    assert_array_equal(a.labels_, b.labels_)
+
+
+def test_stacked_runs_with_weights_and_collapses(monkeypatch):
+    # Duplicated rows and no regularisation: some starts collapse (their run
+    # ends with an error) while others go on, stacked as alone; weights too.
+    rng = np.random.RandomState(0)
+    X = np.repeat(rng.normal(size=(12, 2)), 3, axis=0)
+    X = np.vstack([X, rng.normal(size=(30, 2)) + 4])
+    sw = rng.uniform(0.5, 2.0, len(X))
+    results = []
+    for stacked in (True, False):
+        with monkeypatch.context() as m:
+            import gmm_estimators._em as em
+
+            if not stacked:
+                m.setattr(em, "stackable", lambda model, blocks: False)
+            gm = GaussianMixture(
+                n_components=3,
+                init_params=("kmeans", "k-means++", "random_from_data"),
+                n_init=4,
+                reg_covar=0.0,
+                tol=1e-5,
+                random_state=1,  # 2 of the 4 runs that start collapse
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    gm.fit(X, sample_weight=sw)
+                    results.append((gm.lower_bound_, gm.n_iter_, gm.degenerate_))
+                except ValueError as exc:
+                    results.append(str(exc))
+    assert results[0][1:] == results[1][1:]
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-12)
