@@ -44,6 +44,13 @@ from sklearn.utils.validation import (
 )
 
 from ._init import INIT_METHODS, _Canonical, _labels_source, initial_responsibilities
+from ._stats import (  # noqa: F401  (_normalize: imported from here by _ppca)
+    BlockStats,
+    _add_block,
+    _add_block_stats,
+    _m_step,
+    _normalize,
+)
 from ._utils import (
     DOC_LINK_MODULE,
     DOC_LINK_TEMPLATE,
@@ -465,8 +472,13 @@ def split_labels(X, labels, bad, need, n_components, sample_weight=None):
 
 
 def _sum_accs(accs):
-    """Sum per-thread accumulators (dicts of arrays / floats / nested dicts)."""
+    """Sum per-thread accumulators: :class:`~gmm_estimators._stats.BlockStats`,
+    or dicts of arrays / floats / nested dicts."""
     out = accs[0]
+    if isinstance(out, BlockStats):
+        for acc in accs[1:]:
+            out += acc
+        return out
     for acc in accs[1:]:
         for key, value in acc.items():
             if isinstance(value, dict):
@@ -477,49 +489,31 @@ def _sum_accs(accs):
     return out
 
 
-def _normalize(lp, log_weights):
-    """Turn log-densities of shape (K, b) into responsibilities, in place.
-
-    Returns ``(resp, log_norm)`` with ``log_norm = logsumexp(lp + log_weights)``
-    over the components.  The component-major layout keeps every reduction a
-    vectorised operation across rows.
-    """
-    lp += log_weights[:, None]
-    top = lp.max(axis=0)
-    top[~np.isfinite(top)] = 0.0
-    lp -= top
-    np.exp(lp, out=lp)
-    total = lp.sum(axis=0)
-    lp /= total
-    return lp, top + np.log(total)
+# _normalize, _add_block_stats and _m_step live in gmm_estimators._stats (the
+# block-statistics API), with the per-block E-step every back end runs.
 
 
 def _stats_acc(model):
-    K, d = model.n_components, model.n_features
-    return lambda: {
-        "nk": np.zeros(K),
-        "s1": np.zeros((K, d)),
-        "ll": 0.0,
-        "stats": model.new_stats(),
-    }
+    """Factory of zeroed per-thread statistics for ``model``."""
+    return lambda: BlockStats.zeros(model)
 
 
-def _add_block_stats(acc, model, xa, resp, cache, w):
-    """Add a block's weighted counts, first moments and model statistics."""
-    if w is not None:
-        resp *= w.astype(resp.dtype, copy=False)
-    moments = resp @ xa  # first moments, and the counts from the ones column
-    acc["nk"] += moments[:, -1]
-    acc["s1"] += moments[:, :-1]
-    model.accumulate(acc["stats"], xa, resp, cache)
+def pass_stats(blocks, model, weights, sample_weight):
+    """The :class:`~gmm_estimators._stats.BlockStats` of every row under
+    ``model``: in memory, the blocks on a few threads; blocks that compute
+    their own (a Dask array's chunks, :mod:`gmm_estimators._dask`) on their
+    workers, with the same per-block code."""
+    own = getattr(blocks, "block_stats", None)
+    if own is not None:
+        return own(model, weights)
+    log_w = np.log(weights).astype(blocks.X.dtype)
+    sw = sample_weight
 
+    def fn(acc, start, stop, xa, ws):
+        w = None if sw is None else sw[start:stop]
+        _add_block(acc, model, log_w, xa, w, ws)
 
-def _m_step(model, acc, reg_covar, scatter):
-    """New model and the weighted counts ``N_k`` from summed statistics (with
-    scikit-learn's ``10 eps`` added to the counts)."""
-    nk = acc["nk"] + 10 * np.finfo(np.float64).eps
-    new_model = model.m_step(nk, acc["s1"], acc["stats"], reg_covar, scatter)
-    return new_model, nk
+    return _sum_accs(blocks.run(fn, _stats_acc(model)))
 
 
 def em_step(blocks, model, weights, sample_weight, reg_covar, scatter):
@@ -531,23 +525,13 @@ def em_step(blocks, model, weights, sample_weight, reg_covar, scatter):
     lower_bound : float
         Weighted mean log-likelihood of the data under the *previous*
         parameters (the quantity scikit-learn reports as ``lower_bound_``).
+
+    The statistics come from :func:`pass_stats` (the block-statistics API of
+    :mod:`gmm_estimators._stats`), the M-step from their sum.
     """
-    log_w = np.log(weights).astype(blocks.X.dtype)
-    sw = sample_weight
-
-    def fn(acc, start, stop, xa, ws):
-        lp, cache = model.log_prob(xa, ws)
-        resp, log_norm = _normalize(lp, log_w)
-        w = None if sw is None else sw[start:stop]
-        acc["ll"] += float(
-            np.sum(log_norm, dtype=np.float64) if w is None else w @ log_norm
-        )
-        _add_block_stats(acc, model, xa, resp, cache, w)
-
-    acc = _sum_accs(blocks.run(fn, _stats_acc(model)))
-    total = blocks.n if sw is None else float(sw.sum())
-    new_model, nk = _m_step(model, acc, reg_covar, scatter)
-    return new_model, nk / nk.sum(), acc["ll"] / total
+    stats = pass_stats(blocks, model, weights, sample_weight)
+    new_model, nk = _m_step(model, stats, reg_covar, scatter)
+    return new_model, nk / nk.sum(), stats.lower_bound
 
 
 def model_from_responsibilities(
