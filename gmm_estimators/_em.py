@@ -213,6 +213,14 @@ def fit_blocks(X, sample_weight, model_cls, row_width):
 #: and only the best :data:`SCREEN_KEEP` continue to ``tol``.
 SCREEN_TOL = 1e-4
 SCREEN_KEEP = 3
+#: A screening run stops after this many iterations even when its lower
+#: bound still moves by more than :data:`SCREEN_TOL` (the run is ranked where
+#: it stands, and goes on to ``tol`` if it is kept).  Over the 2028 cells of
+#: the mclust panels (benchmarks/selector_mclust_results.md) the median run
+#: took 11 screening iterations and the 95th percentile 58; a few crawled to
+#: ``max_iter``.  Ranked at 150 iterations, every cell kept a run that ends at
+#: its best optimum (at 100, three cells did not).
+SCREEN_MAX_ITER = 150
 #: Above this many rows of non-zero weight, the screening runs on a weighted
 #: subsample of this many rows and only the best run continues on all rows.
 SCREEN_ROWS = 4096
@@ -464,9 +472,11 @@ def split_labels(X, labels, bad, need, n_components, sample_weight=None):
         xj = np.asarray(X[rows], dtype=np.float64)
         w = np.ones(len(rows)) if sample_weight is None else sample_weight[rows]
         xj = xj - (w @ xj) / w.sum()
-        # weighted principal axis: a weight counts as repeated rows
-        _, _, vt = np.linalg.svd(np.sqrt(w)[:, None] * xj, full_matrices=False)
-        axis = vt[0] * np.sign(vt[0][np.argmax(np.abs(vt[0]))])  # a fixed sign
+        # weighted principal axis (a weight counts as repeated rows): the top
+        # eigenvector of the d x d scatter, not an SVD of the rows
+        _, vectors = np.linalg.eigh(xj.T @ (w[:, None] * xj))
+        top = vectors[:, -1]
+        axis = top * np.sign(top[np.argmax(np.abs(top))])  # a fixed sign
         labels[rows[xj @ axis > 0]] = k
     return labels
 
@@ -794,6 +804,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         # included) leaves the estimator as it was before it started.
         state = dict(self.__dict__)
         try:
+            if _is_dask_array(X):  # chunks on the workers (gmm_estimators._dask)
+                return _dask_module().fit_predict(self, X, sample_weight)
             return self._fit(X, sample_weight)
         except BaseException:
             self.__dict__.clear()
@@ -833,6 +845,11 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         # SCREEN_KEEP continued to ``tol`` (with the default tol, every run
         # goes to ``tol``, as scikit-learn's n_init).
         screen_tol = max(self.tol, SCREEN_TOL) if len(runs) > 1 else self.tol
+        screen_iter = (
+            min(self.max_iter, SCREEN_MAX_ITER)
+            if screen_tol > self.tol
+            else self.max_iter
+        )
         # On large data the screening runs on a weighted subsample of
         # SCREEN_ROWS rows; the runs kept continue on all rows.
         subsampled = (
@@ -846,6 +863,23 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             s_support = int(np.count_nonzero(s_sw))
         else:
             s_blocks, s_sw, s_scatter, s_support = blocks, sw, scatter, n_support
+
+        def start(method):
+            """The initial model and weights of a run.  When the screening
+            runs on a subsample, the starts of ``init_params`` are drawn
+            there too (their cost then does not grow with the data); a
+            partition handed over by a search covers all rows."""
+            if not subsampled:
+                return self._initial_model(blocks, sw, rng, scatter, method, cache)
+            if isinstance(method, str):
+                return self._initial_model(
+                    s_blocks, s_sw, rng, s_scatter, method, cache
+                )
+            model, weights = self._initial_model(
+                blocks, sw, rng, scatter, method, cache
+            )
+            return model.with_center(s_blocks.center), weights
+
         done = []
         errors = []
         # Several starts on small data: all their runs advance together.
@@ -860,17 +894,13 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 started = []
                 for method in runs:
                     try:
-                        model, weights = self._initial_model(
-                            blocks, sw, rng, scatter, method, cache
-                        )
+                        model, weights = start(method)
                     except ValueError as exc:
                         errors.append(exc)
                         continue
-                    if subsampled:
-                        model = model.with_center(s_blocks.center)
                     started.append(_Run(model, weights, -np.inf))
                 failed = self._iterate_runs(
-                    started, s_blocks, s_sw, s_scatter, screen_tol
+                    started, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
                 )
                 for run, exc in zip(started, failed, strict=True):
                     if exc is not None:
@@ -880,7 +910,13 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     done.append(run)
                     if run.reason:
                         done += self._repair(
-                            run, s_blocks, s_sw, s_scatter, screen_tol, s_support
+                            run,
+                            s_blocks,
+                            s_sw,
+                            s_scatter,
+                            screen_tol,
+                            s_support,
+                            screen_iter,
                         )
                 runs = []
             for init, method in enumerate(runs):
@@ -888,19 +924,16 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 t_start = perf_counter()
                 try:
                     if do_init:
-                        model, weights = self._initial_model(
-                            blocks, sw, rng, scatter, method, cache
-                        )
-                        if subsampled:
-                            model = model.with_center(s_blocks.center)
-                        run = _Run(model, weights, -np.inf)
+                        run = _Run(*start(method), -np.inf)
                     else:
                         run = _Run(
                             self._get_model(center),
                             self.weights_.astype(np.float64),
                             self.lower_bound_,
                         )
-                    self._iterate(run, s_blocks, s_sw, s_scatter, screen_tol)
+                    self._iterate(
+                        run, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
+                    )
                 except ValueError as exc:
                     # a start whose components collapse: another may not
                     if len(runs) == 1:
@@ -915,7 +948,13 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 done.append(run)
                 if do_init and len(runs) > 1 and run.reason:
                     done += self._repair(
-                        run, s_blocks, s_sw, s_scatter, screen_tol, s_support
+                        run,
+                        s_blocks,
+                        s_sw,
+                        s_scatter,
+                        screen_tol,
+                        s_support,
+                        screen_iter,
                     )
             if not done:
                 raise errors[0]
@@ -987,7 +1026,9 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         )
         return s_blocks, s_sw, s_scatter
 
-    def _repair(self, run, blocks, sample_weight, scatter, tol, n_support):
+    def _repair(
+        self, run, blocks, sample_weight, scatter, tol, n_support, max_iter=None
+    ):
         """Runs restarted from a degenerate run: each degenerate component
         takes over half of the largest regular one (:func:`split_labels`), at
         most :data:`REPAIRS` times in a row; the runs that did not fail."""
@@ -1020,43 +1061,40 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     blocks, sample_weight, None, scatter, ("labels", labels)
                 )
                 run = _Run(model, weights, -np.inf)
-                self._iterate(run, blocks, sample_weight, scatter, tol)
+                self._iterate(run, blocks, sample_weight, scatter, tol, max_iter)
             except ValueError:
                 break
             run.judge(n_support, blocks.data_var, self.reg_covar)
             repaired.append(run)
         return repaired
 
-    def _iterate_runs(self, runs, blocks, sample_weight, scatter, tol):
+    def _iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
         """:meth:`_iterate` on each run, together when they can be stacked
         (:func:`iterate_stacked`); the ``ValueError`` that ended each run, or
         None."""
+        max_iter = self.max_iter if max_iter is None else max_iter
         if len(runs) > 1 and self.verbose == 0 and stackable(runs[0].model, blocks):
             return iterate_stacked(
-                runs,
-                blocks,
-                sample_weight,
-                scatter,
-                self.reg_covar,
-                tol,
-                self.max_iter,
+                runs, blocks, sample_weight, scatter, self.reg_covar, tol, max_iter
             )
         errors = []
         for run in runs:
             try:
-                self._iterate(run, blocks, sample_weight, scatter, tol)
+                self._iterate(run, blocks, sample_weight, scatter, tol, max_iter)
             except ValueError as exc:
                 errors.append(exc)
             else:
                 errors.append(None)
         return errors
 
-    def _iterate(self, run, blocks, sample_weight, scatter, tol):
+    def _iterate(self, run, blocks, sample_weight, scatter, tol, max_iter=None):
         """EM steps on ``run`` until the lower bound changes by less than
-        ``tol`` or the run has taken ``max_iter`` steps in all."""
+        ``tol`` or the run has taken ``max_iter`` (default: the estimator's)
+        steps in all."""
         run.converged = False
         t_iter = perf_counter()
-        while run.n_iter < self.max_iter:
+        max_iter = self.max_iter if max_iter is None else max_iter
+        while run.n_iter < max_iter:
             prev = run.lower_bound
             run.model, run.weights, run.lower_bound = em_step(
                 blocks, run.model, run.weights, sample_weight, self.reg_covar, scatter
@@ -1089,6 +1127,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
     # -- inference -------------------------------------------------------------
     def _posterior(self, X, **kwargs):
         check_is_fitted(self)
+        if _is_dask_array(X):  # lazy per-row outputs, sums computed now
+            return _dask_module().posterior(self, X, **kwargs)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return self._posterior_validated(X, **kwargs)
 
@@ -1144,6 +1184,9 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         log_likelihood : float
             Mean of ``log p(x_i)``.
         """
+        if _is_dask_array(X):  # one pass on the workers, computed now
+            check_is_fitted(self)
+            return _dask_module().score(self, X, sample_weight)
         log_prob = self.score_samples(X)
         if sample_weight is None:
             return float(np.mean(log_prob, dtype=np.float64))
@@ -1373,3 +1416,16 @@ def _compute_array(X):
 
 def _num_rows(X):
     return X.shape[0] if hasattr(X, "shape") else len(X)
+
+
+def _is_dask_array(X):
+    """Whether X is a Dask array (checked without importing dask, an
+    optional dependency)."""
+    return type(X).__module__.split(".")[0] == "dask" and hasattr(X, "__dask_graph__")
+
+
+def _dask_module():
+    """:mod:`gmm_estimators._dask`, imported on first use."""
+    from . import _dask
+
+    return _dask

@@ -74,9 +74,10 @@ class GaussianMixture(_BaseMixture):
         ``degenerate_``, only when every run is degenerate). A run whose
         components collapse is skipped while another run remains. With
         several runs and ``tol`` below 1e-4, every run first converges to
-        1e-4 and the best three continue to ``tol`` (on more than 4096 rows,
-        the screening runs on a weighted subsample of 4096 rows and the best
-        one continues on all rows; with the default ``tol``
+        1e-4 (or for at most 150 iterations) and the best three continue to
+        ``tol`` (on more than 4096 rows, the starts are drawn and screened on
+        a weighted subsample of 4096 rows and the best one continues on all
+        rows; with the default ``tol``
         every run goes to ``tol``, as in scikit-learn). With several runs, a
         run that ends degenerate is restarted from split components (each
         degenerate component takes half of the largest regular one).

@@ -217,7 +217,10 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng, cache=
         # One seed per call, drawn whether or not a cache is given, so that a
         # fit sharing a search's cache starts exactly as a fit alone would.
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        key = ("hc", seed) if method == "hc" else ("kmeans", n_components, seed)
+        # (the rows count too: a fit may draw its starts on a subsample)
+        key = (method, seed, n_samples) + (
+            (n_components,) if method == "kmeans" else ()
+        )
         cache = {} if cache is None else cache
         if key not in cache:
             cache[key] = _compute_start(
