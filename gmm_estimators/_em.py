@@ -228,8 +228,17 @@ SCREEN_ROWS = 4096
 REPAIRS = 3
 
 
+class IncumbentHolds(Exception):
+    """Raised by a fit that a search handed an incumbent partition (see
+    ``GaussianMixtureSelector``) when, after screening, the incumbent's run
+    is still the best: continuing the others could not change the search's
+    answer beyond the screening tolerance, so the fit stops there."""
+
+
 class _Run:
     """The state of one EM run: parameters, lower bound and its history."""
+
+    incumbent = False
 
     def __init__(self, model, weights, lower_bound):
         self.model, self.weights, self.lower_bound = model, weights, lower_bound
@@ -297,7 +306,9 @@ def iterate_stacked(runs, blocks, sample_weight, scatter, reg_covar, tol, max_it
 
 
 def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
-    """:func:`iterate_stacked` on one group of runs."""
+    """:func:`iterate_stacked` on one group of runs.  The runs' weights, lower
+    bounds and iteration counts live in arrays while they run, and go back to
+    the runs when each ends."""
     w = None if sw is None else sw.astype(xa.dtype, copy=False)
     errors = [None] * len(runs)
     n = xa.shape[0]
@@ -307,20 +318,22 @@ def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
     eps = 10 * np.finfo(np.float64).eps
     for run in runs:
         run.converged = False
-    active = [i for i, run in enumerate(runs) if run.n_iter < max_iter]
+    active = np.array([i for i, run in enumerate(runs) if run.n_iter < max_iter])
+    weights = np.array([runs[i].weights for i in active]).reshape(len(active), K)
+    lower = np.array([runs[i].lower_bound for i in active], dtype=np.float64)
+    n_iter = np.array([runs[i].n_iter for i in active])
     # separable: the stacked model is the state of the active runs, and a
     # run's own model is taken out of it when the run ends
     stacked = None
     ws = {}
-    while active:
-        S = len(active)
+    while active.size:
+        S = active.size
         if stacked is None:
             stacked = cls.stack([runs[i].model for i in active])
             ws = {}
-        log_w = np.log(np.stack([runs[i].weights for i in active]))
         lp, cache = stacked.log_prob(xa, ws)
         lp = lp.reshape(S, K, n)
-        lp += log_w.astype(lp.dtype)[:, :, None]
+        lp += np.log(weights).astype(lp.dtype)[:, :, None]
         top = lp.max(axis=1)
         top[~np.isfinite(top)] = 0.0
         lp -= top[:, None, :]
@@ -347,13 +360,14 @@ def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
                 new_stacked = stacked.m_step(nk, s1c, stats, reg_covar, scatter)
             except ValueError:
                 pass  # which run collapsed: each alone below
-        new_models = [None] * S
+        failed = np.zeros(S, dtype=bool)
+        models = [None] * S
         if new_stacked is None:
             for j, i in enumerate(active):
                 part = slice(j * K, (j + 1) * K)
                 model = stacked.take(part) if separable else runs[i].model
                 try:
-                    new_models[j] = model.m_step(
+                    models[j] = model.m_step(
                         nk[part],
                         s1c[part],
                         {key: value[part] for key, value in stats.items()},
@@ -362,34 +376,45 @@ def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
                     )
                 except ValueError as exc:
                     errors[i] = exc
-        still = []
+                    failed[j] = True
+        nk = nk.reshape(S, K)
+        weights = nk / nk.sum(axis=1, keepdims=True)
+        new_lower = ll / total
+        converged = np.abs(new_lower - lower) < tol
+        lower = new_lower
+        n_iter += 1
+        ended = (converged | (n_iter >= max_iter)) & ~failed
         for j, i in enumerate(active):
-            if errors[i] is not None:
+            if failed[j]:
                 continue
             run = runs[i]
-            part = slice(j * K, (j + 1) * K)
-            prev = run.lower_bound
-            run.weights = nk[part] / nk[part].sum()
-            run.lower_bound = float(ll[j]) / total
-            run.n_iter += 1
-            run.history.append(run.lower_bound)
-            if abs(run.lower_bound - prev) < tol:
-                run.converged = True
-            if not separable or new_stacked is None:
-                run.model = new_models[j]
-            elif run.converged or run.n_iter >= max_iter:
-                run.model = new_stacked.take(part)
-            if not (run.converged or run.n_iter >= max_iter):
-                still.append((j, i))
-        if separable and new_stacked is not None and len(still) == S:
-            stacked = new_stacked
-        elif separable and new_stacked is not None and still:
-            keep = np.concatenate([np.arange(j * K, (j + 1) * K) for j, _ in still])
-            stacked = new_stacked.take(keep)
-            ws = {}
-        else:
+            run.history.append(float(lower[j]))
+            if ended[j] or new_stacked is None:
+                run.model = (
+                    models[j]
+                    if new_stacked is None
+                    else new_stacked.take(slice(j * K, (j + 1) * K))
+                )
+            if ended[j]:
+                run.weights = weights[j]
+                run.lower_bound = float(lower[j])
+                run.n_iter = int(n_iter[j])
+                run.converged = bool(converged[j])
+        keep = ~(ended | failed)
+        if new_stacked is None:
             stacked = None
-        active = [i for _, i in still]
+        elif keep.all():
+            stacked = new_stacked
+        elif keep.any():
+            rows = (np.flatnonzero(keep)[:, None] * K + np.arange(K)).ravel()
+            stacked = new_stacked.take(rows)
+            ws = {}
+        active, weights, lower, n_iter = (
+            active[keep],
+            weights[keep],
+            lower[keep],
+            n_iter[keep],
+        )
     return errors
 
 
@@ -839,6 +864,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         runs = self._runs() if do_init else [None]
         if do_init and search.get("starts"):
             runs = [("labels", labels) for labels in search["starts"]]
+            if search.get("incumbent") is not None:
+                # the partition of the search's current solution: when its run
+                # screens best, the other starts are not continued
+                runs.insert(0, ("incumbent", search["incumbent"]))
         rng = check_random_state(search.get("random_state", self.random_state))
         cache = search.get("cache")
         # Several runs: each first to the screening tolerance, then the best
@@ -865,20 +894,26 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             s_blocks, s_sw, s_scatter, s_support = blocks, sw, scatter, n_support
 
         def start(method):
-            """The initial model and weights of a run.  When the screening
-            runs on a subsample, the starts of ``init_params`` are drawn
-            there too (their cost then does not grow with the data); a
-            partition handed over by a search covers all rows."""
+            """The run of a start.  When the screening runs on a subsample,
+            the starts of ``init_params`` are drawn there too (their cost
+            then does not grow with the data); a partition handed over by a
+            search covers all rows."""
             if not subsampled:
-                return self._initial_model(blocks, sw, rng, scatter, method, cache)
-            if isinstance(method, str):
-                return self._initial_model(
+                model, weights = self._initial_model(
+                    blocks, sw, rng, scatter, method, cache
+                )
+            elif isinstance(method, str):
+                model, weights = self._initial_model(
                     s_blocks, s_sw, rng, s_scatter, method, cache
                 )
-            model, weights = self._initial_model(
-                blocks, sw, rng, scatter, method, cache
-            )
-            return model.with_center(s_blocks.center), weights
+            else:
+                model, weights = self._initial_model(
+                    blocks, sw, rng, scatter, method, cache
+                )
+                model = model.with_center(s_blocks.center)
+            run = _Run(model, weights, -np.inf)
+            run.incumbent = isinstance(method, tuple) and method[0] == "incumbent"
+            return run
 
         done = []
         errors = []
@@ -894,11 +929,9 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 started = []
                 for method in runs:
                     try:
-                        model, weights = start(method)
+                        started.append(start(method))
                     except ValueError as exc:
                         errors.append(exc)
-                        continue
-                    started.append(_Run(model, weights, -np.inf))
                 failed = self._iterate_runs(
                     started, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
                 )
@@ -924,7 +957,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 t_start = perf_counter()
                 try:
                     if do_init:
-                        run = _Run(*start(method), -np.inf)
+                        run = start(method)
                     else:
                         run = _Run(
                             self._get_model(center),
@@ -960,6 +993,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 raise errors[0]
             if screen_tol > self.tol:
                 kept = _best_runs(done, 1 if subsampled else SCREEN_KEEP)
+                if kept[0].incumbent:
+                    raise IncumbentHolds()
                 if subsampled:
                     # lower bounds on the subsample do not compare with
                     # those on all rows: only the continued runs compete
