@@ -2,7 +2,8 @@
 
 ``GaussianMixture`` clusters (a drop-in for scikit-learn's),
 ``GaussianMixtureSelector`` chooses the number of components and the
-covariance type, and ``MixtureOfPPCA`` reduces dimension per component.
+covariance type, ``MixtureOfPPCA`` reduces dimension per component, and
+``OnlineGaussianMixture`` fits a stream of mini-batches.
 """
 
 # Authors: The gmm_estimators developers
@@ -10,6 +11,7 @@ covariance type, and ``MixtureOfPPCA`` reduces dimension per component.
 
 from ._covariance import MCLUST_MODELS
 from ._gaussian_mixture import GaussianMixture
+from ._online import OnlineGaussianMixture
 from ._ppca import MixtureOfPPCA
 from ._selection import GaussianMixtureSelector
 from .plotting import ClusterDisplay, CriterionDisplay
@@ -23,5 +25,6 @@ __all__ = [
     "GaussianMixtureSelector",
     "MCLUST_MODELS",
     "MixtureOfPPCA",
+    "OnlineGaussianMixture",
     "__version__",
 ]

@@ -20,7 +20,12 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_html_repr
 from sklearn.utils.estimator_checks import check_estimator, parametrize_with_checks
 
-from gmm_estimators import GaussianMixture, GaussianMixtureSelector, MixtureOfPPCA
+from gmm_estimators import (
+    GaussianMixture,
+    GaussianMixtureSelector,
+    MixtureOfPPCA,
+    OnlineGaussianMixture,
+)
 from gmm_estimators._covariance import COVARIANCE_TYPES
 
 # -- scikit-learn's estimator checks ----------------------------------------------
@@ -37,6 +42,10 @@ CHECKED = [
     ),
     GaussianMixture(random_state=0),
     MixtureOfPPCA(n_components=2, n_latent=1, random_state=0),
+    *(
+        OnlineGaussianMixture(n_components=2, covariance_type=ct, random_state=0)
+        for ct in CHECKED_TYPES
+    ),
     GaussianMixtureSelector(
         n_components=range(1, 4), covariance_type=("full", "diag"), random_state=0
     ),
@@ -93,6 +102,9 @@ def test_expected_failures_are_real(estimator):
 ESTIMATORS = {
     "GaussianMixture": GaussianMixture(3, init_params="random", random_state=7),
     "MixtureOfPPCA": MixtureOfPPCA(3, n_latent=1, init_params="random", random_state=7),
+    "OnlineGaussianMixture": OnlineGaussianMixture(
+        3, batch_size=30, tol=1e-2, init_params="random", random_state=7
+    ),
     "GaussianMixtureSelector": GaussianMixtureSelector(
         n_components=range(2, 4), random_state=3
     ),
@@ -198,6 +210,13 @@ SEARCHES = {
         MixtureOfPPCA(2, random_state=0),
         {"n_latent": [1, 2, 4]},
         {"n_latent": 2},
+    ),
+    "OnlineGaussianMixture": Search(
+        "blobs",
+        StandardScaler(),
+        OnlineGaussianMixture(batch_size=200, random_state=0),
+        {"n_components": [2, 4], "covariance_type": ["full", "diag"]},
+        {"n_components": 4},
     ),
     # held-out likelihood prefers the search that can reach 3 components
     "GaussianMixtureSelector": Search(
