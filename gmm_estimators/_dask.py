@@ -32,7 +32,9 @@ drawn chunk by chunk, so it depends on the chunking, not only on
 non-zero weight, the sample is all of them with their weights, and the start
 is the in-memory one up to rounding.  With several starts (``n_init > 1`` or
 a list of ``init_params``), each runs EM on the sample to ``max(tol, 1e-4)``
-and only the best one continues on all rows.  With ``weights_init``,
+(at most :data:`~gmm_estimators._em.SCREEN_MAX_ITER` iterations) and only the
+best one continues on all rows; when the sample is all the rows and it already
+ran to ``tol``, it is the fit.  With ``weights_init``,
 ``means_init`` and ``precisions_init`` all given, or with ``warm_start``,
 there is no sample and the fit is the in-memory fit up to rounding.
 
@@ -55,6 +57,7 @@ from sklearn.utils.validation import _check_sample_weight
 from ._em import (
     FLOAT32_SAFE,
     FLOAT32_SMALL,
+    SCREEN_MAX_ITER,
     SCREEN_TOL,
     _beats,
     _best_runs,
@@ -439,6 +442,7 @@ def _lazy_outputs(est, X, force64, *, resp=False, log_norm=True, labels=False):
             *args,
             "log_norm",
             {"log_norm": True},
+            token="gmm-score-samples",
             drop_axis=1,
             dtype=X.dtype,
             meta=np.empty(0, dtype=X.dtype),
@@ -449,6 +453,7 @@ def _lazy_outputs(est, X, force64, *, resp=False, log_norm=True, labels=False):
             *args,
             "resp",
             {"resp": True, "log_norm": False},
+            token="gmm-predict-proba",
             chunks=(X.chunks[0], (model.n_components,)),
             dtype=X.dtype,
             meta=np.empty((0, 0), dtype=X.dtype),
@@ -459,6 +464,7 @@ def _lazy_outputs(est, X, force64, *, resp=False, log_norm=True, labels=False):
             *args,
             "labels",
             {"labels": True, "log_norm": False},
+            token="gmm-predict",
             drop_axis=1,
             dtype=np.intp,
             meta=np.empty(0, dtype=np.intp),
@@ -578,6 +584,9 @@ def fit_predict(est, X, sample_weight=None):
     cache = search.get("cache")
     screen = len(runs) > 1
     screen_tol = max(est.tol, SCREEN_TOL) if screen else est.tol
+    screen_iter = (
+        min(est.max_iter, SCREEN_MAX_ITER) if screen_tol > est.tol else est.max_iter
+    )
     # the starts' data: a sample, or (given parameters) none
     s_blocks, s_sw, s_scatter, s_support, is_all = (
         blocks,
@@ -610,7 +619,9 @@ def fit_predict(est, X, sample_weight=None):
                 )
             if screen:
                 with s_blocks.limits():
-                    est._iterate(run, s_blocks, s_sw, s_scatter, screen_tol)
+                    est._iterate(
+                        run, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
+                    )
             else:
                 est._iterate(run, blocks, None, scatter, est.tol)
         except ValueError as exc:
@@ -630,7 +641,7 @@ def fit_predict(est, X, sample_weight=None):
         if screen and do_init and run.reason:
             with s_blocks.limits():
                 done += est._repair(
-                    run, s_blocks, s_sw, s_scatter, screen_tol, s_support
+                    run, s_blocks, s_sw, s_scatter, screen_tol, s_support, screen_iter
                 )
     if not done:
         raise errors[0]
