@@ -616,6 +616,67 @@ def model_from_responsibilities(
     return model, nk / total
 
 
+def models_from_responsibilities(
+    blocks, model_cls, sources, sample_weight, reg_covar, scatter
+):
+    """:func:`model_from_responsibilities` for several starts on data of one
+    block (:func:`stackable`), their components stacked: one pass for the
+    means, one for the statistics, and one M-step when the model's M-step is
+    separable.  Returns one ``(model, weights)`` or ``ValueError`` per
+    source, equal to what each start alone gives (up to rounding)."""
+    S = len(sources)
+    n, d = blocks.n, blocks.d
+    xa = np.empty((n, d + 1), dtype=blocks.X.dtype)
+    np.subtract(blocks.X, blocks.center, out=xa[:, :d])
+    xa[:, d] = 1.0
+    sw = sample_weight
+    resp = np.concatenate([source(0, n) for source in sources])
+    K = resp.shape[0] // S
+    if sw is not None:
+        resp = resp * sw.astype(resp.dtype)
+    center = blocks.center.astype(np.float64)
+    eps = 10 * np.finfo(np.float64).eps
+    means = np.zeros((S * K, d)) + center
+    if model_cls.init_needs_means:
+        moments = resp @ xa
+        means = center + moments[:, :-1] / (moments[:, -1] + eps)[:, None]
+    refs = [model_cls.reference(means[s * K : (s + 1) * K], center) for s in range(S)]
+    stacked = model_cls.stack(refs)
+    _, cache = stacked.log_prob(xa, {})
+    moments = resp @ xa
+    nk = moments[:, -1].astype(np.float64) + eps
+    s1c = moments[:, :-1].astype(np.float64)
+    stats = stacked.new_stats()
+    stacked.accumulate(stats, xa, resp, cache)
+    total = n if sw is None else float(sw.sum())
+    out = [None] * S
+    if model_cls is model_cls.stack_class:
+        try:
+            model = stacked.m_step(nk, s1c, stats, reg_covar, scatter)
+        except ValueError:
+            pass  # which start collapsed: each alone below
+        else:
+            for s in range(S):
+                part = slice(s * K, (s + 1) * K)
+                out[s] = (model.take(part), nk[part] / total)
+            return out
+    for s in range(S):
+        part = slice(s * K, (s + 1) * K)
+        try:
+            model = refs[s].m_step(
+                nk[part],
+                s1c[part],
+                {key: value[part] for key, value in stats.items()},
+                reg_covar,
+                scatter,
+            )
+        except ValueError as exc:
+            out[s] = exc
+        else:
+            out[s] = (model, nk[part] / total)
+    return out
+
+
 def posterior_pass(
     blocks,
     model,
@@ -735,6 +796,52 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         return initial_responsibilities(
             method, blocks.X, weights, self.n_components, rng, cache
         )
+
+    def _initial_models(self, blocks, sample_weight, rng, scatter, methods, cache):
+        """``_initial_model`` of each method, in order (the same draws from
+        ``rng``): a ``(model, weights)`` or the ``ValueError`` of each.  On
+        data of one block the starts' M-steps run stacked
+        (:func:`models_from_responsibilities`) when the estimator allows it
+        (``_stacked_init``)."""
+        if len(methods) < 2 or not (
+            self._stacked_init() and stackable(self._model_class(), blocks)
+        ):
+            out = []
+            for method in methods:
+                try:
+                    out.append(
+                        self._initial_model(
+                            blocks, sample_weight, rng, scatter, method, cache
+                        )
+                    )
+                except ValueError as exc:
+                    out.append(exc)
+            return out
+        sources, out = [], [None] * len(methods)
+        for i, method in enumerate(methods):
+            try:
+                sources.append(
+                    (i, self._initial_source(blocks, sample_weight, rng, method, cache))
+                )
+            except ValueError as exc:
+                out[i] = exc
+        if sources:
+            made = models_from_responsibilities(
+                blocks,
+                self._model_class(),
+                [source for _, source in sources],
+                sample_weight,
+                self.reg_covar,
+                scatter,
+            )
+            for (i, _), result in zip(sources, made, strict=True):
+                out[i] = result
+        return out
+
+    def _stacked_init(self):
+        """Whether the starts may be computed stacked: the estimator's
+        ``_initial_model`` is the generic one, from responsibilities."""
+        return False
 
     def _initial_model(self, blocks, sample_weight, rng, scatter, method, cache=None):
         source = self._initial_source(blocks, sample_weight, rng, method, cache)
@@ -915,6 +1022,29 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             run.incumbent = isinstance(method, tuple) and method[0] == "incumbent"
             return run
 
+        def starts(methods):
+            """``(model, weights)`` or the ``ValueError`` of each start, as
+            :func:`start` gives them one by one (stacked where possible)."""
+            if not subsampled:
+                return self._initial_models(blocks, sw, rng, scatter, methods, cache)
+            on_sample = [m for m in methods if isinstance(m, str)]
+            sampled = iter(
+                self._initial_models(s_blocks, s_sw, rng, s_scatter, on_sample, cache)
+            )
+            out = []
+            for method in methods:
+                if isinstance(method, str):
+                    out.append(next(sampled))
+                    continue
+                try:
+                    model, weights = self._initial_model(
+                        blocks, sw, rng, scatter, method, cache
+                    )
+                    out.append((model.with_center(s_blocks.center), weights))
+                except ValueError as exc:
+                    out.append(exc)
+            return out
+
         done = []
         errors = []
         # Several starts on small data: all their runs advance together.
@@ -927,11 +1057,15 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         with blocks.limits():
             if stack:
                 started = []
-                for method in runs:
-                    try:
-                        started.append(start(method))
-                    except ValueError as exc:
-                        errors.append(exc)
+                for method, made in zip(runs, starts(runs), strict=True):
+                    if isinstance(made, ValueError):
+                        errors.append(made)
+                        continue
+                    run = _Run(*made, -np.inf)
+                    run.incumbent = (
+                        isinstance(method, tuple) and method[0] == "incumbent"
+                    )
+                    started.append(run)
                 failed = self._iterate_runs(
                     started, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
                 )

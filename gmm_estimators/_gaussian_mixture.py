@@ -292,6 +292,9 @@ or list of those, default='kmeans'
             cls.check_precisions(precisions)
         self._init_checked = (weights, means, precisions)
 
+    def _stacked_init(self):
+        return all(value is None for value in self._init_checked)
+
     def _initial_model(self, blocks, sample_weight, rng, scatter, method, cache=None):
         weights, means, precisions = self._init_checked
         cls = self._model_class()
