@@ -228,17 +228,8 @@ SCREEN_ROWS = 4096
 REPAIRS = 3
 
 
-class IncumbentHolds(Exception):
-    """Raised by a fit that a search handed an incumbent partition (see
-    ``GaussianMixtureSelector``) when, after screening, the incumbent's run
-    is still the best: continuing the others could not change the search's
-    answer beyond the screening tolerance, so the fit stops there."""
-
-
 class _Run:
     """The state of one EM run: parameters, lower bound and its history."""
-
-    incumbent = False
 
     def __init__(self, model, weights, lower_bound):
         self.model, self.weights, self.lower_bound = model, weights, lower_bound
@@ -971,10 +962,6 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         runs = self._runs() if do_init else [None]
         if do_init and search.get("starts"):
             runs = [("labels", labels) for labels in search["starts"]]
-            if search.get("incumbent") is not None:
-                # the partition of the search's current solution: when its run
-                # screens best, the other starts are not continued
-                runs.insert(0, ("incumbent", search["incumbent"]))
         rng = check_random_state(search.get("random_state", self.random_state))
         cache = search.get("cache")
         # Several runs: each first to the screening tolerance, then the best
@@ -1018,9 +1005,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     blocks, sw, rng, scatter, method, cache
                 )
                 model = model.with_center(s_blocks.center)
-            run = _Run(model, weights, -np.inf)
-            run.incumbent = isinstance(method, tuple) and method[0] == "incumbent"
-            return run
+            return _Run(model, weights, -np.inf)
 
         def starts(methods):
             """``(model, weights)`` or the ``ValueError`` of each start, as
@@ -1057,15 +1042,11 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         with blocks.limits():
             if stack:
                 started = []
-                for method, made in zip(runs, starts(runs), strict=True):
+                for made in starts(runs):
                     if isinstance(made, ValueError):
                         errors.append(made)
                         continue
-                    run = _Run(*made, -np.inf)
-                    run.incumbent = (
-                        isinstance(method, tuple) and method[0] == "incumbent"
-                    )
-                    started.append(run)
+                    started.append(_Run(*made, -np.inf))
                 failed = self._iterate_runs(
                     started, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
                 )
@@ -1127,8 +1108,6 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 raise errors[0]
             if screen_tol > self.tol:
                 kept = _best_runs(done, 1 if subsampled else SCREEN_KEEP)
-                if kept[0].incumbent:
-                    raise IncumbentHolds()
                 if subsampled:
                     # lower bounds on the subsample do not compare with
                     # those on all rows: only the continued runs compete

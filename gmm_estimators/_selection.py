@@ -59,7 +59,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES, MCLUST_MODELS
-from ._em import IncumbentHolds, _BaseMixture, _beats, split_labels
+from ._em import _BaseMixture, _beats, split_labels
 from ._gaussian_mixture import GaussianMixture
 from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
 
@@ -187,10 +187,7 @@ def _fit_candidate(
         # process-wide: under a threading backend the record may mix threads.)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            try:
-                est.fit(X_train, **fit_params)
-            except IncumbentHolds:
-                return None  # a restart that changes nothing (second round)
+            est.fit(X_train, **fit_params)
         for w in caught:
             if not issubclass(w.category, ConvergenceWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -964,9 +961,6 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                         out.append(None)
                         continue
                     context["starts"] = others
-                    first = fits[index][split]
-                    if first is not None and first.get("labels") is not None:
-                        context["incumbent"] = _canonical(first["labels"])
                 out.append(
                     _fit_candidate(
                         estimator,
