@@ -58,9 +58,6 @@ import numpy as np
 #: component with no rows keeps finite means.
 COUNT_EPS = 10 * np.finfo(np.float64).eps
 
-#: Rows per block of :func:`block_stats` unless told.
-_DEFAULT_ROWS = 4096
-
 
 class BlockStats:
     """Additive sufficient statistics of a block of rows under a model.
@@ -402,6 +399,16 @@ def _rows_stats(acc, model, log_w, X, sample_weight, rows, offset=0):
     return acc
 
 
+def _default_rows(model, X):
+    """Rows per block whose temporaries, at the full-covariance model's row
+    width (the widest Gaussian model's), stay near the engine's target."""
+    from ._em import _MAX_ROWS, _MIN_ROWS, _TARGET_BLOCK_BYTES
+
+    d, K = X.shape[1], model.n_components
+    per_row = X.dtype.itemsize * (d + 1 + K * (d + 1))
+    return int(np.clip(_TARGET_BLOCK_BYTES // per_row, _MIN_ROWS, _MAX_ROWS))
+
+
 def block_stats(model, weights, X, sample_weight=None, *, block_rows=None):
     """The E-step statistics of rows under a mixture.
 
@@ -420,7 +427,8 @@ def block_stats(model, weights, X, sample_weight=None, *, block_rows=None):
         Row weights (none: every row weighs one).
     block_rows : int, default=None
         Rows per block (temporaries are ``O(block_rows K d)``); by default
-        about 4096.
+        as many as keep a full-covariance model's temporaries near the
+        engine's 4 MiB target.
 
     Returns
     -------
@@ -467,7 +475,7 @@ def block_stats(model, weights, X, sample_weight=None, *, block_rows=None):
                 f"sample_weight must have shape ({X.shape[0]},); got {sw.shape}."
             )
     log_w = np.log(np.asarray(weights, dtype=np.float64)).astype(X.dtype)
-    rows = _DEFAULT_ROWS if block_rows is None else max(1, int(block_rows))
+    rows = _default_rows(model, X) if block_rows is None else max(1, int(block_rows))
     return _rows_stats(BlockStats.zeros(model), model, log_w, X, sw, rows)
 
 
