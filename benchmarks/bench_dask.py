@@ -12,7 +12,7 @@ block threads):
 1. **Seconds per EM iteration** at n = 2,000,000, d = 16, K = 8, full
    covariances, float64, from the same parameters: the engine's own
    ``em_step`` on a numpy array against ``em_step`` on the same rows as a
-   Dask array persisted on the workers (8 chunks), where each chunk computes
+   Dask array persisted on the workers (16 chunks), where each chunk computes
    its block statistics on its worker, the vectors are tree-summed there and
    the M-step runs here.  Medians over ``--repeats`` iterations.  Also the
    whole fit from given parameters (``tol=0``, a fixed number of
@@ -244,21 +244,24 @@ def bench_iterations(args, client):
     X = numpy_blobs(n, d, K, chunk)
     Xd = lazy_blobs(n, d, K, chunk).persist()
     distributed.wait(Xd)
-    # the scheduler may place 5 chunks on one worker and 3 on the other, and
-    # an iteration then waits for the busier one: even them out
-    client.rebalance(Xd)
+    # the scheduler may place more chunks on one worker than on the other,
+    # and an iteration then waits for the busier one: say how they lie
     placement = sorted(
         Counter(w for ws in client.who_has(Xd).values() for w in ws).values()
     )
     params = initial_parameters(d, K)
     model, weights, blocks, dblocks = model_and_blocks(X, params, K, Xd)
-    log("in-memory em_step")
-    t_mem, lb_mem = iteration_times(blocks, model, weights, args.repeats)
-    log("dask em_step (warm-up, then timed)")
+    log("em_step: a Dask warm-up, then in memory and Dask alternately")
     iteration_times(dblocks, model, weights, 1)
-    before = worker_outgoing(client)
-    t_dask, lb_dask = iteration_times(dblocks, model, weights, args.repeats)
-    peer_bytes = (worker_outgoing(client) - before) / args.repeats
+    t_mem, t_dask, peer = [], [], []
+    for _ in range(args.repeats):
+        # alternating, so that a burst of load from other processes hits both
+        times, lb_mem = iteration_times(blocks, model, weights, 1)
+        t_mem += times
+        before = worker_outgoing(client)
+        times, lb_dask = iteration_times(dblocks, model, weights, 1)
+        t_dask += times
+        peer.append(worker_outgoing(client) - before)
     log("whole fits from the given parameters")
     fit_mem, est_mem = timed_fit(X, params, K, args.fit_iterations)
     fit_dask, est_dask = timed_fit(Xd, params, K, args.fit_iterations)
@@ -276,7 +279,8 @@ def bench_iterations(args, client):
         ),
         "params_bytes": dblocks.traffic["params_bytes"],
         "stats_bytes": dblocks.traffic["stats_bytes"],
-        "peer_bytes": peer_bytes,
+        "peer_bytes": statistics.median(peer),
+        "peer_max": max(peer),
         "data_bytes": X.nbytes,
     }
     del X, Xd
@@ -384,8 +388,9 @@ def report(args, it, ooc, up_start, up_end, elapsed):
         f"{it['dask_s'] / it['mem_s']:.2f}x | {TARGET}x | {it['lb_gap']:.1e} |",
         "",
         f"Medians of {args.repeats} iterations of the engine's `em_step` from the "
-        "same parameters (Dask: the array persisted on the workers, chunks per "
-        f"worker {it['placement']} after `client.rebalance`; the first Dask "
+        "same parameters, in memory and Dask alternately (Dask: the array "
+        "persisted on the workers, chunks per "
+        f"worker {it['placement']}; the first Dask "
         "iteration, which imports and warms the workers, is not timed).",
         "",
         f"Whole fit from the given parameters, {args.fit_iterations} iterations, "
@@ -399,11 +404,17 @@ def report(args, it, ooc, up_start, up_end, elapsed):
         "|---|---|",
         f"| parameters out (pickled model and log-weights, one task) | "
         f"{it['params_bytes']:,} |",
-        f"| between workers (measured: the parameters fetched by the other worker, "
-        f"the chunks' statistics gathered for the tree sum) | {it['peer_bytes']:,.0f} |",
+        f"| between workers (measured, median of the iterations: the parameters "
+        f"fetched by the other worker, the chunks' statistics gathered for the tree "
+        f"sum) | {it['peer_bytes']:,.0f} |",
         f"| statistics back to the client (one vector of K(1 + d + d^2) + 2 numbers) "
         f"| {it['stats_bytes']:,} |",
-        f"| the data, for comparison (never moved) | {it['data_bytes']:,} |",
+        f"| the data, for comparison | {it['data_bytes']:,} |",
+        "",
+        f"The most the workers sent each other in one iteration: {it['peer_max']:,} "
+        "bytes. More than the median means distributed's work stealing moved a "
+        "chunk: when other processes slow one worker down, the idle one takes "
+        "over a task and fetches its chunk (it then keeps a copy).",
         "",
         "## Out of core: a stack of .npy files read at every pass",
         "",
@@ -447,9 +458,9 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=2_000_000)
     parser.add_argument("--d", type=int, default=16)
     parser.add_argument("--K", type=int, default=8)
-    parser.add_argument("--chunk", type=int, default=250_000)
+    parser.add_argument("--chunk", type=int, default=125_000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--fit-iterations", type=int, default=5)
     parser.add_argument(
         "--ooc-rows", type=int, nargs="+", default=[2_000_000, 8_000_000]

@@ -209,22 +209,22 @@ def test_float32_small_is_computed_in_float64_as_numpy(data):
 def test_float32_large_stays_float32():
     # more than FLOAT32_SMALL values: the blocks are computed in float32 on
     # the workers, as in memory.  Chunks cut where the in-memory engine cuts
-    # its blocks give its blocks: the fit is the in-memory fit to rounding;
-    # other chunks split a block, which changes float32 rounding only.
+    # its blocks give its blocks, and the in-memory fit; other chunks split a
+    # block, which changes float32 rounding only.
     n, d = 20000, 14
     X = _data(n, d, seed=3)[0].astype(np.float32)
     assert X.size > FLOAT32_SMALL
-    params = dict(covariance_type="diag", tol=1e-5, **_start(X, None, "diag"))
+    params = dict(covariance_type="full", tol=1e-5, **_start(X, None, "full"))
     a = GaussianMixture(3, **params).fit(X)
     est = GaussianMixture(3, **params)
     rows = _Blocks(X, X.mean(axis=0), est._fit_row_width(d)).rows
-    aligned = (rows, n - rows)
-    b = est.fit(_dask(X, chunks=aligned)["X"])
+    assert rows < n  # two blocks in memory
+    b = est.fit(_dask(X, chunks=(rows, n - rows))["X"])
     Xd, seen = _counted(X, chunks=(5000, 7000, 8000))
     c = GaussianMixture(3, **params).fit(Xd)
     assert {dtype for _, dtype in seen} == {np.dtype(np.float32)}  # never converted
     assert b.means_.dtype == c.means_.dtype == np.float32
-    assert_same_fit(a, b, rtol=1e-6)
+    assert_same_fit(a, b)
     atol = 1e-5 * np.abs(a.means_).max()
     np.testing.assert_allclose(c.means_, a.means_, rtol=1e-5, atol=atol)
     np.testing.assert_allclose(c.lower_bound_, a.lower_bound_, rtol=1e-6)
