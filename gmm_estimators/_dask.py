@@ -412,8 +412,22 @@ def _chunk_posterior(x, w, model, weights, row_width, force64, kwargs):
     return out
 
 
-def _chunk_array(x, model, weights, row_width, force64, key, kwargs):
-    return _chunk_posterior(x, None, model, weights, row_width, force64, kwargs)[key]
+# The per-row outputs of one chunk.  Their names are the keys' prefix in the
+# Dask graph (what ``repr`` of the lazy array shows), whatever Dask's version.
+def score_samples(x, model, weights, row_width, force64):
+    return _chunk_posterior(x, None, model, weights, row_width, force64, {})["log_norm"]
+
+
+def predict_proba(x, model, weights, row_width, force64):
+    kwargs = {"resp": True, "log_norm": False}
+    return _chunk_posterior(x, None, model, weights, row_width, force64, kwargs)["resp"]
+
+
+def predict(x, model, weights, row_width, force64):
+    kwargs = {"labels": True, "log_norm": False}
+    return _chunk_posterior(x, None, model, weights, row_width, force64, kwargs)[
+        "labels"
+    ]
 
 
 def _chunk_sums(x, w, model, weights, row_width, force64):
@@ -438,33 +452,24 @@ def _lazy_outputs(est, X, force64, *, resp=False, log_norm=True, labels=False):
     out = {}
     if log_norm:
         out["log_norm"] = X.map_blocks(
-            _chunk_array,
+            score_samples,
             *args,
-            "log_norm",
-            {"log_norm": True},
-            token="gmm-score-samples",
             drop_axis=1,
             dtype=X.dtype,
             meta=np.empty(0, dtype=X.dtype),
         )
     if resp:
         out["resp"] = X.map_blocks(
-            _chunk_array,
+            predict_proba,
             *args,
-            "resp",
-            {"resp": True, "log_norm": False},
-            token="gmm-predict-proba",
             chunks=(X.chunks[0], (model.n_components,)),
             dtype=X.dtype,
             meta=np.empty((0, 0), dtype=X.dtype),
         )
     if labels:
         out["labels"] = X.map_blocks(
-            _chunk_array,
+            predict,
             *args,
-            "labels",
-            {"labels": True, "log_norm": False},
-            token="gmm-predict",
             drop_axis=1,
             dtype=np.intp,
             meta=np.empty(0, dtype=np.intp),
