@@ -46,11 +46,9 @@ Dask is optional: nothing here imports it before a Dask array arrives.
 
 import pickle
 import uuid
-import warnings
 from time import perf_counter
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils.validation import _check_sample_weight
 
@@ -59,7 +57,6 @@ from ._em import (
     FLOAT32_SMALL,
     SCREEN_MAX_ITER,
     SCREEN_TOL,
-    _beats,
     _best_runs,
     _Blocks,
     _is_dask_array,
@@ -659,27 +656,7 @@ def fit_predict(est, X, sample_weight=None):
             best.lower_bound = -np.inf
             est._iterate(best, blocks, None, scatter, est.tol)
         best.judge(n_support, blocks.data_var, est.reg_covar)
-    if est.max_iter == 0:
-        for run in done:
-            run.lower_bound = -np.inf
-    best_run = done[0]
-    for run in done[1:]:
-        if _beats(run.key, best_run.key):
-            best_run = run
-    if not best_run.converged and est.max_iter > 0:
-        warnings.warn(
-            "Best performing initialization did not converge. Try different "
-            "init parameters, or increase max_iter, tol, or check for "
-            "degenerate data.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
-    est.degenerate_ = best_run.reason
-    est.converged_ = best_run.converged
-    est.n_iter_ = best_run.n_iter
-    est.lower_bound_ = best_run.lower_bound
-    est.lower_bounds_ = best_run.history
-    est._set_model(best_run.model, best_run.weights, out_dtype)
+    est._publish(done, out_dtype, stacklevel=4)
     # the final E-step under the published parameters, as the in-memory fit
     ll_sum, entropy_sum, total = _sums(dask, est, X, sw, False)
     est.labels_ = _lazy_outputs(est, X, False, log_norm=False, labels=True)["labels"]

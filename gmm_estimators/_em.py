@@ -1123,29 +1123,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                         run.key = (False, -np.inf)
                         continue
                     run.judge(n_support, blocks.data_var, self.reg_covar)
-            if self.max_iter == 0:
-                for run in done:
-                    run.lower_bound = -np.inf
-            # a regular solution beats a degenerate one, then the larger lower
-            # bound wins (the first run on ties)
-            best_run = done[0]
-            for run in done[1:]:
-                if _beats(run.key, best_run.key):
-                    best_run = run
-            if not best_run.converged and self.max_iter > 0:
-                warnings.warn(
-                    "Best performing initialization did not converge. Try different "
-                    "init parameters, or increase max_iter, tol, or check for "
-                    "degenerate data.",
-                    ConvergenceWarning,
-                    stacklevel=2,
-                )
-            self.degenerate_ = best_run.reason
-            self.converged_ = best_run.converged
-            self.n_iter_ = best_run.n_iter
-            self.lower_bound_ = best_run.lower_bound
-            self.lower_bounds_ = best_run.history
-            self._set_model(best_run.model, best_run.weights, out_dtype)
+            self._publish(done, out_dtype, stacklevel=3)
         # The final E-step uses the published parameters, by the same code
         # as predict, so that fit_predict(X) == fit(X).predict(X) exactly.
         post = self._posterior_validated(
@@ -1157,6 +1135,34 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         self.responsibility_entropy_ = post["entropy_sum"] / total
         self.n_parameters_ = self._n_parameters()
         return self.labels_
+
+    def _publish(self, done, out_dtype, stacklevel):
+        """Keep the best of the finished runs ``done`` and set the fitted
+        attributes from it: a regular solution beats a degenerate one, then
+        the larger lower bound wins (the first run on ties); a
+        ``ConvergenceWarning`` when it did not converge (``stacklevel`` as
+        for :func:`warnings.warn`, counted from the caller)."""
+        if self.max_iter == 0:
+            for run in done:
+                run.lower_bound = -np.inf
+        best_run = done[0]
+        for run in done[1:]:
+            if _beats(run.key, best_run.key):
+                best_run = run
+        if not best_run.converged and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different "
+                "init parameters, or increase max_iter, tol, or check for "
+                "degenerate data.",
+                ConvergenceWarning,
+                stacklevel=stacklevel + 1,
+            )
+        self.degenerate_ = best_run.reason
+        self.converged_ = best_run.converged
+        self.n_iter_ = best_run.n_iter
+        self.lower_bound_ = best_run.lower_bound
+        self.lower_bounds_ = best_run.history
+        self._set_model(best_run.model, best_run.weights, out_dtype)
 
     def _screening_subsample(self, X, sample_weight, rng):
         """Blocks, weights and scatter of a weighted draw of SCREEN_ROWS rows.
