@@ -18,7 +18,6 @@ the tests read it, and nothing outside this module branches on
 import functools
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from ._model import ComponentModel
 
@@ -115,6 +114,81 @@ def _sym_from_upper(a):
     return np.where(upper, a, 0.0) + np.swapaxes(np.where(strict, a, 0.0), -1, -2)
 
 
+def _cholesky_factors(covariances, reg_covar, component=None):
+    """Factors of a stack of covariance matrices, one batched call each.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (n_matrices, d, d)
+        Covariance matrices.
+    reg_covar : float
+        Only used to word the error.
+    component : callable, default=None
+        ``component(i)`` names matrix ``i`` in the error; default ``i``.
+
+    Returns
+    -------
+    cov_chol : ndarray of shape (n_matrices, d, d)
+        Lower Cholesky factors ``L`` of the covariances.
+    prec_chol : ndarray of shape (n_matrices, d, d)
+        Upper factors ``U = L^-T`` of the precisions.
+
+    Raises
+    ------
+    ValueError
+        When a matrix is not positive definite or its factor not finite.
+    """
+    name = component or (lambda i: i)
+    try:
+        chol = np.linalg.cholesky(covariances)
+    except np.linalg.LinAlgError:
+        for i, cov in enumerate(covariances):  # which one failed
+            try:
+                np.linalg.cholesky(cov)
+            except np.linalg.LinAlgError:
+                raise _not_positive_definite(
+                    name(i), reg_covar, "Cholesky factorisation failed"
+                ) from None
+        raise
+    bad = np.flatnonzero(~np.isfinite(chol).reshape(len(chol), -1).all(axis=1))
+    if bad.size:
+        raise _not_positive_definite(name(bad[0]), reg_covar, "non-finite covariance")
+    return chol, np.swapaxes(_triangular_inverse(chol, lower=True), -1, -2)
+
+
+def _diagonal_prec_chol(covariances, reg_covar, n_components):
+    """``1 / sqrt`` of the variances ``(n_rows, ...)`` of diagonal or
+    spherical components (several runs' ``n_components`` rows in turn), or
+    the error naming the first component with a variance that is not
+    positive."""
+    flat = covariances.reshape(len(covariances), -1)
+    bad = np.flatnonzero(~(np.isfinite(flat) & (flat > 0)).all(axis=1))
+    if bad.size:
+        raise _not_positive_definite(
+            bad[0] % n_components, reg_covar, "a variance is not positive"
+        )
+    return 1.0 / np.sqrt(covariances)
+
+
+def _weighted_covariances(nk, s1c, scatter, means_centered, cov_chol):
+    """New centred means and each component's weighted covariance ``W_k /
+    N_k`` around them (no ``reg_covar``), from the full model's statistics.
+
+    Stacks with any leading axes: counts ``nk`` ``(..., K)``, first moments
+    ``s1c`` and the previous centred means ``(..., K, d)``, the whitened
+    ``scatter`` ``G_k`` and the previous covariances' Cholesky factors
+    ``L_k`` ``(..., K, d, d)``.  The scatter around the previous means is
+    ``L_k G_k L_k^T`` (see :class:`FullCovariance`).
+    """
+    means_c = s1c / nk[..., None]
+    delta = means_c - means_centered
+    g = _sym_from_upper(scatter)
+    cov = cov_chol @ g @ np.swapaxes(cov_chol, -1, -2)
+    cov /= nk[..., None, None]
+    cov -= delta[..., :, None] * delta[..., None, :]
+    return means_c, 0.5 * (cov + np.swapaxes(cov, -1, -2))
+
+
 class _CovarianceModel(ComponentModel):
     """Base class: parameters of K Gaussian components and their block operations.
 
@@ -198,6 +272,47 @@ class _CovarianceModel(ComponentModel):
         """The same model, with blocks centred at another reference point."""
         return type(self)(self.means, center, precisions_cholesky=self.prec_chol)
 
+    @classmethod
+    def _from_parts(cls, means, center, covariances, prec_chol, **extra):
+        """A model from parameters already computed and checked (by a batched
+        M-step): no factorisation.  ``extra`` sets further attributes."""
+        model = object.__new__(cls)
+        model.means = means
+        model.center = center
+        model.n_components, model.n_features = means.shape
+        model.covariances = covariances
+        model.prec_chol = prec_chol
+        model._cast = {}
+        model.__dict__.update(extra)
+        return model
+
+    @classmethod
+    def _stacked_from_covariances(
+        cls, center, means_c, covariances, reg_covar, **extra
+    ):
+        """The models of ``S`` runs from their centred means ``(S, K, d)`` and
+        covariances ``(S, K, ...)``, factorised together; ``extra`` holds
+        further attributes, one entry per run (or None)."""
+        S, K = means_c.shape[:2]
+        flat = covariances.reshape((S * K,) + covariances.shape[2:])
+        prec_chol = _diagonal_prec_chol(flat, reg_covar, K).reshape(covariances.shape)
+        return cls._models_from_parts(center, means_c, covariances, prec_chol, **extra)
+
+    @classmethod
+    def _models_from_parts(cls, center, means_c, covariances, prec_chol, **extra):
+        """One model per run from stacks ``(S, ...)`` of its parts."""
+        means = means_c + center
+        return [
+            cls._from_parts(
+                means[s],
+                center,
+                covariances[s],
+                prec_chol[s],
+                **{key: None if v is None else v[s] for key, v in extra.items()},
+            )
+            for s in range(len(means))
+        ]
+
     # -- per-type pieces ------------------------------------------------------
     @staticmethod
     def _prec_chol_from_prec(precisions):
@@ -208,13 +323,7 @@ class _CovarianceModel(ComponentModel):
         return 1.0 / prec_chol**2
 
     def _prec_chol_from_cov(self, covariances, reg_covar):
-        flat = covariances.reshape(len(covariances), -1)
-        bad = np.flatnonzero(~(np.isfinite(flat) & (flat > 0)).all(axis=1))
-        if bad.size:
-            raise _not_positive_definite(
-                bad[0], reg_covar, "a variance is not positive"
-            )
-        return 1.0 / np.sqrt(covariances)
+        return _diagonal_prec_chol(covariances, reg_covar, len(covariances))
 
     @property
     def precisions(self):
@@ -257,8 +366,19 @@ class _CovarianceModel(ComponentModel):
         if len(models) == 1 and type(models[0]) is base:
             return models[0]
         means = np.concatenate([m.means for m in models])
-        prec_chol = np.concatenate([m._stacked_prec_chol() for m in models])
-        return base(means, models[0].center, precisions_cholesky=prec_chol)
+        parts = [m._stacked_parts() for m in models]
+        if parts[0] is None:
+            prec_chol = np.concatenate([m._stacked_prec_chol() for m in models])
+            return base(means, models[0].center, precisions_cholesky=prec_chol)
+        # the runs' own parameters side by side: nothing to factorise again
+        stacked = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        return base._from_parts(means, models[0].center, **stacked)
+
+    def _stacked_parts(self):
+        """The parameters in the layout of :attr:`stack_class` (a dict of
+        the arguments of its ``_from_parts``), or None: the stacked model is
+        then built from the precision factors (:meth:`_stacked_prec_chol`)."""
+        return {"covariances": self.covariances, "prec_chol": self.prec_chol}
 
     def _stacked_prec_chol(self):
         """The precision factors in the layout of :attr:`stack_class`."""
@@ -346,29 +466,50 @@ class FullCovariance(_CovarianceModel):
         return np.swapaxes(inv, -1, -2) @ inv
 
     def _prec_chol_from_cov(self, covariances, reg_covar):
-        try:
-            chol = np.linalg.cholesky(covariances)  # one batched call
-        except np.linalg.LinAlgError:
-            for k, cov in enumerate(covariances):  # which one failed
-                try:
-                    np.linalg.cholesky(cov)
-                except np.linalg.LinAlgError:
-                    raise _not_positive_definite(
-                        k, reg_covar, "Cholesky factorisation failed"
-                    ) from None
-            raise
-        bad = np.flatnonzero(~np.isfinite(chol).reshape(len(chol), -1).all(axis=1))
-        if bad.size:
-            raise _not_positive_definite(bad[0], reg_covar, "non-finite covariance")
-        self._chol = chol
-        return np.swapaxes(_triangular_inverse(chol, lower=True), -1, -2)
+        self._chol, prec_chol = _cholesky_factors(covariances, reg_covar)
+        return prec_chol
+
+    @classmethod
+    def _from_parts(cls, means, center, covariances, prec_chol, **extra):
+        return super()._from_parts(
+            means, center, covariances, prec_chol, _chol=None, **extra
+        )
+
+    def _stacked_parts(self):
+        return {
+            "covariances": self.covariances,
+            "prec_chol": self.prec_chol,
+            "cov_chol": self.cov_chol,
+        }
+
+    @classmethod
+    def _stacked_from_covariances(
+        cls, center, means_c, covariances, reg_covar, **extra
+    ):
+        S, K, d = means_c.shape
+        chol, prec_chol = _cholesky_factors(
+            covariances.reshape(S * K, d, d), reg_covar, component=lambda i: i % K
+        )
+        return cls._models_from_parts(
+            center,
+            means_c,
+            covariances,
+            prec_chol.reshape(covariances.shape),
+            cov_chol=chol.reshape(covariances.shape),
+            **extra,
+        )
 
     @property
     def precisions(self):
         return self.prec_chol @ np.swapaxes(self.prec_chol, -1, -2)
 
+    @staticmethod
+    def _log_det_of(prec_chol):
+        """``log det U_k`` of a stack of precision factors ``(..., K, d, d)``."""
+        return np.log(np.diagonal(prec_chol, axis1=-2, axis2=-1)).sum(axis=-1)
+
     def log_det_prec_chol(self):
-        return np.log(np.diagonal(self.prec_chol, axis1=1, axis2=2)).sum(axis=1)
+        return self._log_det_of(self.prec_chol)
 
     @classmethod
     def n_cov_parameters(cls, n_components, n_features):
@@ -431,19 +572,10 @@ class FullCovariance(_CovarianceModel):
             # (scipy's syrk, at half the flops, holds it and runs serially).
             scatter[k] += z.T @ z
 
-    def _component_covariances(self, nk, s1c, stats):
-        """New centred means and each component's weighted covariance
-        ``W_k / N_k`` around them (no ``reg_covar``)."""
-        means_c = s1c / nk[:, None]
-        delta = means_c - self.means_centered
-        g = _sym_from_upper(stats["scatter"])
-        cov = self.cov_chol @ g @ np.swapaxes(self.cov_chol, -1, -2)
-        cov /= nk[:, None, None]
-        cov -= delta[:, :, None] * delta[:, None, :]
-        return means_c, 0.5 * (cov + np.swapaxes(cov, -1, -2))
-
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
-        means_c, cov = self._component_covariances(nk, s1c, stats)
+        means_c, cov = _weighted_covariances(
+            nk, s1c, stats["scatter"], self.means_centered, self.cov_chol
+        )
         idx = np.arange(self.n_features)
         cov[:, idx, idx] += reg_covar
         return FullCovariance(
@@ -524,14 +656,14 @@ class TiedCovariance(_CovarianceModel):
         return FullCovariance._cov_from_prec_chol(prec_chol[None])[0]
 
     def _prec_chol_from_cov(self, covariances, reg_covar):
-        try:
-            chol = np.linalg.cholesky(covariances)
-        except np.linalg.LinAlgError:
-            raise _not_positive_definite(
-                "(tied, shared by all)", reg_covar, "Cholesky factorisation failed"
-            ) from None
-        eye = np.eye(covariances.shape[-1])
-        return solve_triangular(chol, eye, lower=True, check_finite=False).T
+        return self._tied_factors(covariances[None], reg_covar)[0]
+
+    @staticmethod
+    def _tied_factors(covariances, reg_covar):
+        """Precision factors of a stack of shared covariances (one per run)."""
+        return _cholesky_factors(
+            covariances, reg_covar, component=lambda i: "(tied, shared by all)"
+        )[1]
 
     @property
     def precisions(self):
@@ -568,17 +700,30 @@ class TiedCovariance(_CovarianceModel):
         return lp, None
 
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
-        means_c = s1c / nk[:, None]
-        cov = scatter - (means_c.T * nk) @ means_c
-        cov /= nk.sum()
-        cov = 0.5 * (cov + cov.T)
-        cov.flat[:: self.n_features + 1] += reg_covar
-        return TiedCovariance(
-            means_c + self.center, self.center, covariances=cov, reg_covar=reg_covar
-        )
+        return self.m_step_stacked([self], nk, s1c, stats, reg_covar, scatter)[0]
+
+    @classmethod
+    def m_step_stacked(cls, models, nk, s1c, stats, reg_covar, scatter=None):
+        # the within-component scatter: the data's less the between-component
+        S = len(models)
+        K, d = models[0].means.shape
+        nk = nk.reshape(S, K)
+        means_c = s1c.reshape(S, K, d) / nk[..., None]
+        cov = scatter - np.swapaxes(means_c * nk[..., None], -1, -2) @ means_c
+        cov /= nk.sum(axis=-1)[:, None, None]
+        cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
+        idx = np.arange(d)
+        cov[:, idx, idx] += reg_covar
+        prec_chol = cls._tied_factors(cov, reg_covar)
+        return cls._models_from_parts(models[0].center, means_c, cov, prec_chol)
 
     def sample_component(self, rng, k, n):
         return rng.multivariate_normal(self.means[k], self.covariances, int(n))
+
+    def _stacked_parts(self):
+        # no Cholesky factor of the shared covariance is kept for the
+        # stacked full model's cov_chol: built from the precision factors
+        return None
 
     def _stacked_prec_chol(self):
         d = self.n_features
@@ -606,8 +751,13 @@ class DiagCovariance(_CovarianceModel):
     def _unit_prec_chol(n_components, n_features):
         return np.ones((n_components, n_features))
 
+    @staticmethod
+    def _log_det_of(prec_chol):
+        """``log det U_k`` of a stack of precision factors ``(..., K, d)``."""
+        return np.log(prec_chol).sum(axis=-1)
+
     def log_det_prec_chol(self):
-        return np.log(self.prec_chol).sum(axis=1)
+        return self._log_det_of(self.prec_chol)
 
     @classmethod
     def n_cov_parameters(cls, n_components, n_features):
@@ -725,7 +875,11 @@ SphericalCovariance.stack_class = SphericalCovariance
 # M-step.  ``W_k`` is the weighted scatter of component k around its new mean,
 # ``N_k`` its weight and ``n`` their sum; the M-steps maximise the expected
 # complete log-likelihood ``-1/2 sum_k (N_k log det Sigma_k + tr(W_k
-# Sigma_k^-1))`` under the constraint.
+# Sigma_k^-1))`` under the constraint.  The M-steps (and tied's) are written
+# on stacks of runs, arrays with a leading run axis: the engine advances
+# several EM runs together (``m_step_stacked``), and ``m_step`` is the stack
+# of one run.  An inner iteration freezes the runs that have stopped while
+# the others go on, so that each run ends where it would alone.
 
 #: Inner iterations of the M-steps without a closed form (VEI, VEE, VEV, EVE,
 #: VVE) stop when the relative change of their objective (or of the volumes)
@@ -740,11 +894,12 @@ M_STEP_MAX_ITER = 1000
 MM_STEPS = 20
 
 
-def _geometric_mean(values, axis=-1):
-    """``|diag|^(1/d)`` of positive values along ``axis`` (NaN when one is not
-    positive: the component has collapsed, and the model's check reports it)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.exp(np.mean(np.log(values), axis=axis))
+def _geometric_mean(values):
+    """``|diag|^(1/d)`` of positive values along the last axis (0 or NaN when
+    one is not positive: the component has collapsed, and the model's check
+    reports it; callers silence the warnings).  The inner loops' hot spot:
+    the mean is written out (the same sum and division as ``numpy.mean``)."""
+    return np.exp(np.add.reduce(np.log(values), axis=-1) / values.shape[-1])
 
 
 def _n_cov_parameters(name, n_components, n_features):
@@ -769,7 +924,9 @@ def _points_needed(name, n_features):
 
 
 class _Parsimonious:
-    """What the ten new models share: their counts and needs from the name."""
+    """What the ten new models share: their counts and needs from the name,
+    and an M-step that is the batched M-step (:meth:`m_step_stacked`) of
+    one run, so that each constraint is written once, on stacks of runs."""
 
     @classmethod
     def n_cov_parameters(cls, n_components, n_features):
@@ -778,44 +935,84 @@ class _Parsimonious:
     def points_needed(self):
         return _points_needed(self.name, self.n_features)
 
-    def _start_volumes(self, trace, nk):
-        """Where a fixed point for the volumes starts: this (previous) model's
-        volumes ``|Sigma_k|^(1/d)``, which the next M-step's are close to, or
-        ``tr W_k / (N_k d)`` when those are not usable."""
-        lam = np.exp(-2.0 * self.log_det_prec_chol() / self.n_features)
-        if lam.shape == nk.shape and np.all(np.isfinite(lam) & (lam > 0)):
-            return lam
-        return trace / (nk * self.n_features)
+    def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
+        return self.m_step_stacked([self], nk, s1c, stats, reg_covar, scatter)[0]
+
+    @classmethod
+    def _previous_log_det(cls, models):
+        """``log det U_k`` of the runs' models, shape ``(S, K)``."""
+        return cls._log_det_of(np.stack([model.prec_chol for model in models]))
+
+
+def _start_volumes(log_det, trace, nk, n_features):
+    """Where a fixed point for the volumes starts, per run (stacks ``(S,
+    K)``): the previous model's volumes ``|Sigma_k|^(1/d)`` (from ``log_det``,
+    that is ``log det U_k``), which the next M-step's are close to, or ``tr
+    W_k / (N_k d)`` for a run whose previous volumes are not usable."""
+    lam = np.exp(-2.0 * log_det / n_features)
+    usable = np.all(np.isfinite(lam) & (lam > 0), axis=-1, keepdims=True)
+    return np.where(usable, lam, trace / (nk * n_features))
 
 
 def _common_shape(values, nk, lam):
     """Celeux & Govaert's fixed point for variable volumes and one shape, on
-    per-component values ``(K, d)`` (the diagonal scatters of VEI, the
-    eigenvalues of VEV): ``A`` proportional to ``sum_k values_k / lambda_k``
-    (det 1), then ``lambda_k = sum_j values_kj / A_j / (N_k d)``, from the
-    volumes ``lam``.  Returns the volumes and the shape."""
-    d = values.shape[1]
+    per-component values (the diagonal scatters of VEI, the eigenvalues of
+    VEV): ``A`` proportional to ``sum_k values_k / lambda_k`` (det 1), then
+    ``lambda_k = sum_j values_kj / A_j / (N_k d)``, from the volumes ``lam``.
+
+    Runs side by side: ``values`` ``(S, K, d)``, ``nk`` and ``lam`` ``(S,
+    K)``.  A run that has converged is frozen while the others go on, so
+    each stops where it would stop alone.  Returns the volumes ``(S, K)`` and
+    the shapes ``(S, d)``.
+    """
+    nkd = nk * values.shape[-1]
+    done = np.zeros(len(values), dtype=bool)
+    shape = None
     for _ in range(M_STEP_MAX_ITER):
-        shape = (values / lam[:, None]).sum(axis=0)
-        shape /= _geometric_mean(shape)
-        new = (values / shape).sum(axis=1) / (nk * d)
-        done = np.all(np.abs(new - lam) <= M_STEP_TOL * np.abs(lam))
-        lam = new
-        if done or not np.all(np.isfinite(lam)):
+        new_shape = np.add.reduce(values / lam[..., None], axis=-2)
+        new_shape /= _geometric_mean(new_shape)[..., None]
+        new = np.add.reduce(values / new_shape[:, None, :], axis=-1) / nkd
+        stop = _stopped(new, lam)
+        if done.any():  # some runs stopped before: they keep their values
+            lam = np.where(done[:, None], lam, new)
+            shape = np.where(done[:, None], shape, new_shape)
+            done |= stop
+        else:
+            lam, shape, done = new, new_shape, stop
+        if done.all():
             break
     return lam, shape
+
+
+def _stopped(new, lam):
+    """Which runs' fixed point stops at the volumes ``new`` (stacks ``(S,
+    K)``) after ``lam``: all changes within :data:`M_STEP_TOL`, or a volume
+    not finite."""
+    close = np.abs(new - lam) <= M_STEP_TOL * np.abs(lam)
+    return np.logical_and.reduce(close, axis=-1) | ~np.logical_and.reduce(
+        np.isfinite(new), axis=-1
+    )
 
 
 class _DiagonalFamily(_Parsimonious, DiagCovariance):
     """EEI, VEI, EVI: diagonal covariances stored as ``(K, d)``; the M-step
     constrains the diagonal scatters ``w_k = diag W_k`` and adds
-    ``reg_covar`` after, as to every covariance (see :class:`_GeneralFamily`)."""
+    ``reg_covar`` after, as to every covariance (see :class:`_GeneralFamily`).
 
-    def _variances(self, nk, means_c, stats, reg_covar):
-        w = np.maximum(stats["sq"] - nk[:, None] * means_c**2, 0.0)
-        # a collapsed component gives NaN, which the model's check reports
+    :meth:`_constrain` works on the runs' scatters side by side: ``w`` ``(S,
+    K, d)`` and ``nk`` ``(S, K)``."""
+
+    @classmethod
+    def m_step_stacked(cls, models, nk, s1c, stats, reg_covar, scatter=None):
+        S = len(models)
+        K, d = models[0].means.shape
+        nk = nk.reshape(S, K)
+        means_c = s1c.reshape(S, K, d) / nk[..., None]
+        w = np.maximum(stats["sq"].reshape(S, K, d) - nk[..., None] * means_c**2, 0.0)
+        # a collapsed component gives NaN, which the models' check reports
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self._constrain(w, nk) + reg_covar
+            cov = cls._constrain(models, w, nk) + reg_covar
+        return cls._stacked_from_covariances(models[0].center, means_c, cov, reg_covar)
 
 
 class EEICovariance(_DiagonalFamily):
@@ -823,8 +1020,10 @@ class EEICovariance(_DiagonalFamily):
 
     name = "EEI"
 
-    def _constrain(self, w, nk):
-        return np.broadcast_to(w.sum(axis=0) / nk.sum(), w.shape).copy()
+    @classmethod
+    def _constrain(cls, models, w, nk):
+        shared = w.sum(axis=-2) / nk.sum(axis=-1)[:, None]
+        return np.broadcast_to(shared[:, None, :], w.shape)
 
 
 class VEICovariance(_DiagonalFamily):
@@ -836,9 +1035,13 @@ class VEICovariance(_DiagonalFamily):
 
     name = "VEI"
 
-    def _constrain(self, w, nk):
-        lam, shape = _common_shape(w, nk, self._start_volumes(w.sum(axis=1), nk))
-        return lam[:, None] * shape
+    @classmethod
+    def _constrain(cls, models, w, nk):
+        start = _start_volumes(
+            cls._previous_log_det(models), w.sum(axis=-1), nk, w.shape[-1]
+        )
+        lam, shape = _common_shape(w, nk, start)
+        return lam[..., None] * shape[:, None, :]
 
 
 class EVICovariance(_DiagonalFamily):
@@ -847,10 +1050,11 @@ class EVICovariance(_DiagonalFamily):
 
     name = "EVI"
 
-    def _constrain(self, w, nk):
-        g = _geometric_mean(w, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return g.sum() / nk.sum() * (w / g[:, None])
+    @classmethod
+    def _constrain(cls, models, w, nk):
+        g = _geometric_mean(w)
+        volume = g.sum(axis=-1) / nk.sum(axis=-1)
+        return volume[:, None, None] * (w / g[..., None])
 
 
 class EIICovariance(_Parsimonious, SphericalCovariance):
@@ -859,11 +1063,17 @@ class EIICovariance(_Parsimonious, SphericalCovariance):
 
     name = "EII"
 
-    def _variances(self, nk, means_c, stats, reg_covar):
-        msq = np.einsum("kd,kd->k", means_c, means_c)
-        trace = np.maximum(stats["sq"][:, 0] - nk * msq, 0.0)
-        shared = trace.sum() / (nk.sum() * self.n_features)
-        return np.full(self.n_components, shared) + reg_covar
+    @classmethod
+    def m_step_stacked(cls, models, nk, s1c, stats, reg_covar, scatter=None):
+        S = len(models)
+        K, d = models[0].means.shape
+        nk = nk.reshape(S, K)
+        means_c = s1c.reshape(S, K, d) / nk[..., None]
+        msq = (means_c * means_c).sum(axis=-1)
+        trace = np.maximum(stats["sq"].reshape(S, K) - nk * msq, 0.0)
+        shared = trace.sum(axis=-1) / (nk.sum(axis=-1) * d)
+        cov = np.broadcast_to(shared[:, None], (S, K)) + reg_covar
+        return cls._stacked_from_covariances(models[0].center, means_c, cov, reg_covar)
 
 
 class _GeneralFamily(_Parsimonious, FullCovariance):
@@ -875,22 +1085,35 @@ class _GeneralFamily(_Parsimonious, FullCovariance):
     longer seen as degenerate (``covariances - reg_covar`` stays well above
     zero): it was chosen as the best model on faithful (VEV,6) and wine.  A
     common orientation found by an M-step is kept for the next one (it may
-    start the next inner iteration)."""
+    start the next inner iteration).
+
+    :meth:`_constrain` works on the runs' scatters side by side: ``w`` ``(S,
+    K, d, d)`` and ``nk`` ``(S, K)``; it returns the covariances and the
+    runs' common orientations ``(S, d, d)`` (or None)."""
 
     _orientation = None
 
-    def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
-        means_c, cov = self._component_covariances(nk, s1c, stats)
-        # a collapsed component gives NaN, which the model's check reports
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cov, orientation = self._constrain(cov * nk[:, None, None], nk)
-        idx = np.arange(self.n_features)
-        cov[:, idx, idx] += reg_covar
-        model = type(self)(
-            means_c + self.center, self.center, covariances=cov, reg_covar=reg_covar
+    @classmethod
+    def m_step_stacked(cls, models, nk, s1c, stats, reg_covar, scatter=None):
+        S = len(models)
+        K, d = models[0].means.shape
+        center = models[0].center
+        nk = nk.reshape(S, K)
+        means_c, cov = _weighted_covariances(
+            nk,
+            s1c.reshape(S, K, d),
+            stats["scatter"].reshape(S, K, d, d),
+            np.stack([model.means for model in models]) - center,
+            np.stack([model.cov_chol for model in models]),
         )
-        model._orientation = orientation
-        return model
+        # a collapsed component gives NaN, which the models' check reports
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cov, orientation = cls._constrain(models, cov * nk[..., None, None], nk)
+        idx = np.arange(d)
+        cov[..., idx, idx] += reg_covar
+        return cls._stacked_from_covariances(
+            center, means_c, cov, reg_covar, _orientation=orientation
+        )
 
 
 def _descending_eigh(w):
@@ -901,36 +1124,60 @@ def _descending_eigh(w):
 
 def _compose(vectors, values):
     """``D diag(values) D^T`` for stacks of orientations and eigenvalues."""
-    return np.einsum("...ij,...j,...kj->...ik", vectors, values, vectors)
+    return (vectors * values[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+
+
+def _inverse_or_nan(c):
+    """Inverses of a stack of matrices, NaN for a singular one (a collapsed
+    run: the models' check reports it)."""
+    try:
+        return np.linalg.inv(c)
+    except np.linalg.LinAlgError:
+        out = np.full_like(c, np.nan)
+        for s, matrix in enumerate(c):
+            try:
+                out[s] = np.linalg.inv(matrix)
+            except np.linalg.LinAlgError:
+                pass
+        return out
 
 
 class VEECovariance(_GeneralFamily):
     """VEE: ``lambda_k C`` with one matrix ``C`` (det 1).
 
     Fixed point: ``C`` proportional to ``sum_k W_k / lambda_k``, then
-    ``lambda_k = tr(W_k C^-1) / (N_k d)``.
+    ``lambda_k = tr(W_k C^-1) / (N_k d)``; a run that has converged is
+    frozen while the others go on.
     """
 
     name = "VEE"
 
-    def _constrain(self, w, nk):
-        d = self.n_features
-        lam = self._start_volumes(np.trace(w, axis1=1, axis2=2), nk)
+    @classmethod
+    def _constrain(cls, models, w, nk):
+        S, K, d = w.shape[:3]
+        trace = np.trace(w, axis1=-2, axis2=-1)
+        lam = _start_volumes(cls._previous_log_det(models), trace, nk, d)
+        nkd = nk * d
+        # tr(W_k C^-1) = sum_ij W_kij C^-1_ji: W_k^T flattened, against C^-1
+        wt = np.swapaxes(w, -1, -2).reshape(S, K, d * d)
+        done = np.zeros(S, dtype=bool)
+        kept = None
         for _ in range(M_STEP_MAX_ITER):
-            c = (w / lam[:, None, None]).sum(axis=0)
+            c = np.add.reduce(w / lam[..., None, None], axis=-3)
             sign, logdet = np.linalg.slogdet(c)
-            c /= np.exp(logdet / d) if sign > 0 else np.nan
-            try:
-                inverse = np.linalg.inv(c)
-            except np.linalg.LinAlgError:  # collapsed: the model's check says so
-                inverse = np.full_like(c, np.nan)
-            new = np.einsum("kij,ji->k", w, inverse)
-            new /= nk * d
-            done = np.all(np.abs(new - lam) <= M_STEP_TOL * np.abs(lam))
-            lam = new
-            if done or not np.all(np.isfinite(lam)):
+            c /= np.where(sign > 0, np.exp(logdet / d), np.nan)[:, None, None]
+            inverse = _inverse_or_nan(c).reshape(S, 1, d * d)
+            new = np.add.reduce(wt * inverse, axis=-1) / nkd
+            stop = _stopped(new, lam)
+            if done.any():  # some runs stopped before: they keep their values
+                lam = np.where(done[:, None], lam, new)
+                kept = np.where(done[:, None, None], kept, c)
+                done |= stop
+            else:
+                lam, kept, done = new, c, stop
+            if done.all():
                 break
-        return lam[:, None, None] * c, None
+        return lam[..., None, None] * kept[:, None], None
 
 
 class EEVCovariance(_GeneralFamily):
@@ -940,10 +1187,11 @@ class EEVCovariance(_GeneralFamily):
 
     name = "EEV"
 
-    def _constrain(self, w, nk):
+    @classmethod
+    def _constrain(cls, models, w, nk):
         values, vectors = _descending_eigh(w)
-        common = values.sum(axis=0) / nk.sum()
-        return _compose(vectors, np.broadcast_to(common, values.shape)), None
+        common = values.sum(axis=-2) / nk.sum(axis=-1)[:, None]
+        return _compose(vectors, np.broadcast_to(common[:, None], values.shape)), None
 
 
 class VEVCovariance(_GeneralFamily):
@@ -955,12 +1203,15 @@ class VEVCovariance(_GeneralFamily):
 
     name = "VEV"
 
-    def _constrain(self, w, nk):
+    @classmethod
+    def _constrain(cls, models, w, nk):
         values, vectors = _descending_eigh(w)
         values = np.maximum(values, 0.0)
-        start = self._start_volumes(values.sum(axis=1), nk)
+        start = _start_volumes(
+            cls._previous_log_det(models), values.sum(axis=-1), nk, w.shape[-1]
+        )
         lam, shape = _common_shape(values, nk, start)
-        return _compose(vectors, lam[:, None] * shape), None
+        return _compose(vectors, lam[..., None] * shape[:, None, :]), None
 
 
 class EVVCovariance(_GeneralFamily):
@@ -969,11 +1220,13 @@ class EVVCovariance(_GeneralFamily):
 
     name = "EVV"
 
-    def _constrain(self, w, nk):
-        d = self.n_features
+    @classmethod
+    def _constrain(cls, models, w, nk):
+        d = w.shape[-1]
         sign, logdet = np.linalg.slogdet(w)
         g = np.where(sign > 0, np.exp(logdet / d), np.nan)
-        return g.sum() / nk.sum() * (w / g[:, None, None]), None
+        volume = g.sum(axis=-1) / nk.sum(axis=-1)
+        return volume[:, None, None, None] * (w / g[..., None, None]), None
 
 
 class _CommonOrientation(_GeneralFamily):
@@ -988,67 +1241,89 @@ class _CommonOrientation(_GeneralFamily):
     eigenvalue of ``W_k``, alternating with the step that bounds ``B_k`` by
     its largest entry instead.  The steps alternate until the objective stops
     decreasing, at most :data:`MM_STEPS` times per M-step, starting from the
-    previous M-step's orientation.
+    previous M-step's orientation.  Runs side by side: a run whose objective
+    has stopped decreasing keeps its orientation while the others go on.
     """
 
-    def _volumes(self, g, nk):
+    @staticmethod
+    def _volumes(g, nk):
+        """The best volumes from the geometric means ``g`` of ``E_k`` (stacks
+        ``(..., K)``)."""
         raise NotImplementedError
 
-    def _given_orientation(self, orientation, w, nk):
-        """For ``orientation``: ``W_k D``, ``E_k = diag(D^T W_k D)``, their
-        geometric means, the best volumes, and the objective ``sum_k (N_k d
-        log lambda_k + tr(W_k Sigma_k^-1))`` there (inf when not finite)."""
-        wd = w @ orientation
-        e = np.einsum("ji,kji->ki", orientation, wd)
-        g = _geometric_mean(e, axis=1)
-        lam = self._volumes(g, nk)
-        d = self.n_features
-        with np.errstate(divide="ignore", invalid="ignore"):
-            value = np.sum(nk * d * np.log(lam)) + d * np.sum(g / lam)
-        return wd, e, g, lam, float(value) if np.isfinite(value) else np.inf
+    @classmethod
+    def _given_orientation(cls, orientation, w, nk):
+        """For orientations ``(..., d, d)`` and scatters ``(..., K, d, d)``:
+        ``W_k D``, ``E_k = diag(D^T W_k D)``, their geometric means, the best
+        volumes, and the objective ``sum_k (N_k d log lambda_k + tr(W_k
+        Sigma_k^-1))`` there (inf when not finite), shape ``(...)``."""
+        d = w.shape[-1]
+        wd = w @ orientation[..., None, :, :]
+        e = np.add.reduce(orientation[..., None, :, :] * wd, axis=-2)
+        g = _geometric_mean(e)
+        lam = cls._volumes(g, nk)
+        value = np.add.reduce(nk * d * np.log(lam), axis=-1)
+        value += d * np.add.reduce(g / lam, axis=-1)
+        return wd, e, g, lam, np.where(np.isfinite(value), value, np.inf)
 
-    def _start_orientation(self, w, nk):
-        """Where the orientation's MM steps start: the best, for this
-        M-step's objective, of the previous M-step's orientation, this model's
+    @classmethod
+    def _start_orientation(cls, models, w, nk):
+        """Where each run's MM steps start: the best, for this M-step's
+        objective, of the pooled scatter's eigenvectors, the run's model's
         own (the eigenvectors its covariances share: after a warm start or
-        from given precisions) and the pooled scatter's eigenvectors.  Starting
-        from the best of them, the M-step never lowers the likelihood."""
-        d = self.n_features
-        starts = [_descending_eigh(w.sum(axis=0))[1]]
-        own = self.covariances
-        if own.shape == w.shape and np.all(np.isfinite(own)):
-            starts.append(_descending_eigh(own.sum(axis=0))[1])
-        if self._orientation is not None and self._orientation.shape == (d, d):
-            starts.append(self._orientation)
-        scores = [self._given_orientation(start, w, nk)[-1] for start in starts]
-        return starts[int(np.argmin(scores))]
+        from given precisions) and the previous M-step's orientation, the
+        first of them on a tie.  Starting from the best of them, the M-step
+        never lowers the likelihood."""
+        S, d = len(w), w.shape[-1]
+        eye = np.eye(d)
+        starts = np.empty((S, 3, d, d))
+        usable = np.ones((S, 3), dtype=bool)
+        starts[:, 0] = _descending_eigh(w.sum(axis=-3))[1]
+        own = np.stack([model.covariances for model in models])
+        usable[:, 1] = np.isfinite(own).all(axis=(1, 2, 3))
+        own_sum = np.where(usable[:, 1, None, None], own.sum(axis=-3), eye)
+        starts[:, 1] = _descending_eigh(own_sum)[1]
+        for s, model in enumerate(models):
+            previous = model._orientation
+            usable[s, 2] = previous is not None and previous.shape == (d, d)
+            starts[s, 2] = previous if usable[s, 2] else eye
+        scores = cls._given_orientation(starts, w[:, None], nk[:, None])[-1]
+        best = np.where(usable, scores, np.inf).argmin(axis=1)
+        return starts[np.arange(S), best]
 
-    def _constrain(self, w, nk):
-        orientation = self._start_orientation(w, nk)
-        alpha = np.linalg.eigvalsh(w)[:, -1]
-        previous = np.inf
+    @classmethod
+    def _constrain(cls, models, w, nk):
+        S, d = len(w), w.shape[-1]
+        orientation = cls._start_orientation(models, w, nk)
+        alpha = np.linalg.eigvalsh(w)[..., -1]
+        previous = np.full(S, np.inf)
+        done = np.zeros(S, dtype=bool)
         for step_index in range(MM_STEPS + 1):
-            wd, e, g, lam, objective = self._given_orientation(orientation, w, nk)
-            stalled = previous - objective <= M_STEP_TOL * abs(objective)
-            if not np.isfinite(objective) or stalled:
+            wd, e, g, lam, objective = cls._given_orientation(orientation, w, nk)
+            stalled = previous - objective <= M_STEP_TOL * np.abs(objective)
+            done |= ~np.isfinite(objective) | stalled
+            if done.all() or step_index == MM_STEPS:
                 break
             previous = objective
-            if step_index == MM_STEPS:
-                break
-            with np.errstate(divide="ignore", invalid="ignore"):
-                b = g[:, None] / (lam[:, None] * e)  # (lambda_k A_k)^-1
+            b = g[..., None] / (lam[..., None] * e)  # (lambda_k A_k)^-1
             # two majorisations, alternately: W_k <= alpha_k I, B_k <= beta_k I
             if step_index % 2 == 0:
-                step = orientation * (alpha @ b)
-                step -= np.einsum("kil,kl->il", wd, b)
+                step = orientation * (alpha[:, None, :] @ b)
+                step -= (wd * b[..., None, :]).sum(axis=-3)
             else:
-                beta = b.max(axis=1, keepdims=True)
-                step = np.einsum("kil,kl->il", wd, beta - b)
-            u, _, vt = np.linalg.svd(step)
-            orientation = u @ vt
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shapes = e / g[:, None]
-        cov = _compose(np.broadcast_to(orientation, w.shape), lam[:, None] * shapes)
+                beta = b.max(axis=-1, keepdims=True)
+                step = (wd * (beta - b)[..., None, :]).sum(axis=-3)
+            if done.any():  # frozen runs: no SVD of what may not be finite
+                step[done] = np.eye(d)
+                u, _, vt = np.linalg.svd(step)
+                orientation = np.where(done[:, None, None], orientation, u @ vt)
+            else:
+                u, _, vt = np.linalg.svd(step)
+                orientation = u @ vt
+        shapes = e / g[..., None]
+        cov = _compose(
+            np.broadcast_to(orientation[:, None], w.shape), lam[..., None] * shapes
+        )
         return cov, orientation
 
 
@@ -1057,8 +1332,9 @@ class EVECovariance(_CommonOrientation):
 
     name = "EVE"
 
-    def _volumes(self, g, nk):
-        return np.full(len(g), g.sum() / nk.sum())
+    @staticmethod
+    def _volumes(g, nk):
+        return np.broadcast_to((g.sum(axis=-1) / nk.sum(axis=-1))[..., None], g.shape)
 
 
 class VVECovariance(_CommonOrientation):
@@ -1066,7 +1342,8 @@ class VVECovariance(_CommonOrientation):
 
     name = "VVE"
 
-    def _volumes(self, g, nk):
+    @staticmethod
+    def _volumes(g, nk):
         return g / nk
 
 
@@ -1169,8 +1446,8 @@ def decompose_covariances(covariances, diagonal=False):
         top = np.abs(orientations).argmax(axis=1)[:, None, :]
         sign = np.where(np.take_along_axis(orientations, top, axis=1) < 0, -1.0, 1.0)
         orientations = orientations * sign
-    volumes = _geometric_mean(values, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
+        volumes = _geometric_mean(values)
         shapes = values / volumes[:, None]
     return volumes, shapes, orientations
 

@@ -352,8 +352,22 @@ def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
             except ValueError:
                 pass  # which run collapsed: each alone below
         failed = np.zeros(S, dtype=bool)
-        models = [None] * S
-        if new_stacked is None:
+        models = None
+        if not separable:
+            # the runs' constrained M-steps side by side, when the class can
+            try:
+                models = cls.m_step_stacked(
+                    [runs[i].model for i in active],
+                    nk,
+                    s1c,
+                    stats,
+                    reg_covar,
+                    scatter,
+                )
+            except ValueError:
+                models = None  # which run collapsed: each alone below
+        if new_stacked is None and models is None:
+            models = [None] * S
             for j, i in enumerate(active):
                 part = slice(j * K, (j + 1) * K)
                 model = stacked.take(part) if separable else runs[i].model

@@ -111,7 +111,7 @@ class ComponentModel(abc.ABC):
     #: (:func:`gmm_estimators._em.iterate_stacked`).  None: runs are advanced
     #: one by one.  When the model's class *is* its ``stack_class``, its
     #: M-step is separable too: the stacked model's ``m_step`` is the stacked
-    #: M-steps.
+    #: M-steps; otherwise :meth:`m_step_stacked` may do them side by side.
     stack_class = None
 
     @classmethod
@@ -119,6 +119,47 @@ class ComponentModel(abc.ABC):
         """One model of :attr:`stack_class` holding the components of
         ``models`` (instances of this class with one ``center``) in turn."""
         raise NotImplementedError(f"{cls.__name__} cannot be stacked")
+
+    @classmethod
+    def m_step_stacked(cls, models, nk, s1c, stats, reg_covar, scatter=None):
+        """The M-steps of several EM runs side by side (non-separable models).
+
+        Each run's result is what its own :meth:`m_step` returns, computed on
+        arrays with a leading run axis, so that an iteration of all runs costs
+        the numpy calls of one (:func:`gmm_estimators._em.iterate_stacked`).
+
+        Parameters
+        ----------
+        models : list of ComponentModel
+            The ``S`` runs' models: instances of this class with one
+            ``center`` and ``K`` components each.
+        nk : ndarray of shape (S * K,)
+            Counts, the runs' components in turn.
+        s1c : ndarray of shape (S * K, n_features)
+            First moments, centred at ``center``.
+        stats : dict of ndarray
+            The statistics of the runs' components in turn (``S * K``
+            leading rows), as :attr:`stack_class` accumulates them for the
+            stacked model (:meth:`stack`).
+        reg_covar : float
+            Added to the covariances.
+        scatter : ndarray of shape (n_features, n_features), default=None
+            The data scatter (models with :attr:`needs_scatter`).
+
+        Returns
+        -------
+        models : list of ComponentModel or None
+            The ``S`` new models, ``models[s].m_step`` of run ``s``'s rows;
+            None when the class has no batched M-step (the engine then calls
+            each run's :meth:`m_step`).
+
+        Raises
+        ------
+        ValueError
+            When a component of any run collapses (the engine then finds
+            which run by its own :meth:`m_step`).
+        """
+        return None
 
     def take(self, components):
         """The model of the ``components`` (a slice) of a separable model."""

@@ -636,6 +636,144 @@ def test_n_parameters_is_nMclustParams(iris_fits, reference, name):
             assert n == _n_mclust_params(name, K, d), (K, d)
 
 
+# -- the M-steps of several runs side by side (m_step_stacked) --------------------------
+
+#: The models whose M-step constrains the components together: the engine
+#: does their runs' M-steps side by side (``m_step_stacked``); the others'
+#: stacked model's own M-step is theirs (``stack_class`` is the class).
+CONSTRAINED = [
+    name
+    for name in MCLUST_MODELS
+    if COVARIANCE_MODELS[name].stack_class is not COVARIANCE_MODELS[name]
+]
+#: Those with an inner iteration (fixed point or MM steps).
+ITERATIVE = ("VEI", "VEE", "VEV", "EVE", "VVE")
+
+
+def _stacked_statistics(models, xa, resp):
+    """Counts, first moments and statistics of the runs' ``models`` side by
+    side, as the engine's stacked E-step gives them (``resp``: the runs'
+    responsibilities in turn)."""
+    stacked = type(models[0]).stack(models)
+    _, cache = stacked.log_prob(xa, {})
+    stats = stacked.new_stats()
+    stacked.accumulate(stats, xa, resp, cache)
+    return resp.sum(axis=1), resp @ xa[:, :-1], stats
+
+
+def _three_runs(name, seed=0, n=90, K=3):
+    """Data and three runs' models of ``name``: runs 0 and 1 after several
+    M-steps on their own (soft) responsibilities, so that their next inner
+    iteration starts at its answer and stops within a few steps; run 2 at
+    unit precisions, with components stretched along different axes (its
+    fixed point takes 17 to 31 steps, its MM steps 11 to 13)."""
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 3)) * [40.0, 10.0, 2.5]
+    X[: n // 3] += 30.0
+    center = X.mean(axis=0)
+    xa = np.hstack([X - center, np.ones((n, 1))])
+    scatter = (X - center).T @ (X - center)
+    cls = COVARIANCE_MODELS[name]
+    resp = [rng.dirichlet(np.full(K, 0.5), size=n).T for _ in range(2)]
+    axis = np.abs((X - center) / X.std(axis=0)).argmax(axis=1)
+    resp.append(np.eye(K)[axis].T * 0.98 + 0.01)
+    models = []
+    for s in range(3):
+        model = cls.reference(X[rng.choice(n, K, replace=False)], center)
+        for _ in range(8 if s < 2 else 0):
+            stats = _stacked_statistics([model], xa, resp[s])
+            model = model.m_step(*stats, 1e-6, scatter)
+        models.append(model)
+    return models, xa, np.vstack(resp), scatter
+
+
+def _each_alone(models, nk, s1c, stats, reg_covar, scatter):
+    """Each run's own M-step (or its ValueError) on its rows of the stacked
+    statistics."""
+    K = models[0].n_components
+    out = []
+    for s, model in enumerate(models):
+        part = slice(s * K, (s + 1) * K)
+        try:
+            out.append(
+                model.m_step(
+                    nk[part],
+                    s1c[part],
+                    {key: value[part] for key, value in stats.items()},
+                    reg_covar,
+                    scatter,
+                )
+            )
+        except ValueError as exc:
+            out.append(exc)
+    return out
+
+
+def _assert_same_model(a, b):
+    assert type(a) is type(b)
+    assert set(vars(a)) == set(vars(b))
+    for attr in ("means", "covariances", "prec_chol", "_orientation"):
+        x, y = getattr(a, attr, None), getattr(b, attr, None)
+        if y is None:
+            assert x is None, attr
+        else:
+            assert_allclose(x, y, rtol=1e-12, atol=1e-12 * np.abs(y).max())
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_m_step_stacked_is_each_runs_m_step(monkeypatch, name):
+    # Several runs' M-steps side by side (one batched constraint and
+    # factorisation) give each run's own M-step; a run whose inner iteration
+    # goes on longer than the others' ends where it would alone.
+    models, xa, resp, scatter = _three_runs(name)
+    cls = COVARIANCE_MODELS[name]
+    nk, s1c, stats = _stacked_statistics(models, xa, resp)
+    stacked = cls.m_step_stacked(models, nk, s1c, stats, 1e-6, scatter)
+    alone = _each_alone(models, nk, s1c, stats, 1e-6, scatter)
+    assert len(stacked) == 3
+    for a, b in zip(stacked, alone, strict=True):
+        _assert_same_model(a, b)
+    if name in ITERATIVE:
+        # runs 0 and 1 stop within 6 inner steps, run 2 does not
+        monkeypatch.setattr(covariance_module, "M_STEP_MAX_ITER", 6)
+        monkeypatch.setattr(covariance_module, "MM_STEPS", 6)
+        capped = _each_alone(models, nk, s1c, stats, 1e-6, scatter)
+        same = [
+            np.array_equal(a.covariances, b.covariances)
+            for a, b in zip(capped, alone, strict=True)
+        ]
+        assert same == [True, True, False]
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
+def test_m_step_stacked_with_a_collapsed_run(name):
+    # Run 1's first component on one row, no regularisation: where its own
+    # M-step raises, the batched one raises too (the engine then finds the
+    # run); where it does not, the runs' models are each run's own.
+    models, xa, resp, scatter = _three_runs(name, seed=1)
+    resp[3] = 0.0
+    resp[3, 0] = 1.0
+    resp[4:6, 0] = 0.5
+    nk, s1c, stats = _stacked_statistics(models, xa, resp)
+    alone = _each_alone(models, nk, s1c, stats, 0.0, scatter)
+    cls = COVARIANCE_MODELS[name]
+    if any(isinstance(a, ValueError) for a in alone):
+        with pytest.raises(ValueError):
+            cls.m_step_stacked(models, nk, s1c, stats, 0.0, scatter)
+    else:
+        stacked = cls.m_step_stacked(models, nk, s1c, stats, 0.0, scatter)
+        for a, b in zip(stacked, alone, strict=True):
+            _assert_same_model(a, b)
+
+
+def test_separable_models_have_no_batched_m_step():
+    # full, diag and spherical: the stacked model's M-step is the runs'
+    for name in ("VVV", "VVI", "VII"):
+        cls = COVARIANCE_MODELS[name]
+        assert cls.stack_class is cls
+        assert cls.m_step_stacked([], None, None, {}, 0.0) is None
+
+
 # -- exactness against mclust ------------------------------------------------------------------
 
 DATASETS = ("iris", "faithful", "wine", "banknote")
