@@ -266,8 +266,10 @@ def iterate_stacked(runs, blocks, sample_weight, scatter, reg_covar, tol, max_it
     lower bound changes by less than ``tol``, or ``max_iter`` steps in all) and
     ends with the same parameters, lower bounds and history, up to rounding:
     the runs' components are stacked into one model (``stack_class``), so an
-    iteration of all runs is one E-step over the data and, when the model's
-    M-step is separable, one M-step; otherwise each run's own M-step follows.
+    iteration of all runs is one E-step over the data and one M-step: the
+    stacked model's own when its M-step is separable, the class's batched
+    ``m_step_stacked`` otherwise (each run's own M-step when a class has
+    none, or to find the run whose component collapsed).
     On small data the cost of an iteration is the number of numpy calls,
     which stacking shares among the runs.
 
@@ -353,34 +355,24 @@ def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
                 pass  # which run collapsed: each alone below
         failed = np.zeros(S, dtype=bool)
         models = None
-        if not separable:
-            # the runs' constrained M-steps side by side, when the class can
-            try:
-                models = cls.m_step_stacked(
-                    [runs[i].model for i in active],
-                    nk,
-                    s1c,
-                    stats,
-                    reg_covar,
-                    scatter,
-                )
-            except ValueError:
-                models = None  # which run collapsed: each alone below
-        if new_stacked is None and models is None:
-            models = [None] * S
+        if new_stacked is None:
+            models = _m_steps(
+                [
+                    stacked.take(slice(j * K, (j + 1) * K))
+                    if separable
+                    else runs[i].model
+                    for j, i in enumerate(active)
+                ],
+                nk,
+                s1c,
+                stats,
+                reg_covar,
+                scatter,
+                batched=not separable,
+            )
             for j, i in enumerate(active):
-                part = slice(j * K, (j + 1) * K)
-                model = stacked.take(part) if separable else runs[i].model
-                try:
-                    models[j] = model.m_step(
-                        nk[part],
-                        s1c[part],
-                        {key: value[part] for key, value in stats.items()},
-                        reg_covar,
-                        scatter,
-                    )
-                except ValueError as exc:
-                    errors[i] = exc
+                if isinstance(models[j], ValueError):
+                    errors[i] = models[j]
                     failed[j] = True
         nk = nk.reshape(S, K)
         weights = nk / nk.sum(axis=1, keepdims=True)
@@ -654,31 +646,56 @@ def models_from_responsibilities(
     stats = stacked.new_stats()
     stacked.accumulate(stats, xa, resp, cache)
     total = n if sw is None else float(sw.sum())
-    out = [None] * S
     if model_cls is model_cls.stack_class:
         try:
             model = stacked.m_step(nk, s1c, stats, reg_covar, scatter)
         except ValueError:
             pass  # which start collapsed: each alone below
         else:
-            for s in range(S):
-                part = slice(s * K, (s + 1) * K)
-                out[s] = (model.take(part), nk[part] / total)
-            return out
-    for s in range(S):
+            return [
+                (model.take(slice(s * K, (s + 1) * K)), nk[s * K : (s + 1) * K] / total)
+                for s in range(S)
+            ]
+    models = _m_steps(refs, nk, s1c, stats, reg_covar, scatter)
+    return [
+        model
+        if isinstance(model, ValueError)
+        else (model, nk[s * K : (s + 1) * K] / total)
+        for s, model in enumerate(models)
+    ]
+
+
+def _m_steps(models, nk, s1c, stats, reg_covar, scatter, batched=True):
+    """The M-step of each of several runs from their stacked statistics
+    (``nk``, ``s1c`` and ``stats`` with the runs' components in turn): the new
+    model, or the ``ValueError`` of a run whose component collapsed.  One
+    batched call (``m_step_stacked``) when the class has one and no run
+    fails; otherwise each run's own ``m_step``."""
+    K = models[0].n_components
+    if batched:
+        try:
+            new = type(models[0]).m_step_stacked(
+                models, nk, s1c, stats, reg_covar, scatter
+            )
+        except ValueError:
+            new = None  # which run collapsed: each alone below
+        if new is not None:
+            return list(new)
+    out = []
+    for s, model in enumerate(models):
         part = slice(s * K, (s + 1) * K)
         try:
-            model = refs[s].m_step(
-                nk[part],
-                s1c[part],
-                {key: value[part] for key, value in stats.items()},
-                reg_covar,
-                scatter,
+            out.append(
+                model.m_step(
+                    nk[part],
+                    s1c[part],
+                    {key: value[part] for key, value in stats.items()},
+                    reg_covar,
+                    scatter,
+                )
             )
         except ValueError as exc:
-            out[s] = exc
-        else:
-            out[s] = (model, nk[part] / total)
+            out.append(exc)
     return out
 
 
