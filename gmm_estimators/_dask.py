@@ -1,42 +1,60 @@
 """Fitting and inference on Dask arrays: the chunks are the blocks of EM.
 
-``GaussianMixture.fit``, ``fit_predict`` and ``MixtureOfPPCA.fit`` hand a
-:class:`dask.array.Array` here.  Every pass over the data maps each row chunk
-to a small result on the worker that holds it and brings back only that
-result; the rows themselves never travel to the client:
+``GaussianMixture.fit``, ``fit_predict``, ``MixtureOfPPCA.fit`` and the
+candidates of ``GaussianMixtureSelector`` hand a :class:`dask.array.Array`
+here.  Every pass over the data maps each row chunk to a small result on the
+worker that holds it and brings back only that result; the rows themselves
+never travel to the client:
 
 1. one *data pass*: per chunk the row count, the weight total, the column
    range and the weighted moments, combined on the client (Chan, Golub &
    LeVeque's pairwise update) into the weighted mean (the blocks' reference
    point), the variances and, for the tied model, the scatter matrix;
-2. one *sampling pass* (only when a start must be computed): at most
-   :data:`~gmm_estimators._init.KMEANS_SUBSAMPLE` rows drawn with replacement
-   in proportion to their weights -- the chunks' shares drawn on the client
-   from their weight totals, the rows within each chunk on its worker;
+2. one *sampling pass* (only when a start must be computed): a sample of
+   the rows drawn with replacement in proportion to their weights -- the
+   chunks' shares drawn on the client from their weight totals, the rows
+   within each chunk on its worker;
 3. per EM iteration, one pass: the parameters go out (one task that every
    chunk's task depends on), each chunk's
    :class:`~gmm_estimators._stats.BlockStats` under them come back as a flat
    vector, tree-summed on the workers, and the M-step runs on the client
    (:func:`gmm_estimators._stats.m_step`, through the engine's own loop);
 4. one final pass for the training log-likelihood and entropy; ``labels_``,
-   ``predict``, ``predict_proba`` and ``score_samples`` are lazy
-   (``map_blocks``).
+   ``predict``, ``predict_proba``, ``score_samples`` and
+   ``MixtureOfPPCA.transform`` are lazy (``map_blocks``).
 
 Where a distributed start differs from the in-memory one
 --------------------------------------------------------
-Every start method runs on the sample (as the in-memory k-means already runs
-on a subsample of the same size), and its initial parameters are the M-step
-on the sample's responsibilities rather than on all rows.  The sample is
-drawn chunk by chunk, so it depends on the chunking, not only on
-``random_state``.  When the data have at most ``KMEANS_SUBSAMPLE`` rows of
-non-zero weight, the sample is all of them with their weights, and the start
-is the in-memory one up to rounding.  With several starts (``n_init > 1`` or
-a list of ``init_params``), each runs EM on the sample to ``max(tol, 1e-4)``
-(at most :data:`~gmm_estimators._em.SCREEN_MAX_ITER` iterations) and only the
-best one continues on all rows; when the sample is all the rows and it already
-ran to ``tol``, it is the fit.  With ``weights_init``,
-``means_init`` and ``precisions_init`` all given, or with ``warm_start``,
-there is no sample and the fit is the in-memory fit up to rounding.
+Every start method runs on the sample, whose size is the in-memory engine's
+subsample for the same work: :data:`~gmm_estimators._em.SCREEN_ROWS` draws
+when several starts are screened to a looser tolerance than ``tol`` (the
+in-memory engine then draws their starts on a subsample of that size too),
+otherwise :data:`~gmm_estimators._init.KMEANS_SUBSAMPLE` (k-means's own
+subsample).  The initial parameters are the M-step on the sample's
+responsibilities rather than on all rows, and the sample is drawn chunk by
+chunk, so it depends on the chunking, not only on ``random_state``.  With
+several starts (``n_init > 1`` or a list of ``init_params``), each runs EM on
+the sample to ``max(tol, 1e-4)`` (at most
+:data:`~gmm_estimators._em.SCREEN_MAX_ITER` iterations) and only the best one
+continues on all rows.  When the data have no more rows of non-zero weight
+than the sample would draw, the sample is all of them, with their weights,
+already on the client: the fit is then the in-memory fit on them (its starts
+do not depend on the row order), to rounding, and only ``labels_`` is a Dask
+array.  With ``weights_init``, ``means_init`` and ``precisions_init`` all
+given, or with ``warm_start``, there is no sample and the fit is the
+in-memory fit up to rounding.
+
+In a search
+-----------
+``GaussianMixtureSelector`` calls :func:`prepare_search` once (once per
+fold with ``criterion='cv'``): the data pass, with the scatter matrix, and
+the sample go into the cache it hands every candidate's fit, so a search of
+any size makes one data pass and one sampling pass.  Its candidates share
+the seed, so they draw the same seeds after the sample as a lone fit would,
+and the starts cached by seed (the hc tree, each number of components'
+k-means centres) are computed once.  The partitions of the search's second
+round are labels of the sample's rows (``_search_context["starts"]``): the
+fit screens them on the sample and continues the best on all rows.
 
 Dask is optional: nothing here imports it before a Dask array arrives.
 """
@@ -44,6 +62,7 @@ Dask is optional: nothing here imports it before a Dask array arrives.
 # Authors: The gmm_estimators developers
 # SPDX-License-Identifier: BSD-3-Clause
 
+import copy
 import pickle
 import uuid
 from time import perf_counter
@@ -56,6 +75,7 @@ from ._em import (
     FLOAT32_SAFE,
     FLOAT32_SMALL,
     SCREEN_MAX_ITER,
+    SCREEN_ROWS,
     SCREEN_TOL,
     _best_runs,
     _Blocks,
@@ -297,27 +317,44 @@ def _chunk_draw(x, w, count, seed):
     return x[rows], counts.astype(np.float64)
 
 
-def _draw_sample(dask, X, sample_weight, summary, scale, rng):
+def _sample_size(est):
+    """Draws in the sample of ``est``'s starts: :data:`SCREEN_ROWS` when its
+    starts are screened to a looser tolerance than ``tol`` (the in-memory
+    engine screens them on a subsample of that size, where it draws their
+    starts too), else :data:`KMEANS_SUBSAMPLE` (k-means's subsample)."""
+    screened = len(est._runs()) > 1 and max(est.tol, SCREEN_TOL) > est.tol
+    return SCREEN_ROWS if screened else KMEANS_SUBSAMPLE
+
+
+def _sample_plan(summary, n_chunks, size, rng):
+    """How many rows to draw from each chunk and the chunks' seeds, drawn
+    from ``rng``; None when the sample is all the rows of non-zero weight
+    (at most ``size`` of them)."""
+    if summary.n_support <= size:
+        return None
+    share = summary.chunk_wsum / summary.total
+    counts = rng.multinomial(size, share / share.sum())
+    seeds = rng.randint(np.iinfo(np.int32).max, size=n_chunks)
+    return counts, seeds
+
+
+def _draw_sample(dask, X, sample_weight, scale, plan):
     """The rows the starts are computed on, with their weights, and whether
-    they are all the rows of non-zero weight."""
+    they are all the rows of non-zero weight (``plan`` None)."""
     xs, ws = _parts(X, sample_weight)
-    if summary.n_support <= KMEANS_SUBSAMPLE:
+    if plan is None:
         tasks = [
             dask.delayed(_chunk_positive)(x, w) for x, w in zip(xs, ws, strict=True)
         ]
-        is_all = True
     else:
-        share = summary.chunk_wsum / summary.total
-        counts = rng.multinomial(KMEANS_SUBSAMPLE, share / share.sum())
-        seeds = rng.randint(np.iinfo(np.int32).max, size=len(xs))
         tasks = [
             dask.delayed(_chunk_draw)(x, w, int(c), int(s))
-            for x, w, c, s in zip(xs, ws, counts, seeds, strict=True)
+            for x, w, c, s in zip(xs, ws, *plan, strict=True)
         ]
-        is_all = False
     parts = dask.compute(*tasks)
     rows = np.concatenate([p[0] for p in parts])
     weights = np.concatenate([p[1] for p in parts])
+    is_all = plan is None
     if is_all:
         weights = weights / scale
     return np.ascontiguousarray(rows), weights, is_all
@@ -427,6 +464,16 @@ def predict(x, model, weights, row_width, force64):
     ]
 
 
+def transform(x, model, weights, row_width):
+    """:meth:`MixtureOfPPCA.transform` of one chunk, in the chunk's dtype."""
+    from ._ppca import ppca_transform
+
+    blocks = _Blocks(x, model.center, row_width)
+    blocks.n_threads = 1  # the workers' threads share the cores
+    with _one_blas_thread():
+        return ppca_transform(model, weights, blocks)
+
+
 def _chunk_sums(x, w, model, weights, row_width, force64):
     out = _chunk_posterior(
         x,
@@ -472,6 +519,24 @@ def _lazy_outputs(est, X, force64, *, resp=False, log_norm=True, labels=False):
             meta=np.empty(0, dtype=np.intp),
         )
     return out
+
+
+def lazy_transform(est, X):
+    """``MixtureOfPPCA.transform`` of a Dask array: a lazy Dask array with
+    X's row chunks, each transformed on the worker that holds it."""
+    _import_dask()
+    X, _ = _predict_input(est, X)
+    model, weights = _published_model(est)
+    K, q, _ = est.components_.shape
+    return X.map_blocks(
+        transform,
+        model,
+        weights,
+        est._row_width(),
+        chunks=(X.chunks[0], (K * (q + 1),)),
+        dtype=X.dtype,
+        meta=np.empty((0, 0), dtype=X.dtype),
+    )
 
 
 def _sums(dask, est, X, sample_weight, force64):
@@ -522,20 +587,118 @@ def score(est, X, sample_weight=None):
 
 
 # -- fitting ------------------------------------------------------------------------
-def _fit_input(est, X, sample_weight):
+def _fit_input(name, X, sample_weight):
     da, X = _as_2d_float(X, "fitting")
     n, d = X.shape
     if n < 2:
         raise ValueError(
             f"Found array with {n} sample(s) (shape={X.shape}) while a minimum of "
-            f"2 is required by {type(est).__name__}."
+            f"2 is required by {name}."
         )
     if d < 1:
         raise ValueError(
             f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 "
-            f"is required by {type(est).__name__}."
+            f"is required by {name}."
         )
     return X, _aligned_weights(sample_weight, X)
+
+
+#: Where a search (``GaussianMixtureSelector``) keeps, in the cache it hands
+#: every candidate's fit, the data pass's summary and the sample of the starts.
+SUMMARY_KEY = ("dask", "summary")
+SAMPLE_KEY = ("dask", "sample")
+
+
+def _summary(dask, X, sw_raw, needs_scatter, cache):
+    """The data pass's :class:`_Summary`; in a search (``cache`` given) made
+    once, with the scatter matrix, for every candidate."""
+    summary = None if cache is None else cache.get(SUMMARY_KEY)
+    if summary is None or (needs_scatter and summary.scatter is None):
+        summary = _data_pass(dask, X, sw_raw, needs_scatter or cache is not None)
+        if cache is not None:
+            cache[SUMMARY_KEY] = summary
+    return summary
+
+
+def _working_array(X, summary):
+    """X in the dtype its chunks are computed in: float32 data that are small
+    or too large for float32 sums in float64, as the in-memory engine does."""
+    if X.dtype == np.float32 and (
+        X.size <= FLOAT32_SMALL or summary.max_abs() > FLOAT32_SAFE
+    ):
+        return X.astype(np.float64)
+    return X
+
+
+def _sample(dask, X, sw_raw, summary, scale, size, rng, cache):
+    """``(rows, weights, is_all)``: the sample of the starts, ``size`` draws.
+    The chunks' shares and seeds are drawn from ``rng`` in any case (so the
+    draws that follow are a lone fit's); in a search the sample is the one
+    in ``cache``, drawn once for every candidate."""
+    plan = _sample_plan(summary, X.numblocks[0], size, rng)
+    sample = None if cache is None else cache.get(SAMPLE_KEY)
+    if sample is None:
+        sample = _draw_sample(dask, X, sw_raw, scale, plan)
+        if cache is not None:
+            cache[SAMPLE_KEY] = sample
+    return sample
+
+
+def prepare_search(est, X, sample_weight, random_state, cache):
+    """The data pass and the sample of a search on a Dask array, once.
+
+    ``GaussianMixtureSelector`` calls this before its candidates' fits and
+    hands them ``cache``: each fit then reads the summary and the sample
+    there instead of passing over the data for them, and, its ``random_state``
+    being the search's, draws the same seeds for its starts as a fit alone
+    (so the hc tree and the k-means centres, cached by seed, are shared too).
+
+    Parameters
+    ----------
+    est : _BaseMixture
+        The searched estimator (its starts set the sample's size).
+    X : dask.array.Array of shape (n_samples, n_features)
+        The training data.
+    sample_weight : dask.array.Array, array-like or None
+        Weights of the rows.
+    random_state : int or numpy.random.RandomState
+        The candidates' seed (a RandomState is copied, not advanced).
+    cache : dict
+        The cache of starts the search shares between its candidates.
+
+    Returns
+    -------
+    rows : ndarray of shape (n_sample, n_features)
+        The sample's distinct rows, in the dtype the fits compute in.
+    weights : ndarray of shape (n_sample,)
+        Their weights (how often each was drawn, or the rows' own weights
+        when the sample is all the rows of non-zero weight).
+    """
+    dask, _ = _import_dask()
+    X, sw_raw = _fit_input("GaussianMixtureSelector", X, sample_weight)
+    summary = _summary(dask, X, sw_raw, True, cache)
+    _check_summary(summary, sw_raw is not None)
+    scale = 1.0 if sw_raw is None else summary.minpos
+    if isinstance(random_state, np.random.RandomState):
+        rng = copy.deepcopy(random_state)
+    else:
+        rng = check_random_state(random_state)
+    X = _working_array(X, summary)
+    size = _sample_size(est)
+    rows, weights, _ = _sample(dask, X, sw_raw, summary, scale, size, rng, cache)
+    return rows, weights
+
+
+def _fit_sample(est, search, X, rows, weights):
+    """The in-memory fit on ``rows``, all the rows of X of non-zero weight
+    with their ``weights``, with the search's context; ``labels_`` lazy on X.
+    Row order does not matter to the in-memory starts, so this is the
+    in-memory fit on X, to rounding."""
+    if search:
+        est._search_context = search
+    est._fit(rows, weights)
+    est.labels_ = _lazy_outputs(est, X, False, log_norm=False, labels=True)["labels"]
+    return est.labels_
 
 
 def fit_predict(est, X, sample_weight=None):
@@ -543,13 +706,17 @@ def fit_predict(est, X, sample_weight=None):
 
     The counterpart of ``_BaseMixture._fit``: the same checks, the engine's
     own EM loop and degeneracy checks, the same fitted attributes (numpy)
-    and a lazy ``labels_``.
+    and a lazy ``labels_``.  A search may hand the fit (``_search_context``)
+    its seed, the cache of :func:`prepare_search` and partitions of the
+    cached sample's rows to start from instead of ``init_params``.
     """
     dask, _ = _import_dask()
-    X, sw_raw = _fit_input(est, X, sample_weight)
+    search = est.__dict__.pop("_search_context", None) or {}
+    cache = search.get("cache")
+    X, sw_raw = _fit_input(type(est).__name__, X, sample_weight)
     n, d = X.shape
     cls = est._model_class()
-    summary = _data_pass(dask, X, sw_raw, cls.needs_scatter)
+    summary = _summary(dask, X, sw_raw, cls.needs_scatter, cache)
     _check_summary(summary, sw_raw is not None)
     # the in-memory fit divides the weights by the smallest positive one
     scale = 1.0 if sw_raw is None else summary.minpos
@@ -565,45 +732,79 @@ def fit_predict(est, X, sample_weight=None):
     est.__dict__.pop("feature_names_in_", None)
     est._validate_init(summary)
     out_dtype = X.dtype
-    if X.dtype == np.float32 and (
-        X.size <= FLOAT32_SMALL or summary.max_abs() > FLOAT32_SAFE
-    ):
-        X = X.astype(np.float64)
+    X = _working_array(X, summary)
     row_width = est._fit_row_width(d)
     center = np.asarray(summary.mean, dtype=X.dtype).astype(np.float64)
-    scatter = None if summary.scatter is None else summary.scatter / scale
+    scatter = None
+    if cls.needs_scatter:
+        scatter = summary.scatter / scale
     rows = _Blocks(X, center, row_width).rows
     blocks = _DaskBlocks(X, sw, center, summary.var, rows)
 
     do_init = not (est.warm_start and hasattr(est, "converged_"))
-    search = est.__dict__.pop("_search_context", None) or {}
     runs = est._runs() if do_init else [None]
+    if do_init and search.get("starts"):
+        # partitions of the search's sample (labels of its rows)
+        if cache is None or SAMPLE_KEY not in cache:
+            raise ValueError("Partitions to start from need the search's sample.")
+        runs = [("labels", labels) for labels in search["starts"]]
     given = getattr(est, "_init_checked", None)
     all_given = given is not None and all(v is not None for v in given)
     if do_init and all_given:
         runs = runs[:1]  # every run would start from the given parameters
     rng = check_random_state(search.get("random_state", est.random_state))
-    cache = search.get("cache")
     screen = len(runs) > 1
     screen_tol = max(est.tol, SCREEN_TOL) if screen else est.tol
     screen_iter = (
         min(est.max_iter, SCREEN_MAX_ITER) if screen_tol > est.tol else est.max_iter
     )
     # the starts' data: a sample, or (given parameters) none
-    s_blocks, s_sw, s_scatter, s_support, is_all = (
-        blocks,
-        None,
-        scatter,
-        n_support,
-        False,
-    )
+    s_blocks, s_sw, s_scatter, s_support = blocks, None, scatter, n_support
     if do_init and not all_given:
-        rows_s, s_sw, is_all = _draw_sample(dask, X, sw_raw, summary, scale, rng)
+        size = _sample_size(est)
+        rows_s, s_sw, is_all = _sample(
+            dask, X, sw_raw, summary, scale, size, rng, cache
+        )
+        if is_all:
+            # the sample is every row of non-zero weight, here already: the
+            # fit is the in-memory one on them (no draw was taken from rng)
+            return _fit_sample(est, search, X, rows_s.astype(out_dtype), s_sw)
         s_blocks, s_scatter = _sample_blocks(
             rows_s, s_sw, center, row_width, cls.needs_scatter
         )
         s_support = rows_s.shape[0]
     done, errors = [], []
+    if screen and do_init and est.verbose == 0:
+        # the starts advance together on the sample, as in memory
+        with s_blocks.limits():
+            started = []
+            for made in est._initial_models(
+                s_blocks, s_sw, rng, s_scatter, runs, cache
+            ):
+                if isinstance(made, ValueError):
+                    errors.append(made)
+                    continue
+                started.append(_Run(*made, -np.inf))
+            failed = est._iterate_runs(
+                started, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
+            )
+            for run, exc in zip(started, failed, strict=True):
+                if exc is not None:
+                    errors.append(exc)
+                    continue
+                run.judge(s_support, s_blocks.data_var, est.reg_covar)
+                done.append(run)
+                if run.reason:
+                    done += est._repair(
+                        run,
+                        s_blocks,
+                        s_sw,
+                        s_scatter,
+                        screen_tol,
+                        s_support,
+                        screen_iter,
+                    )
+        runs = []
     for init, method in enumerate(runs):
         est._verbose_init_begin(init)
         t_start = perf_counter()
@@ -648,13 +849,11 @@ def fit_predict(est, X, sample_weight=None):
     if not done:
         raise errors[0]
     if screen:
-        # the best start continues on all rows (when the sample was all
-        # rows and it already ran to tol, it is done)
+        # the best start continues on all rows
         best = _best_runs(done, 1)[0]
         done = [best]
-        if not (is_all and screen_tol <= est.tol):
-            best.lower_bound = -np.inf
-            est._iterate(best, blocks, None, scatter, est.tol)
+        best.lower_bound = -np.inf
+        est._iterate(best, blocks, None, scatter, est.tol)
         best.judge(n_support, blocks.data_var, est.reg_covar)
     est._publish(done, out_dtype, stacklevel=4)
     # the final E-step under the published parameters, as the in-memory fit

@@ -66,7 +66,7 @@ from sklearn.utils.validation import (
 )
 
 from ._covariance import LOG_2PI, collapse_error
-from ._em import _BaseMixture, _normalize, _sum_accs
+from ._em import _BaseMixture, _dask_module, _is_dask_array, _normalize, _sum_accs
 from ._model import ComponentModel
 
 __all__ = ["MixtureOfPPCA", "PPCAModel", "ppca_from_responsibilities"]
@@ -467,6 +467,45 @@ class PPCAModel(ComponentModel):
 
 
 # -- initialisation ---------------------------------------------------------------
+def ppca_transform(model, weights, blocks):
+    """The rows of :meth:`MixtureOfPPCA.transform` for the rows of ``blocks``.
+
+    Parameters
+    ----------
+    model : PPCAModel
+        The fitted model, centred at ``blocks.center``.
+    weights : ndarray of shape (n_components,)
+        Mixing weights.
+    blocks : gmm_estimators._em._Blocks
+        The rows, in the dtype of the output.
+
+    Returns
+    -------
+    X_new : ndarray of shape (n_samples, n_components * (n_latent + 1))
+        For each component its ``n_latent`` responsibility-weighted principal
+        coordinates, then the ``n_components`` responsibilities.
+    """
+    K, q = model.n_components, model.q
+    dtype = blocks.X.dtype
+    out = np.empty((blocks.n, K * (q + 1)), dtype=dtype)
+    axes = _projection_matrix(
+        np.swapaxes(model.components, 1, 2), model.means_centered
+    ).astype(dtype)
+    log_w = np.log(weights).astype(dtype)
+
+    def fn(acc, start, stop, xa, ws):
+        lp, _ = model.log_prob(xa, ws)
+        resp, _ = _normalize(lp, log_w)
+        coords = xa @ axes
+        coords3 = coords.reshape(stop - start, K, q)
+        coords3 *= resp.T[:, :, None]
+        out[start:stop, : K * q] = coords
+        out[start:stop, K * q :] = resp.T
+
+    blocks.run(fn, dict)
+    return out
+
+
 def ppca_from_responsibilities(
     blocks,
     n_latent,
@@ -921,13 +960,17 @@ default='kmeans'
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask.array.Array of shape (n_samples, n_features)
             Samples.
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components * (n_latent + 1))
-            The coordinates, in the dtype of X (float32 or float64).
+        X_new : ndarray or dask.array.Array of shape \
+                (n_samples, n_components * (n_latent + 1))
+            The coordinates, in the dtype of X (float32 or float64). On a Dask
+            array, a lazy Dask array with X's row chunks: each chunk is
+            transformed on the worker that holds it, and nothing is computed
+            until asked (:ref:`dask`).
 
         See Also
         --------
@@ -946,28 +989,12 @@ default='kmeans'
         True
         """
         check_is_fitted(self)
+        if _is_dask_array(X):  # lazy, one output chunk per row chunk
+            return _dask_module().lazy_transform(self, X)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         model, weights, blocks = self._fitted_model(X)
-        K, q = model.n_components, model.q
-        dtype = X.dtype
-        out = np.empty((X.shape[0], K * (q + 1)), dtype=dtype)
-        axes = _projection_matrix(
-            np.swapaxes(model.components, 1, 2), model.means_centered
-        ).astype(dtype)
-        log_w = np.log(weights).astype(dtype)
-
-        def fn(acc, start, stop, xa, ws):
-            lp, _ = model.log_prob(xa, ws)
-            resp, _ = _normalize(lp, log_w)
-            coords = xa @ axes
-            coords3 = coords.reshape(stop - start, K, q)
-            coords3 *= resp.T[:, :, None]
-            out[start:stop, : K * q] = coords
-            out[start:stop, K * q :] = resp.T
-
         with blocks.limits():
-            blocks.run(fn, dict)
-        return out
+            return ppca_transform(model, weights, blocks)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit the model to X and return ``transform(X)``.
@@ -976,17 +1003,18 @@ default='kmeans'
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask.array.Array of shape (n_samples, n_features)
             Training data.
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row.
+            Non-negative weight of each row (a Dask array with a Dask X).
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components * (n_latent + 1))
-            The transformed training data.
+        X_new : ndarray or dask.array.Array of shape \
+                (n_samples, n_components * (n_latent + 1))
+            The transformed training data; lazy on a Dask array.
 
         See Also
         --------

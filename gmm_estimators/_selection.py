@@ -59,7 +59,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES, MCLUST_MODELS
-from ._em import _BaseMixture, _beats, split_labels
+from ._em import _BaseMixture, _beats, _dask_module, _is_dask_array, split_labels
 from ._gaussian_mixture import GaussianMixture
 from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
 
@@ -165,7 +165,9 @@ def _fit_candidate(
     information criteria are computed; otherwise only its mean log-likelihood on
     ``X[test]`` is returned.  ``context`` (for the package's own mixtures) is
     the seed, the cache of shared starts and the partitions to start from that
-    the search hands the fit, without changing the candidate's parameters.
+    the search hands the fit, without changing the candidate's parameters; on
+    a Dask array also ``partition_rows``, the search's sample, whose labels
+    the result then holds instead of the training rows'.
 
     Returns
     -------
@@ -206,7 +208,11 @@ def _fit_candidate(
     finally:
         est.__dict__.pop("_search_context", None)
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    labels = getattr(est, "labels_", None)
+    if context is not None and context.get("partition_rows") is not None:
+        # on a Dask array, partitions are of the search's sample rows
+        labels = est.predict(context["partition_rows"])
+    else:
+        labels = getattr(est, "labels_", None)
     result.update(
         error=None,
         fit_time=fit_time,
@@ -225,7 +231,9 @@ def _subset(params, rows):
         return dict(params)
     out = {}
     for name, value in params.items():
-        if value is not None and hasattr(value, "__len__") and len(value) > 0:
+        if _is_dask_array(value):  # lazy, as the Dask array of the data
+            value = value[rows]
+        elif value is not None and hasattr(value, "__len__") and len(value) > 0:
             value = (
                 value.iloc[rows] if hasattr(value, "iloc") else np.asarray(value)[rows]
             )
@@ -252,7 +260,9 @@ def _restart_partitions(X, candidates, by_k, fits, sample_weight, criterion):
     ``criterion`` (their index to canonical labels) and ``splits`` each
     candidate's own type's partition with k - 1 components, its largest
     cluster split in two along its principal axis.  Only the k where a
-    candidate has a partition other than its own are listed."""
+    candidate has a partition other than its own are listed.  ``X`` and
+    ``sample_weight`` are the rows the fits' labels are of: the training
+    data, or on a Dask array the search's sample."""
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
     index = {(_grid_point(p), p["n_components"]): i for i, p in enumerate(candidates)}
@@ -474,6 +484,18 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     Candidates are fitted in parallel with joblib, one job per number of
     components.
 
+    ``X`` may be a :class:`dask.array.Array` (with the package's mixtures):
+    every candidate is then fitted chunk by chunk on the Dask cluster and the
+    data are never gathered. The search makes one pass for the data's moments
+    and draws one weighted sample of the rows, on which every candidate's
+    starts are computed and screened (the best continues on all rows); the
+    second round's partitions are the candidates' labels of the sample's rows.
+    The criteria come from each candidate's final pass over all rows.
+    ``labels_``, ``predict``, ``predict_proba``, ``score_samples`` and
+    ``transform`` give lazy Dask arrays on a Dask array; the fitted attributes
+    are numpy, and ``best_estimator_`` takes numpy input too (see
+    :ref:`dask`).
+
     Parameters
     ----------
     estimator : estimator object, default=None
@@ -530,6 +552,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     n_jobs : int, default=None
         Number of candidates fitted in parallel. ``None`` means 1 unless in a
         :func:`joblib.parallel_backend` context; ``-1`` means all processors.
+        On a Dask array the jobs are threads that share the Dask cluster.
 
     refit : bool, default=True
         Whether to keep the best candidate as ``best_estimator_`` (fitted on
@@ -613,8 +636,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
           negative: the criterion, lower is better as the other three.
 
     labels_ : ndarray of shape (n_samples,)
-        Component of each training sample under the selected model. Only with
-        ``refit=True``.
+        Component of each training sample under the selected model (a lazy
+        Dask array when fitted on one). Only with ``refit=True``.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -861,15 +884,19 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : array-like or dask.array.Array of shape (n_samples, n_features)
+            Training data. A Dask array is never gathered: the candidates are
+            fitted on its chunks, their starts on one weighted sample of its
+            rows drawn for the whole search (with ``criterion='cv'``, the
+            folds are rows taken lazily, each with its own sample).
 
         y : None
             Ignored; present for API consistency.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row, passed to every candidate's ``fit`` (and to
-            ``score`` on the held-out rows for ``criterion='cv'``).
+            ``score`` on the held-out rows for ``criterion='cv'``); with a Dask
+            ``X``, a Dask array (aligned with X's row chunks) or a numpy one.
 
         **params : dict
             Other metadata: ``groups`` goes to the cv splitter (e.g.
@@ -895,9 +922,13 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
 
     def _fit(self, X, sample_weight, params):
         """The body of :meth:`fit`."""
-        X = validate_data(self, X, dtype=[np.float64, np.float32])
-        n_samples = X.shape[0]
         estimator = self._estimator()
+        on_dask = _is_dask_array(X)
+        if on_dask:
+            X = self._dask_input(X, estimator)
+        else:
+            X = validate_data(self, X, dtype=[np.float64, np.float32])
+        n_samples = X.shape[0]
         n_components = _check_n_components(self.n_components, n_samples)
         candidates = self._candidates(estimator, n_components)
         if self.criterion == "icl" and not hasattr(estimator, "predict_proba"):
@@ -933,6 +964,21 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             splits += list(cv.split(X, None, **split_params))
         n_splits = len(splits) - 1
         caches = [{} for _ in splits]
+        # On a Dask array: one data pass and one sample per fit on all the
+        # data or a fold, shared by the candidates through the cache (their
+        # starts are drawn on the sample, as those of a lone Dask fit); the
+        # second round's partitions are of the sample's rows.
+        samples = [None] * len(splits)
+        if on_dask:
+            for split, (train, _) in enumerate(splits):
+                samples[split] = _dask_module().prepare_search(
+                    estimator,
+                    X if train is None else X[train],
+                    _subset(fit_params, train).get("sample_weight"),
+                    fit_seed,
+                    caches[split],
+                )
+        sample = samples[0]  # (rows, weights) on a Dask array, else None
 
         # One job per (number of components, split): its candidates (every
         # covariance type and grid point) share the hc tree and the k-means
@@ -946,6 +992,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             out = []
             for index in by_k[k]:
                 context = {"random_state": fit_seed, "cache": caches[split]}
+                if sample is not None and split == 0:
+                    context["partition_rows"] = sample[0]
                 if starts is not None:
                     # the other partitions, each once, and not this
                     # candidate's own (EM from it returns to its optimum)
@@ -976,7 +1024,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 )
             return out
 
-        results = Parallel(n_jobs=self.n_jobs)(
+        # (the candidates of a Dask array share the client's cluster: threads)
+        prefer = "threads" if on_dask else None
+        results = Parallel(n_jobs=self.n_jobs, prefer=prefer)(
             delayed(run_job)(k, split) for k, split in jobs
         )
         fits = [[None] * len(splits) for _ in candidates]
@@ -989,15 +1039,13 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         # split of its own type's partition with one component fewer; keep
         # the better solution (regular first, then the larger likelihood).
         if isinstance(estimator, _BaseMixture):
+            rows, row_weights = X, fit_params.get("sample_weight")
+            if sample is not None:
+                rows, row_weights = sample
             second = _restart_partitions(
-                X,
-                candidates,
-                by_k,
-                fits,
-                fit_params.get("sample_weight"),
-                self.criterion,
+                rows, candidates, by_k, fits, row_weights, self.criterion
             )
-            results = Parallel(n_jobs=self.n_jobs)(
+            results = Parallel(n_jobs=self.n_jobs, prefer=prefer)(
                 delayed(run_job)(k, 0, starts, splits_from)
                 for k, starts, splits_from in second
             )
@@ -1027,6 +1075,19 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             else:
                 self.labels_ = self.best_estimator_.predict(X)
         return self
+
+    def _dask_input(self, X, estimator):
+        """Check a Dask array of training data without computing it."""
+        if not isinstance(estimator, _BaseMixture):
+            raise ValueError(
+                f"{type(estimator).__name__} cannot be fitted on a Dask array: only "
+                "the package's mixtures (GaussianMixture, MixtureOfPPCA) fit chunk "
+                "by chunk. Compute X (or a sample of its rows) first."
+            )
+        _, X = _dask_module()._as_2d_float(X, "fitting")
+        self.n_features_in_ = X.shape[1]
+        self.__dict__.pop("feature_names_in_", None)
+        return X
 
     def _print_progress(self, index, candidates, fits):
         """One line per candidate for ``verbose=1``."""
@@ -1138,6 +1199,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         """Check X against the fit (features, names); return it as given, so
         that the best estimator sees the feature names too."""
         self._check_fitted()
+        if _is_dask_array(X):  # the best estimator checks it, and stays lazy
+            return X
         validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         return X
 

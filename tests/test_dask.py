@@ -10,6 +10,7 @@ rounding (rtol 1e-12).
 import copy
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,9 +21,15 @@ distributed = pytest.importorskip("distributed")
 
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
-from gmm_estimators import GaussianMixture, MixtureOfPPCA  # noqa: E402
+from gmm_estimators import (  # noqa: E402
+    GaussianMixture,
+    GaussianMixtureSelector,
+    MixtureOfPPCA,
+)
+from gmm_estimators import _dask as dask_engine  # noqa: E402
+from gmm_estimators import _init as init_module  # noqa: E402
 from gmm_estimators._covariance import COVARIANCE_TYPES  # noqa: E402
-from gmm_estimators._em import FLOAT32_SMALL, _Blocks  # noqa: E402
+from gmm_estimators._em import FLOAT32_SMALL, SCREEN_ROWS, _Blocks  # noqa: E402
 
 RTOL = 1e-12
 CHUNKS = (1500, 2600, 1900)  # uneven row chunks
@@ -391,3 +398,213 @@ def test_fit_on_a_cluster_of_processes(data):
     ):
         b = GaussianMixture(3, **params).fit(**_dask(X, sw))
         assert_same_fit(a, b)
+
+
+# -- GaussianMixtureSelector and MixtureOfPPCA.transform on Dask arrays ----------
+FAITHFUL = Path(__file__).parent / "data" / "faithful.csv"
+
+
+def _separated(seed=0):
+    """Three well separated clusters of unequal sizes and spreads in 2-D, in
+    random order, as many rows as CHUNKS."""
+    n = sum(CHUNKS)
+    rng = np.random.RandomState(seed)
+    sizes = (n // 3, n // 4, n - n // 3 - n // 4)
+    centers = np.array([[0.0, 0.0], [9.0, 0.0], [0.0, 10.0]])
+    X = np.vstack(
+        [
+            rng.standard_normal((m, 2)) * s + c
+            for m, c, s in zip(sizes, centers, (1.0, 0.6, 1.4), strict=True)
+        ]
+    )
+    return X[rng.permutation(n)]
+
+
+def _never_gathered(monkeypatch):
+    """Make any conversion of a whole Dask array to numpy an error."""
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a Dask array was gathered into memory")
+
+    monkeypatch.setattr(da.Array, "__array__", refuse)
+    monkeypatch.setattr(da.Array, "compute", refuse)
+
+
+def _count_calls(monkeypatch, module, name):
+    """Record the calls of ``module.name``: a list that grows by the name, or
+    by the first argument when it is a string, at each call."""
+    calls, original = [], getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(args[0] if args and isinstance(args[0], str) else name)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+# The selector on a Dask array draws the candidates' starts on one weighted
+# sample of the rows (and the second round's partitions are of that
+# sample's rows), where the in-memory selector draws them on all rows or on
+# its own subsample: on data whose optima are well separated both reach the
+# same fits and choose the same model, but in general a start drawn on
+# another sample may end at another local optimum, so a candidate's
+# criterion, and then the choice, may differ.
+def test_selector_on_dask_chooses_as_numpy(monkeypatch):
+    X = _separated()
+    assert X.shape[0] > SCREEN_ROWS  # a sample of the rows, not all of them
+    params = dict(
+        n_components=range(2, 5), covariance_type=("full", "spherical"), random_state=0
+    )
+    with monkeypatch.context() as m:
+        numpy_starts = _count_calls(m, init_module, "_compute_start")
+        want = GaussianMixtureSelector(**params).fit(X)
+    Xd, calls = _counted(X)
+    passes = _count_calls(monkeypatch, dask_engine, "_data_pass")
+    samples = _count_calls(monkeypatch, dask_engine, "_draw_sample")
+    starts = _count_calls(monkeypatch, init_module, "_compute_start")
+    with monkeypatch.context() as m:
+        _never_gathered(m)
+        got = GaussianMixtureSelector(**params).fit(Xd)
+        outputs = [
+            got.labels_,
+            got.predict(Xd),
+            got.predict_proba(Xd),
+            got.score_samples(Xd),
+        ]
+    # one data pass and one sample for the whole search, and the starts
+    # shared as in memory: one hc tree, k-means once per number of
+    # components and seed
+    assert passes == ["_data_pass"] and samples == ["_draw_sample"]
+    assert sorted(starts) == sorted(numpy_starts)
+    assert starts.count("hc") == 1
+    assert starts.count("kmeans") == len(params["n_components"]) * 4  # n_init
+    # only whole chunks are computed, each as often as the others (passes)
+    assert {shape for shape, _ in calls} == {(c, 2) for c in CHUNKS}
+    counts = [sum(shape[0] == c for shape, _ in calls) for c in CHUNKS]
+    assert len(set(counts)) == 1
+    assert (
+        got.best_params_
+        == want.best_params_
+        == {
+            "n_components": 3,
+            "covariance_type": "spherical",
+        }
+    )
+    # the fits with the clusters' number of components or fewer are the
+    # same optima; the four-component fits split a cluster, at one of several
+    # nearby optima
+    true = got.cv_results_["param_n_components"] <= 3
+    np.testing.assert_allclose(
+        got.cv_results_["bic"][true], want.cv_results_["bic"][true], rtol=1e-8
+    )
+    np.testing.assert_allclose(
+        got.cv_results_["bic"], want.cv_results_["bic"], rtol=1e-3
+    )
+    assert got.best_score_ == pytest.approx(want.best_score_, rel=1e-9)
+    # fitted attributes numpy, outputs lazy: nothing computed by them yet
+    best = got.best_estimator_
+    assert type(best.means_) is np.ndarray
+    assert all(isinstance(o, da.Array) for o in outputs)
+    n_calls = len(calls)
+    labels = outputs[0].compute()
+    assert len(calls) == n_calls + len(CHUNKS)
+    np.testing.assert_array_equal(outputs[1].compute(), labels)
+    # the best estimator works on numpy input as on Dask
+    np.testing.assert_array_equal(got.predict(X), labels)
+    np.testing.assert_allclose(
+        outputs[2].compute(), best.predict_proba(X), rtol=1e-12, atol=1e-300
+    )
+    np.testing.assert_allclose(outputs[3].compute(), got.score_samples(X), rtol=1e-12)
+    assert got.bic(Xd) == pytest.approx(got.best_score_, rel=1e-12)
+    assert got.score(Xd) == pytest.approx(got.score(X), rel=1e-12)
+
+
+def test_selector_on_dask_sample_weight():
+    X = _separated()
+    sw = np.random.RandomState(1).uniform(0.2, 3.0, len(X))
+    params = dict(n_components=range(2, 5), covariance_type="spherical", random_state=0)
+    want = GaussianMixtureSelector(**params).fit(X, sample_weight=sw)
+    got = GaussianMixtureSelector(**params).fit(**_dask(X, sw))
+    assert got.best_params_ == want.best_params_
+    assert got.best_params_["n_components"] == 3
+    np.testing.assert_allclose(
+        got.cv_results_["bic"][:2], want.cv_results_["bic"][:2], rtol=1e-8
+    )
+    assert got.best_estimator_.score(X, sample_weight=sw) == pytest.approx(
+        want.best_estimator_.score(X, sample_weight=sw), rel=1e-7
+    )
+
+
+@pytest.fixture(scope="module")
+def faithful():
+    X = np.loadtxt(FAITHFUL, delimiter=",", skiprows=1)
+    Xd = da.from_array(X, chunks=((100, 72, 100), 2)).persist()
+    return X, Xd
+
+
+def test_selector_on_dask_faithful(faithful):
+    # mclust: EEE (tied), 3 components, BIC 2314.3.  Faithful has fewer rows
+    # than the sample, so the sample is every row and each candidate is the
+    # in-memory fit on them: the same search as in memory, to rounding.
+    X, Xd = faithful
+    want = GaussianMixtureSelector(n_components=4, random_state=0).fit(X)
+    got = GaussianMixtureSelector(n_components=4, random_state=0).fit(Xd)
+    assert (got.covariance_type_, got.n_components_) == ("tied", 3)
+    assert got.best_score_ == pytest.approx(2314.3, abs=0.1)
+    np.testing.assert_allclose(
+        got.cv_results_["bic"], want.cv_results_["bic"], rtol=1e-9
+    )
+    assert isinstance(got.labels_, da.Array)
+    np.testing.assert_array_equal(got.labels_.compute(), want.labels_)
+
+
+def test_selector_on_dask_cv(faithful):
+    # folds of rows taken lazily (X[train]), each a search of its own
+    X, Xd = faithful
+    params = dict(
+        n_components=[2, 3],
+        covariance_type=("full", "tied"),
+        criterion="cv",
+        cv=3,
+        random_state=0,
+    )
+    want = GaussianMixtureSelector(**params).fit(X)
+    got = GaussianMixtureSelector(**params).fit(Xd)
+    assert got.best_params_ == want.best_params_
+    np.testing.assert_allclose(got.cv_results_["cv"], want.cv_results_["cv"], rtol=1e-9)
+
+
+def test_selector_on_dask_needs_a_mixture_of_the_package(faithful):
+    from sklearn.mixture import BayesianGaussianMixture
+
+    selector = GaussianMixtureSelector(
+        BayesianGaussianMixture(), covariance_type=None, criterion="cv"
+    )
+    with pytest.raises(ValueError, match="cannot be fitted on a Dask array"):
+        selector.fit(faithful[1])
+    assert not hasattr(selector, "n_features_in_")
+
+
+def test_ppca_transform_is_lazy(data):
+    X, sw = data
+    mppca = MixtureOfPPCA(3, n_latent=1, random_state=0).fit(X, sample_weight=sw)
+    Xd, calls = _counted(X)
+    Z = mppca.transform(Xd)
+    assert isinstance(Z, da.Array) and calls == []
+    assert Z.chunks == (CHUNKS, (6,))
+    np.testing.assert_allclose(Z.compute(), mppca.transform(X), rtol=1e-12, atol=1e-300)
+    assert len(calls) == len(CHUNKS)
+    X32 = X.astype(np.float32)
+    Z32 = mppca.transform(da.from_array(X32, chunks=2000))
+    assert Z32.dtype == np.float32
+    np.testing.assert_array_equal(Z32.compute(), mppca.transform(X32))
+    # through the selector, fitted on Dask too
+    selector = GaussianMixtureSelector(
+        MixtureOfPPCA(n_latent=1), n_components=[2, 3], covariance_type=None
+    )
+    Z = selector.set_params(random_state=0).fit_transform(_dask(X)["X"])
+    assert isinstance(Z, da.Array)
+    np.testing.assert_allclose(
+        Z.compute(), selector.best_estimator_.transform(X), rtol=1e-12, atol=1e-300
+    )
