@@ -777,33 +777,16 @@ def fit_predict(est, X, sample_weight=None):
     if screen and do_init and est.verbose == 0:
         # the starts advance together on the sample, as in memory
         with s_blocks.limits():
-            started = []
-            for made in est._initial_models(
-                s_blocks, s_sw, rng, s_scatter, runs, cache
-            ):
-                if isinstance(made, ValueError):
-                    errors.append(made)
-                    continue
-                started.append(_Run(*made, -np.inf))
-            failed = est._iterate_runs(
-                started, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
+            done = est._screen(
+                est._initial_models(s_blocks, s_sw, rng, s_scatter, runs, cache),
+                s_blocks,
+                s_sw,
+                s_scatter,
+                screen_tol,
+                screen_iter,
+                s_support,
+                errors,
             )
-            for run, exc in zip(started, failed, strict=True):
-                if exc is not None:
-                    errors.append(exc)
-                    continue
-                run.judge(s_support, s_blocks.data_var, est.reg_covar)
-                done.append(run)
-                if run.reason:
-                    done += est._repair(
-                        run,
-                        s_blocks,
-                        s_sw,
-                        s_scatter,
-                        screen_tol,
-                        s_support,
-                        screen_iter,
-                    )
         runs = []
     for init, method in enumerate(runs):
         est._verbose_init_begin(init)

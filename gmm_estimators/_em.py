@@ -1072,31 +1072,16 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         )
         with blocks.limits():
             if stack:
-                started = []
-                for made in starts(runs):
-                    if isinstance(made, ValueError):
-                        errors.append(made)
-                        continue
-                    started.append(_Run(*made, -np.inf))
-                failed = self._iterate_runs(
-                    started, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
+                done = self._screen(
+                    starts(runs),
+                    s_blocks,
+                    s_sw,
+                    s_scatter,
+                    screen_tol,
+                    screen_iter,
+                    s_support,
+                    errors,
                 )
-                for run, exc in zip(started, failed, strict=True):
-                    if exc is not None:
-                        errors.append(exc)
-                        continue
-                    run.judge(s_support, s_blocks.data_var, self.reg_covar)
-                    done.append(run)
-                    if run.reason:
-                        done += self._repair(
-                            run,
-                            s_blocks,
-                            s_sw,
-                            s_scatter,
-                            screen_tol,
-                            s_support,
-                            screen_iter,
-                        )
                 runs = []
             for init, method in enumerate(runs):
                 self._verbose_init_begin(init)
@@ -1252,6 +1237,36 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             run.judge(n_support, blocks.data_var, self.reg_covar)
             repaired.append(run)
         return repaired
+
+    def _screen(
+        self, made, blocks, sample_weight, scatter, tol, max_iter, n_support, errors
+    ):
+        """The runs of several starts, advanced together: ``made`` holds each
+        start's ``(model, weights)`` or ``ValueError``; the runs go to ``tol``
+        (or ``max_iter``), are judged, and a degenerate one is repaired
+        (:meth:`_repair`).  Returns the finished runs, in order; the errors
+        are appended to ``errors``."""
+        started = []
+        for start in made:
+            if isinstance(start, ValueError):
+                errors.append(start)
+                continue
+            started.append(_Run(*start, -np.inf))
+        failed = self._iterate_runs(
+            started, blocks, sample_weight, scatter, tol, max_iter
+        )
+        done = []
+        for run, exc in zip(started, failed, strict=True):
+            if exc is not None:
+                errors.append(exc)
+                continue
+            run.judge(n_support, blocks.data_var, self.reg_covar)
+            done.append(run)
+            if run.reason:
+                done += self._repair(
+                    run, blocks, sample_weight, scatter, tol, n_support, max_iter
+                )
+        return done
 
     def _iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
         """:meth:`_iterate` on each run, together when they can be stacked
