@@ -60,6 +60,7 @@ from gmm_estimators._covariance import (
     MCLUST_MODELS,
     dense_covariances,
 )
+from gmm_estimators._em import _m_steps
 from gmm_estimators._gaussian_mixture import initial_parameters
 
 # Many fits here stop at max_iter on purpose.
@@ -689,24 +690,8 @@ def _three_runs(name, seed=0, n=90, K=3):
 
 def _each_alone(models, nk, s1c, stats, reg_covar, scatter):
     """Each run's own M-step (or its ValueError) on its rows of the stacked
-    statistics."""
-    K = models[0].n_components
-    out = []
-    for s, model in enumerate(models):
-        part = slice(s * K, (s + 1) * K)
-        try:
-            out.append(
-                model.m_step(
-                    nk[part],
-                    s1c[part],
-                    {key: value[part] for key, value in stats.items()},
-                    reg_covar,
-                    scatter,
-                )
-            )
-        except ValueError as exc:
-            out.append(exc)
-    return out
+    statistics: the engine's per-run fallback."""
+    return _m_steps(models, nk, s1c, stats, reg_covar, scatter, batched=False)
 
 
 def _assert_same_model(a, b):
