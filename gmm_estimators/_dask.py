@@ -722,12 +722,7 @@ def fit_predict(est, X, sample_weight=None):
     scale = 1.0 if sw_raw is None else summary.minpos
     sw = None if sw_raw is None else sw_raw / scale
     n_support = summary.n_support
-    if n_support < est.n_components:
-        raise ValueError(
-            f"Expected n_samples >= n_components but got n_components = "
-            f"{est.n_components}, n_samples = {n_support}"
-            + ("" if sw is None else " (rows of non-zero weight)")
-        )
+    est._check_support(n_support, sw is not None)
     est.n_features_in_ = d
     est.__dict__.pop("feature_names_in_", None)
     est._validate_init(summary)
@@ -838,7 +833,7 @@ def fit_predict(est, X, sample_weight=None):
         best.lower_bound = -np.inf
         est._iterate(best, blocks, None, scatter, est.tol)
         best.judge(n_support, blocks.data_var, est.reg_covar)
-    est._publish(done, out_dtype, stacklevel=4)
+    est._keep_best_run(done, out_dtype, stacklevel=4)
     # the final E-step under the published parameters, as the in-memory fit
     ll_sum, entropy_sum, total = _sums(dask, est, X, sw, False)
     est.labels_ = _lazy_outputs(est, X, False, log_norm=False, labels=True)["labels"]

@@ -164,6 +164,14 @@ class _Blocks:
         """
         return _one_blas_thread()
 
+    def whole(self):
+        """All rows as one block ``[X - center, 1]`` (for data of one block:
+        the stacked runs keep it for all their iterations)."""
+        xa = np.empty((self.n, self.d + 1), dtype=self.X.dtype)
+        np.subtract(self.X, self.center, out=xa[:, :-1])
+        xa[:, -1] = 1.0
+        return xa
+
     def run(self, fn, make_acc):
         """Call ``fn(acc, start, stop, xa, ws)`` on every block; return the accumulators."""
         T = self.n_threads
@@ -280,11 +288,8 @@ def iterate_stacked(runs, blocks, sample_weight, scatter, reg_covar, tol, max_it
     errors = [None] * len(runs)
     if not runs:
         return errors
-    X = blocks.X
-    n, d = X.shape
-    xa = np.empty((n, d + 1), dtype=X.dtype)
-    np.subtract(X, blocks.center, out=xa[:, :d])
-    xa[:, d] = 1.0
+    n, d = blocks.n, blocks.d
+    xa = blocks.whole()
     sw = sample_weight
     total = n if sw is None else float(sw.sum())
     K = runs[0].model.n_components
@@ -623,9 +628,7 @@ def models_from_responsibilities(
     source, equal to what each start alone gives (up to rounding)."""
     S = len(sources)
     n, d = blocks.n, blocks.d
-    xa = np.empty((n, d + 1), dtype=blocks.X.dtype)
-    np.subtract(blocks.X, blocks.center, out=xa[:, :d])
-    xa[:, d] = 1.0
+    xa = blocks.whole()
     sw = sample_weight
     resp = np.concatenate([source(0, n) for source in sources])
     K = resp.shape[0] // S
@@ -971,12 +974,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         sw = self._check_weights(X, sample_weight)
         n_support = X.shape[0] if sw is None else int(np.count_nonzero(sw))
-        if n_support < self.n_components:
-            raise ValueError(
-                f"Expected n_samples >= n_components but got n_components = "
-                f"{self.n_components}, n_samples = {n_support}"
-                + ("" if sw is None else " (rows of non-zero weight)")
-            )
+        self._check_support(n_support, sw is not None)
         self._validate_init(X)
         out_dtype = X.dtype
         X = _compute_array(X)
@@ -1139,20 +1137,35 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                         run.key = (False, -np.inf)
                         continue
                     run.judge(n_support, blocks.data_var, self.reg_covar)
-            self._publish(done, out_dtype, stacklevel=3)
-        # The final E-step uses the published parameters, by the same code
-        # as predict, so that fit_predict(X) == fit(X).predict(X) exactly.
+            self._keep_best_run(done, out_dtype, stacklevel=3)
+        return self._final_pass(X, sw)
+
+    def _check_support(self, n_support, weighted):
+        """scikit-learn's error when fewer rows (of non-zero weight) than
+        components are given."""
+        if n_support < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {n_support}"
+                + (" (rows of non-zero weight)" if weighted else "")
+            )
+
+    def _final_pass(self, X, sample_weight):
+        """The final E-step under the published parameters, by the same code
+        as predict, so that ``fit_predict(X) == fit(X).predict(X)`` exactly:
+        sets ``labels_``, ``log_likelihood_``, ``responsibility_entropy_`` and
+        ``n_parameters_``, and returns the labels."""
         post = self._posterior_validated(
-            X, labels=True, log_norm=False, entropy=True, sample_weight=sw
+            X, labels=True, log_norm=False, entropy=True, sample_weight=sample_weight
         )
-        total = X.shape[0] if sw is None else float(sw.sum())
+        total = X.shape[0] if sample_weight is None else float(sample_weight.sum())
         self.labels_ = post["labels"]
         self.log_likelihood_ = post["ll_sum"] / total
         self.responsibility_entropy_ = post["entropy_sum"] / total
         self.n_parameters_ = self._n_parameters()
         return self.labels_
 
-    def _publish(self, done, out_dtype, stacklevel):
+    def _keep_best_run(self, done, out_dtype, stacklevel):
         """Keep the best of the finished runs ``done`` and set the fitted
         attributes from it: a regular solution beats a degenerate one, then
         the larger lower bound wins (the first run on ties); a

@@ -744,13 +744,9 @@ class OnlineGaussianMixture(GaussianMixture):
         )
         sw = self._check_weights(X, sample_weight)
         n = X.shape[0]
-        n_support = n if sw is None else int(np.count_nonzero(sw))
-        if n_support < self.n_components:
-            raise ValueError(
-                f"Expected n_samples >= n_components but got n_components = "
-                f"{self.n_components}, n_samples = {n_support}"
-                + ("" if sw is None else " (rows of non-zero weight)")
-            )
+        self._check_support(
+            n if sw is None else int(np.count_nonzero(sw)), sw is not None
+        )
         dtype = X.dtype
         rng = check_random_state(self.random_state)
         state = self._online_state if continuing else None
@@ -772,13 +768,4 @@ class OnlineGaussianMixture(GaussianMixture):
         self.lower_bound_ = history[-1] if history else -np.inf
         self.lower_bounds_ = history
         self._publish(state, dtype)
-        # The final E-step uses the published parameters, by the same code
-        # as predict, so that fit_predict(X) == fit(X).predict(X) exactly.
-        post = self._posterior_validated(
-            X, labels=True, log_norm=False, entropy=True, sample_weight=sw
-        )
-        total = n if sw is None else float(sw.sum())
-        self.labels_ = post["labels"]
-        self.log_likelihood_ = post["ll_sum"] / total
-        self.responsibility_entropy_ = post["entropy_sum"] / total
-        return self.labels_
+        return self._final_pass(X, sw)
