@@ -266,7 +266,13 @@ class _CovarianceModel(ComponentModel):
         """A model with unit precisions at ``means``: the statistics it accumulates
         are plain scatter matrices around ``means`` (used for initialisation)."""
         means = np.asarray(means, dtype=np.float64)
-        return cls(means, center, precisions_cholesky=cls._unit_prec_chol(*means.shape))
+        model = cls(
+            means, center, precisions_cholesky=cls._unit_prec_chol(*means.shape)
+        )
+        # unit precisions do not measure the data's scale, so the rounding
+        # bound of the full model's feature path would not hold: whitened
+        model._exact = True
+        return model
 
     def with_center(self, center):
         """The same model, with blocks centred at another reference point."""
@@ -369,10 +375,14 @@ class _CovarianceModel(ComponentModel):
         parts = [m._stacked_parts() for m in models]
         if parts[0] is None:
             prec_chol = np.concatenate([m._stacked_prec_chol() for m in models])
-            return base(means, models[0].center, precisions_cholesky=prec_chol)
-        # the runs' own parameters side by side: nothing to factorise again
-        stacked = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-        return base._from_parts(means, models[0].center, **stacked)
+            model = base(means, models[0].center, precisions_cholesky=prec_chol)
+        else:
+            # the runs' own parameters side by side: nothing to factorise again
+            stacked = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+            model = base._from_parts(means, models[0].center, **stacked)
+        if any(m.__dict__.get("_exact") for m in models):
+            model._exact = True  # reference models (see reference())
+        return model
 
     def _stacked_parts(self):
         """The parameters in the layout of :attr:`stack_class` (a dict of
@@ -422,7 +432,11 @@ class FullCovariance(_CovarianceModel):
 
     @classmethod
     def row_width(cls, n_components, n_features):
-        return n_components * (n_features + 1)
+        width = n_components * (n_features + 1)  # whitened residuals
+        if _features_pay(n_components, n_features):
+            # the features and the log-densities
+            width = max(width, n_features * (n_features + 3) // 2 + 1 + n_components)
+        return width
 
     @classmethod
     def param_shape(cls, n_components, n_features):
@@ -516,15 +530,75 @@ class FullCovariance(_CovarianceModel):
         return n_components * n_features * (n_features + 1) // 2
 
     def _make_constants(self, dtype):
+        # the whitened path's [U_k; -m_k U_k] and constants (float64 until cast)
         d = self.n_features
         ua = np.empty((self.n_components, d + 1, d))
         ua[:, :d] = self.prec_chol
         ua[:, d] = -np.einsum("kd,kde->ke", self.means_centered, self.prec_chol)
         const = self.log_det_prec_chol() - 0.5 * d * LOG_2PI
-        return ua.astype(dtype), const.astype(dtype)
+        consts = {"ua": ua.astype(dtype), "const": const.astype(dtype)}
+        if self._may_use_features():
+            consts.update(self._feature_constants(ua[:, d], const, dtype))
+        return consts
+
+    def _feature_constants(self, w, const, dtype):
+        """The E-step through second-moment features (:func:`_features`):
+        ``theta_k . phi(x) = log N(x | m_k, Sigma_k)`` with ``theta_k = [P_k
+        m_k, const_k - m_k' P_k m_k / 2, -P_k/2 on the diagonal and -P_k off
+        it (upper triangle)]``, and the pieces of the rounding bound
+        (:meth:`_feature_log_prob`)."""
+        d = self.n_features
+        iu, ju = _upper_indices(d)
+        prec = self.precisions
+        # -w_k = U_k^T m_k, so P_k m_k = -U_k w_k and m_k' P_k m_k = |w_k|^2
+        lin = -np.einsum("kij,kj->ki", self.prec_chol, w)
+        quad = -prec[:, iu, ju]
+        quad[:, iu == ju] *= 0.5
+        theta = np.concatenate(
+            [lin, (const - 0.5 * np.einsum("kd,kd->k", w, w))[:, None], quad], axis=1
+        )
+        return {
+            "theta": theta.astype(dtype),
+            "abs_theta": np.abs(theta),
+        }
 
     def log_prob(self, xa, ws):
-        ua, const = self._constants(xa.dtype)
+        consts = self._constants(xa.dtype)
+        if "theta" in consts:
+            phi, scale = _features(xa, ws)
+            lp = self._feature_log_prob(consts, phi, scale, xa.dtype)
+            if lp is not None:
+                return lp, _Features(phi)
+        return self._whitened_log_prob(xa, ws, consts)
+
+    @staticmethod
+    def _feature_log_prob(consts, phi, scale, dtype):
+        """The block's log-densities through its features, or None when
+        their rounding could matter.
+
+        The rounding error of ``theta_k . phi(x)`` is about ``eps`` times
+        ``B_k = sum_j |theta_kj| max |phi_j|`` (the block's largest features,
+        ``scale``), and so is that of the statistics it leads to, relative to
+        the whitened scatter.  ``B_k`` is large when the rows or the mean of
+        component ``k`` lie many of its standard deviations from the centre:
+        the terms of the expanded quadratic form then cancel.  Only the
+        components that matter for a row count: a component whose
+        log-density is :data:`_NEGLIGIBLE_LOG` below the row's best has a
+        responsibility below ``e^-100`` there, whatever its error."""
+        bounds = consts["abs_theta"] @ scale
+        limit = _FEATURE_BOUND[dtype]
+        top = bounds.max()
+        if top > _FEATURE_BOUND_ANY[dtype]:
+            return None
+        lp = consts["theta"] @ phi
+        if top > limit:
+            near = lp >= lp.max(axis=0) - _NEGLIGIBLE_LOG
+            if bounds[near.any(axis=1)].max() > limit:
+                return None
+        return lp
+
+    def _whitened_log_prob(self, xa, ws, consts):
+        ua, const = consts["ua"], consts["const"]
         b = xa.shape[0]
         buf = ws.get("full_y")
         if buf is None or buf.shape[1] < b or buf.dtype != xa.dtype:
@@ -539,10 +613,24 @@ class FullCovariance(_CovarianceModel):
         return maha, y
 
     def new_stats(self):
-        d = self.n_features
-        return {"scatter": np.zeros((self.n_components, d, d))}
+        d, K = self.n_features, self.n_components
+        stats = {"scatter": np.zeros((K, d, d))}
+        if self._may_use_features():
+            stats["features"] = np.zeros((K, d * (d + 3) // 2 + 1))
+        return stats
+
+    def _may_use_features(self):
+        return _features_pay(self.n_components, self.n_features) and not (
+            self.__dict__.get("_exact")
+        )
 
     def accumulate(self, stats, xa, resp, cache):
+        if isinstance(cache, _Features):
+            # counts, first and second moments of the rows, summed as they
+            # are; _whitened_scatter turns them into whitened scatters
+            t = resp @ cache.phi.T
+            stats["features"] += t
+            return t[:, : self.n_features + 1]
         y = cache
         b = y.shape[1]
         scatter = stats["scatter"]
@@ -574,7 +662,7 @@ class FullCovariance(_CovarianceModel):
 
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
         means_c, cov = _weighted_covariances(
-            nk, s1c, stats["scatter"], self.means_centered, self.cov_chol
+            nk, s1c, self._scatter(stats), self.means_centered, self.cov_chol
         )
         idx = np.arange(self.n_features)
         cov[:, idx, idx] += reg_covar
@@ -596,7 +684,7 @@ class FullCovariance(_CovarianceModel):
         # the previous centred means m_k: L_k G_k L_k^T + S1_k m_k^T
         # + m_k S1_k^T - N_k m_k m_k^T
         mu = self.means_centered
-        g = _sym_from_upper(stats["scatter"])
+        g = _sym_from_upper(self._scatter(stats))
         moments = self.cov_chol @ g @ np.swapaxes(self.cov_chol, -1, -2)
         cross = s1c[:, :, None] * mu[:, None, :]
         moments += cross + np.swapaxes(cross, -1, -2)
@@ -610,7 +698,111 @@ class FullCovariance(_CovarianceModel):
         w = stats["moments"] - cross - np.swapaxes(cross, -1, -2)
         w += nk[:, None, None] * mu[:, :, None] * mu[:, None, :]
         g = np.swapaxes(self.prec_chol, -1, -2) @ w @ self.prec_chol
-        return {"scatter": 0.5 * (g + np.swapaxes(g, -1, -2))}
+        stats = self.new_stats()
+        stats["scatter"] = 0.5 * (g + np.swapaxes(g, -1, -2))
+        return stats
+
+    def _scatter(self, stats):
+        """The whitened scatters ``G_k`` of ``stats`` (see
+        :func:`_whitened_scatter`)."""
+        return _whitened_scatter(stats, self.means_centered, self.prec_chol)
+
+
+def _whitened_scatter(stats, means_c, prec_chol):
+    """The full model's whitened scatters ``G_k = U_k^T W_k U_k`` (``W_k``
+    the scatter around the previous centred means ``m_k``, ``U_k`` the
+    previous precision factors) of a pass's statistics: those of the blocks
+    of the whitened path, ``stats["scatter"]``, plus those of the blocks of
+    the feature path, from their sums ``t = [S1_k, N_k, M_k]`` (first
+    moments, counts and the upper triangle of the second moments ``M_k =
+    sum_i r_ik z_i z_i^T``, ``z = x - c``): ``W_k = M_k - S1_k m_k^T - m_k
+    S1_k^T + N_k m_k m_k^T``.  Stacks with leading axes."""
+    g = stats["scatter"]
+    t = stats.get("features")
+    if t is None or not t.any():
+        return g
+    d = means_c.shape[-1]
+    nk, s1 = t[..., d], t[..., :d]
+    iu, ju = _upper_indices(d)
+    w = np.empty(t.shape[:-1] + (d, d))
+    w[..., iu, ju] = t[..., d + 1 :]
+    w[..., ju, iu] = t[..., d + 1 :]
+    cross = s1[..., :, None] * means_c[..., None, :]
+    w -= cross
+    w -= np.swapaxes(cross, -1, -2)
+    w += nk[..., None, None] * (means_c[..., :, None] * means_c[..., None, :])
+    return g + np.swapaxes(prec_chol, -1, -2) @ w @ prec_chol
+
+
+class _Features:
+    """The cache of a block whose E-step went through second-moment features."""
+
+    __slots__ = ("phi",)
+
+    def __init__(self, phi):
+        self.phi = phi
+
+
+@functools.lru_cache(maxsize=64)
+def _upper_indices(d):
+    """Row and column of the upper triangle's entries, row by row."""
+    return np.triu_indices(d)
+
+
+#: The full model's E-step goes through second-moment features when the
+#: rounding bound of a block (:meth:`FullCovariance._feature_log_prob`) is at
+#: most this: log-densities then err by less than about ``eps`` times it
+#: (2e-9 in float64, 1e-4 in float32 at worst, as the whitened path's
+#: float32 errors), else the block takes the whitened path.
+_FEATURE_BOUND = {np.dtype(np.float64): 1e7, np.dtype(np.float32): 1e3}
+#: Above this bound for any component, even one that matters for no row,
+#: the block takes the whitened path (the log-densities of such a component
+#: could err by more than ``1e-3``).
+_FEATURE_BOUND_ANY = {np.dtype(np.float64): 1e12, np.dtype(np.float32): 1e4}
+#: A component whose log-density is this far below a row's best takes less
+#: than ``e^-100`` of the row (but for mixing weights 1e30 apart).
+_NEGLIGIBLE_LOG = 100.0
+
+
+def _features_pay(n_components, n_features):
+    """Whether second-moment features beat whitened residuals (measured in
+    ``benchmarks/bench_em.py``): their products have ``d (d + 3) / 2 + 1``
+    columns against ``K d`` element-wise work and two ``K d x d`` products
+    per row."""
+    return n_features <= _FEATURES_MAX_D
+
+
+_FEATURES_MAX_D = 48
+
+
+def _features(xa, ws):
+    """The second-moment features of a block, ``phi`` of shape ``(F, b)``
+    (rows ``z = x - c``, a row of ones, then ``z_i z_j`` for ``i <= j`` row
+    by row: ``F = d (d + 3) / 2 + 1``), and the largest ``|phi_j|`` of each
+    row of ``phi`` over the block.  Kept in ``ws`` for the block ``xa``
+    itself (stacked runs reuse the same block at every iteration)."""
+    kept = ws.get("features")
+    if kept is not None and kept[0] is xa:
+        return kept[1], kept[2]
+    b, d = xa.shape[0], xa.shape[1] - 1
+    F = d * (d + 3) // 2 + 1
+    phi = ws.get("features_buf")
+    if phi is None or phi.shape[1] < b or phi.dtype != xa.dtype or phi.shape[0] != F:
+        phi = ws["features_buf"] = np.empty((F, max(b, 1)), dtype=xa.dtype)
+    phi = phi[:, :b]
+    phi[: d + 1] = xa.T
+    top = np.abs(xa[:, :d]).max(axis=0).astype(np.float64) if b else np.zeros(d)
+    scale = np.empty(F)
+    scale[:d] = top
+    scale[d] = 1.0
+    o = d + 1
+    for i in range(d):
+        np.multiply(phi[i], phi[i:d], out=phi[o : o + d - i])
+        scale[o : o + d - i] = top[i] * top[i:]
+        o += d - i
+    # a reference to xa keeps it alive, so ``is`` cannot match a new array
+    ws["features"] = (xa, phi, scale)
+    return phi, scale
 
 
 #: Up to this many elements of ``y`` (components x rows x features), the
@@ -1102,7 +1294,14 @@ class _GeneralFamily(_Parsimonious, FullCovariance):
         means_c, cov = _weighted_covariances(
             nk,
             s1c.reshape(S, K, d),
-            stats["scatter"].reshape(S, K, d, d),
+            _whitened_scatter(
+                {
+                    key: value.reshape((S, K) + value.shape[1:])
+                    for key, value in stats.items()
+                },
+                np.stack([model.means for model in models]) - center,
+                np.stack([model.prec_chol for model in models]),
+            ),
             np.stack([model.means for model in models]) - center,
             np.stack([model.cov_chol for model in models]),
         )

@@ -17,8 +17,9 @@ iteration is then one pass over the blocks:
    cache of intermediate results;
 2. the engine turns them into responsibilities ``resp`` (``(K, b)``, already
    multiplied by the row weights), adds the counts ``N_k`` and first moments
-   ``S1_k`` itself and calls ``accumulate(stats, xa, resp, cache)`` for the
-   model's own statistics, in the dict made by ``new_stats()``;
+   ``S1_k`` itself (unless ``accumulate`` returns them) and calls
+   ``accumulate(stats, xa, resp, cache)`` for the model's own statistics, in
+   the dict made by ``new_stats()``;
 3. after the pass, ``m_step(nk, s1c, stats, reg_covar, scatter)`` returns the
    new model.
 
@@ -92,7 +93,11 @@ class ComponentModel(abc.ABC):
     @abc.abstractmethod
     def accumulate(self, stats, xa, resp, cache):
         """Add one block's statistics to ``stats`` in place (``resp`` is
-        ``(K, b)``, weighted; ``cache`` comes from :meth:`log_prob`)."""
+        ``(K, b)``, weighted; ``cache`` comes from :meth:`log_prob`).
+
+        Returns None, or ``resp @ xa`` (the first moments and, in the last
+        column, the counts) when the model's own product gave them: the
+        engine then skips its own."""
 
     @abc.abstractmethod
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):

@@ -348,10 +348,13 @@ def _add_block_stats(acc, model, xa, resp, cache, w):
     ``acc`` (a :class:`BlockStats`), given its responsibilities."""
     if w is not None:
         resp *= w.astype(resp.dtype, copy=False)
-    moments = resp @ xa  # first moments, and the counts from the ones column
+    # a model may return the first moments (and the counts, from the ones
+    # column), ``resp @ xa``, from a product of its own
+    moments = model.accumulate(acc.stats, xa, resp, cache)
+    if moments is None:
+        moments = resp @ xa
     acc.nk += moments[:, -1]
     acc.s1 += moments[:, :-1]
-    model.accumulate(acc.stats, xa, resp, cache)
 
 
 def _add_block(acc, model, log_w, xa, w, ws):

@@ -14,7 +14,7 @@ from sklearn import clone, config_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
-from gmm_estimators import GaussianMixture
+from gmm_estimators import GaussianMixture, _covariance, _em
 from gmm_estimators._covariance import COVARIANCE_TYPES, dense_covariances
 
 # Many fits here stop at max_iter on purpose (tol=0, a fixed number of steps).
@@ -307,6 +307,108 @@ def test_bad_sample_weight(blobs, sample_weight, message):
     X, _ = blobs
     with pytest.raises(ValueError, match=message):
         GaussianMixture(2).fit(X, sample_weight=sample_weight)
+
+
+# -- the full model's two E-step paths ------------------------------------------
+
+
+def _count_paths(monkeypatch):
+    """Counts of the full model's blocks by E-step path."""
+    counts = {"features": 0, "whitened": 0}
+    cls = _covariance.FullCovariance
+    log_prob = cls.log_prob
+
+    def counted(self, xa, ws):
+        lp, cache = log_prob(self, xa, ws)
+        path = "features" if isinstance(cache, _covariance._Features) else "whitened"
+        counts[path] += 1
+        return lp, cache
+
+    monkeypatch.setattr(cls, "log_prob", counted)
+    return counts
+
+
+def _fit_both_paths(monkeypatch, X, **params):
+    """The same fit through second-moment features and through whitened
+    residuals only, and the block counts of the first."""
+    counts = _count_paths(monkeypatch)
+    with_features = GaussianMixture(**params).fit(X)
+    seen = dict(counts)
+    with monkeypatch.context() as m:
+        m.setattr(_covariance, "_FEATURES_MAX_D", 0)
+        whitened = GaussianMixture(**params).fit(X)
+    return with_features, whitened, seen
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
+def test_feature_path_fits_as_the_whitened_path(blobs, monkeypatch, dtype, rtol):
+    """On data of a few dimensions the full model's E-step is one product with
+    second-moment features; it fits what the whitened residuals fit.  Both
+    run the same 25 EM steps; the features' rounding is ``eps`` times the
+    block's bound (here about 1e2), hence 1e-10 in float64.  In float32 the
+    two paths' rounding (1e-6 on the log-densities) grows over 25 steps of a
+    contracting map, as between scikit-learn's float64 and ours in float32."""
+    X = blobs[0].astype(dtype)
+    init = _shared_init(blobs[0], "full")
+    ours, ref, seen = _fit_both_paths(
+        monkeypatch, X, n_components=K, tol=0, max_iter=25, **init
+    )
+    assert seen["features"] > 0 and seen["whitened"] == 0
+    for attr in PARAMETERS:
+        assert _rel(getattr(ours, attr), getattr(ref, attr)) < rtol, attr
+    assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=rtol)
+    assert_allclose(ours.score_samples(X), ref.score_samples(X), rtol=rtol)
+
+
+def test_feature_path_log_densities_against_scipy(blobs):
+    X = blobs[0]
+    gm = GaussianMixture(K, random_state=0).fit(X)
+    model = gm._get_model(X.mean(axis=0))
+    xa = np.hstack([X - model.center, np.ones((len(X), 1))])
+    lp, cache = model.log_prob(xa, {})
+    assert isinstance(cache, _covariance._Features)
+    expected = [
+        multivariate_normal(mean, cov).logpdf(X)
+        for mean, cov in zip(gm.means_, gm.covariances_, strict=True)
+    ]
+    assert_allclose(lp, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_far_apart_clusters_take_the_whitened_path(monkeypatch):
+    """Clusters 1e5 standard deviations apart: in features centred at the
+    data mean the log-densities would lose ten digits (the bound is 1e10),
+    so the blocks take the whitened path, and the densities stay exact."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(200, 3), rng.randn(200, 3) + [1e5, 0, 0]])
+    counts = _count_paths(monkeypatch)
+    gm = GaussianMixture(2, random_state=0).fit(X)
+    assert counts["whitened"] > 0 and counts["features"] == 0
+    expected = np.logaddexp(
+        *[
+            np.log(w) + multivariate_normal(m, c).logpdf(X)
+            for w, m, c in zip(gm.weights_, gm.means_, gm.covariances_, strict=True)
+        ]
+    )
+    # (features centred at the data mean would be 1e-6 off)
+    assert_allclose(gm.score_samples(X), expected, rtol=1e-9)
+
+
+def test_blocks_of_both_paths_in_one_pass(monkeypatch):
+    """Rows far out in a few blocks: those blocks take the whitened path, the
+    others the features, and their statistics add up to the fit of the
+    whitened path alone."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.randn(3000, 4), rng.randn(3000, 4) + 6.0])
+    X[-40:] += 3e4  # the last block's rows are far from every component
+    monkeypatch.setattr(_em, "_TARGET_BLOCK_BYTES", 2**16)
+    init = _shared_init(X, "full")
+    init["weights_init"] = np.full(K, 1.0 / K)
+    ours, ref, seen = _fit_both_paths(
+        monkeypatch, X, n_components=K, tol=0, max_iter=10, **init
+    )
+    assert seen["features"] > 0 and seen["whitened"] > 0
+    for attr in PARAMETERS:
+        assert _rel(getattr(ours, attr), getattr(ref, attr)) < 1e-9, attr
 
 
 # -- float32, memory ------------------------------------------------------------
