@@ -307,6 +307,13 @@ def iterate_stacked(runs, blocks, sample_weight, scatter, reg_covar, tol, max_it
     return errors
 
 
+def _block_workspace(ws):
+    """A new workspace for another stacked model on the same block: the
+    buffers sized by the model go, what depends on the block alone (the full
+    model's second-moment features) stays."""
+    return {key: ws[key] for key in ("features", "features_buf") if key in ws}
+
+
 def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
     """:func:`iterate_stacked` on one group of runs.  The runs' weights, lower
     bounds and iteration counts live in arrays while they run, and go back to
@@ -332,7 +339,7 @@ def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
         S = active.size
         if stacked is None:
             stacked = cls.stack([runs[i].model for i in active])
-            ws = {}
+            ws = _block_workspace(ws)
         lp, cache = stacked.log_prob(xa, ws)
         lp = lp.reshape(S, K, n)
         lp += np.log(weights).astype(lp.dtype)[:, :, None]
@@ -415,7 +422,7 @@ def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
         elif keep.any():
             rows = (np.flatnonzero(keep)[:, None] * K + np.arange(K)).ravel()
             stacked = new_stacked.take(rows)
-            ws = {}
+            ws = _block_workspace(ws)
         active, weights, lower, n_iter = (
             active[keep],
             weights[keep],
