@@ -145,7 +145,12 @@ def measure_point(shape: dict, ours: type, d4p) -> dict[str, Measure]:
     if d4p is None:
         result["daal4py"] = Measure(None, "not installed")
     else:
-        result["daal4py"] = time_one(em.daal4py_runner(d4p, X, problem, init))
+        try:
+            result["daal4py"] = time_one(em.daal4py_runner(d4p, X, problem, init))
+        except RuntimeError as exc:  # e.g. oneDAL's M-step refusing a covariance
+            reason = " ".join(str(exc).split())[:80]
+            em.log(f"  daal4py failed: {reason}")
+            result["daal4py"] = Measure(None, f"failed: {reason}")
     return result
 
 

@@ -218,7 +218,7 @@ def test_float32_large_stays_float32():
     # the workers, as in memory.  Chunks cut where the in-memory engine cuts
     # its blocks give its blocks, and the in-memory fit; other chunks split a
     # block, which changes float32 rounding only.
-    n, d = 20000, 14
+    n, d = 50000, 14
     X = _data(n, d, seed=3)[0].astype(np.float32)
     assert X.size > FLOAT32_SMALL
     params = dict(covariance_type="full", tol=1e-5, **_start(X, None, "full"))
@@ -227,7 +227,7 @@ def test_float32_large_stays_float32():
     rows = _Blocks(X, X.mean(axis=0), est._fit_row_width(d)).rows
     assert rows < n  # two blocks in memory
     b = est.fit(_dask(X, chunks=(rows, n - rows))["X"])
-    Xd, seen = _counted(X, chunks=(5000, 7000, 8000))
+    Xd, seen = _counted(X, chunks=(15000, 17000, 18000))
     c = GaussianMixture(3, **params).fit(Xd)
     assert {dtype for _, dtype in seen} == {np.dtype(np.float32)}  # never converted
     assert b.means_.dtype == c.means_.dtype == np.float32

@@ -335,7 +335,7 @@ def _fit_both_paths(monkeypatch, X, **params):
     with_features = GaussianMixture(**params).fit(X)
     seen = dict(counts)
     with monkeypatch.context() as m:
-        m.setattr(_covariance, "_FEATURES_MAX_D", 0)
+        m.setattr(_covariance, "_FEATURES_RATIO", 0)
         whitened = GaussianMixture(**params).fit(X)
     return with_features, whitened, seen
 
