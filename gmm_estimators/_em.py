@@ -63,8 +63,12 @@ from ._utils import (
 #: core's L2 cache here.  Measured (benchmarks/bench_em.py, 2 cores): larger
 #: blocks than the cache pay, as fewer blocks mean fewer Python-level steps
 #: holding the GIL between the block threads; 8 MiB against 4 MiB made the
-#: full model's feature path 10-25% faster and the others up to 8%.
+#: full model's feature path 10-25% faster and the others up to 8%.  The
+#: threads' blocks together stay within half the data's size, down to
+#: _SMALL_BLOCK_BYTES each (so that a fit's memory stays below 1.5 times the
+#: data's, and data of up to that size is one block, as before).
 _TARGET_BLOCK_BYTES = 8 * 2**20
+_SMALL_BLOCK_BYTES = 4 * 2**20
 _MIN_ROWS, _MAX_ROWS = 128, 65536
 
 
@@ -150,7 +154,8 @@ class _Blocks:
         self.center = np.asarray(center, dtype=X.dtype)
         itemsize = X.dtype.itemsize
         per_row = itemsize * (self.d + 1 + row_width)
-        rows = _TARGET_BLOCK_BYTES // per_row
+        share = X.nbytes // (2 * _blas_threads())
+        rows = min(_TARGET_BLOCK_BYTES, max(_SMALL_BLOCK_BYTES, share)) // per_row
         memory_rows = get_config()["working_memory"] * 2**20 // per_row
         rows = int(np.clip(min(rows, memory_rows), _MIN_ROWS, _MAX_ROWS))
         self.rows = min(rows, max(self.n, 1))

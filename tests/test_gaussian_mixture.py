@@ -446,11 +446,12 @@ def test_memory_grows_per_row_only_by_the_outputs(covariance_type):
     """Bounded memory and no float64 copy of float32 data: doubling n adds only
     O(1) per row (labels_, and the initialisation's ranking of the rows, about
     50 bytes), never n x d (an upcast would add 8 d = 256 bytes per row) nor
-    n x K x d.  From 80 000 rows on, the row blocks of both threads (8 MiB
-    each: 28 700 rows here) and the initialisation's chunks have reached
-    their caps: 80 000 -> 160 000 rows measures what 200 000 -> 400 000 does
-    (16 bytes per row), 40 000 -> 80 000 does not (the second thread's block
-    still grows)."""
+    n x K x d.  From 80 000 rows on, both threads have full blocks (4 MiB
+    each, then up to 8 MiB as the data grows past 32 MiB: a quarter of the
+    data each, about 14 bytes per row here) and the initialisation's chunks
+    have reached their caps: 80 000 -> 160 000 rows measures about what
+    200 000 -> 400 000 does; 40 000 -> 80 000 does not (the second thread's
+    block still grows)."""
     X = np.random.RandomState(0).randn(160_000, 32).astype(np.float32)
     small = _fit_peak_bytes(X[:80_000], covariance_type)
     large = _fit_peak_bytes(X, covariance_type)
