@@ -107,8 +107,10 @@ class BlockStats:
     >>> bool(np.allclose(total.nk, block_stats(model, weights, X).nk))
     True
     >>> vec = total.to_vector()
-    >>> vec.shape  # 2 counts, 2 x 2 moments, 2 x 2 x 2 scatters, ll, weight
-    (16,)
+    >>> # 2 counts, 2 x 2 moments, 2 x 2 x 2 scatters, 2 x 6 feature sums
+    >>> # (FullCovariance), ll, weight
+    >>> vec.shape
+    (28,)
     >>> BlockStats.from_vector(vec, like=total).total_weight
     1000.0
     """
