@@ -638,7 +638,9 @@ class FullCovariance(_CovarianceModel):
         if isinstance(cache, _Features):
             # counts, first and second moments of the rows, summed as they
             # are; _whitened_scatter turns them into whitened scatters
-            t = resp @ cache.phi.T
+            # (phi @ resp^T)^T: OpenBLAS's float32 product is twice as fast
+            # this way round as resp @ phi^T (the same in float64)
+            t = (cache.phi @ resp.T).T
             stats["features"] += t
             return t[:, : self.n_features + 1]
         y = cache
