@@ -445,7 +445,7 @@ class FullCovariance(_CovarianceModel):
         width = n_components * (n_features + 1)  # whitened residuals
         if _features_pay(n_components, n_features):
             # the features and the log-densities
-            width = max(width, n_features * (n_features + 3) // 2 + 1 + n_components)
+            width = max(width, _n_moment_features(n_features) + n_components)
         return width
 
     @classmethod
@@ -626,7 +626,7 @@ class FullCovariance(_CovarianceModel):
         d, K = self.n_features, self.n_components
         stats = {"scatter": np.zeros((K, d, d))}
         if self._may_use_features():
-            stats["features"] = np.zeros((K, d * (d + 3) // 2 + 1))
+            stats["features"] = np.zeros((K, _n_moment_features(d)))
         return stats
 
     def _may_use_features(self):
@@ -776,6 +776,12 @@ _FEATURE_BOUND_ANY = {np.dtype(np.float64): 1e12, np.dtype(np.float32): 1e4}
 _NEGLIGIBLE_LOG = 100.0
 
 
+def _n_moment_features(n_features):
+    """``F = d (d + 3) / 2 + 1``: the width of a row's second-moment
+    features ``[z, 1, z_i z_j (i <= j)]`` (:func:`_features`)."""
+    return n_features * (n_features + 3) // 2 + 1
+
+
 def _features_pay(n_components, n_features):
     """Whether second-moment features beat whitened residuals: when the
     features (``F = d (d + 3) / 2 + 1`` per row, built once per block) are
@@ -785,7 +791,7 @@ def _features_pay(n_components, n_features):
     0.035, d=16 K=4 0.021 / 0.018, d=16 K=1 0.020 / 0.010, d=8 K=3 0.011 /
     0.011, d=32 K=2 0.070 / 0.020, d=64 K=64 (20 000 rows) 0.149 / 0.296."""
     d = n_features
-    return d * (d + 3) // 2 + 1 <= _FEATURES_RATIO * n_components * (d + 1)
+    return _n_moment_features(d) <= _FEATURES_RATIO * n_components * (d + 1)
 
 
 _FEATURES_RATIO = 1.5
@@ -796,15 +802,18 @@ def _features(xa, ws):
     (rows ``z = x - c``, a row of ones, then ``z_i z_j`` for ``i <= j`` row
     by row: ``F = d (d + 3) / 2 + 1``), and the largest ``|phi_j|`` of each
     row of ``phi`` over the block.  Kept in ``ws`` for the block ``xa``
-    itself (stacked runs reuse the same block at every iteration)."""
-    kept = ws.get("features")
+    itself (stacked runs reuse the same block at every iteration), under
+    keys that start with ``"block:"``: they depend on the block alone, so a
+    workspace may keep them for another model (see
+    :func:`gmm_estimators._em._block_workspace`)."""
+    kept = ws.get("block:features")
     if kept is not None and kept[0] is xa:
         return kept[1], kept[2]
     b, d = xa.shape[0], xa.shape[1] - 1
-    F = d * (d + 3) // 2 + 1
-    phi = ws.get("features_buf")
+    F = _n_moment_features(d)
+    phi = ws.get("block:features_buf")
     if phi is None or phi.shape[1] < b or phi.dtype != xa.dtype or phi.shape[0] != F:
-        phi = ws["features_buf"] = np.empty((F, max(b, 1)), dtype=xa.dtype)
+        phi = ws["block:features_buf"] = np.empty((F, max(b, 1)), dtype=xa.dtype)
     phi = phi[:, :b]
     phi[: d + 1] = xa.T
     if b:  # on phi's contiguous rows (xa's columns are strided)
@@ -820,7 +829,7 @@ def _features(xa, ws):
         scale[o : o + d - i] = top[i] * top[i:]
         o += d - i
     # a reference to xa keeps it alive, so ``is`` cannot match a new array
-    ws["features"] = (xa, phi, scale)
+    ws["block:features"] = (xa, phi, scale)
     return phi, scale
 
 

@@ -154,7 +154,8 @@ class _Blocks:
         self.center = np.asarray(center, dtype=X.dtype)
         itemsize = X.dtype.itemsize
         per_row = itemsize * (self.d + 1 + row_width)
-        share = X.nbytes // (2 * _blas_threads())
+        threads = _blas_threads()
+        share = X.nbytes // (2 * threads)
         rows = min(_TARGET_BLOCK_BYTES, max(_SMALL_BLOCK_BYTES, share)) // per_row
         memory_rows = get_config()["working_memory"] * 2**20 // per_row
         rows = int(np.clip(min(rows, memory_rows), _MIN_ROWS, _MAX_ROWS))
@@ -162,7 +163,7 @@ class _Blocks:
         self.n_blocks = -(-self.n // self.rows)
         self.n_threads = 1
         if self.n_blocks > 1:
-            self.n_threads = min(_blas_threads(), self.n_blocks)
+            self.n_threads = min(threads, self.n_blocks)
 
     def limits(self):
         """Context that keeps BLAS to one thread while blocks run.
@@ -314,9 +315,10 @@ def iterate_stacked(runs, blocks, sample_weight, scatter, reg_covar, tol, max_it
 
 def _block_workspace(ws):
     """A new workspace for another stacked model on the same block: the
-    buffers sized by the model go, what depends on the block alone (the full
-    model's second-moment features) stays."""
-    return {key: ws[key] for key in ("features", "features_buf") if key in ws}
+    buffers sized by the model go, what depends on the block alone (keys
+    starting with ``"block:"``, e.g. the full model's second-moment
+    features) stays."""
+    return {key: value for key, value in ws.items() if key.startswith("block:")}
 
 
 def _iterate_group(runs, xa, sw, total, scatter, reg_covar, tol, max_iter):
