@@ -27,7 +27,7 @@ ESTIMATORS = {
     "full": lambda: GaussianMixture(3, random_state=0),
     "diag": lambda: GaussianMixture(3, covariance_type="diag", random_state=0),
     "hc": lambda: GaussianMixture(3, init_params="hc", random_state=0),
-    # mclust's models with inner iterations: a fixed point and MM steps
+    # mclust's models with inner iterations: a fixed point and plane rotations
     "VEV": lambda: GaussianMixture(3, covariance_type="VEV", random_state=0),
     "VVE": lambda: GaussianMixture(3, covariance_type="VVE", random_state=0),
     "ppca": lambda: MixtureOfPPCA(3, n_latent=1, random_state=0),
