@@ -774,6 +774,7 @@ def fit_predict(est, X, sample_weight=None):
         with s_blocks.limits():
             done = est._screen(
                 est._initial_models(s_blocks, s_sw, rng, s_scatter, runs, cache),
+                runs,
                 s_blocks,
                 s_sw,
                 s_scatter,
@@ -791,7 +792,7 @@ def fit_predict(est, X, sample_weight=None):
                 model, weights = est._initial_model(
                     s_blocks, s_sw, rng, s_scatter, method, cache
                 )
-                run = _Run(model, weights, -np.inf)
+                run = _Run(model, weights, -np.inf, method=method)
             else:
                 run = _Run(
                     est._get_model(center),

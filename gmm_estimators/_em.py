@@ -249,8 +249,10 @@ REPAIRS = 3
 class _Run:
     """The state of one EM run: parameters, lower bound and its history."""
 
-    def __init__(self, model, weights, lower_bound):
+    def __init__(self, model, weights, lower_bound, method=None):
         self.model, self.weights, self.lower_bound = model, weights, lower_bound
+        #: the start it came from (an ``init_params`` name), where known
+        self.method = method
         self.history = []
         self.n_iter = 0
         self.converged = False
@@ -1053,7 +1055,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     blocks, sw, rng, scatter, method, cache
                 )
                 model = model.with_center(s_blocks.center)
-            return _Run(model, weights, -np.inf)
+            return _Run(model, weights, -np.inf, method=method)
 
         def starts(methods):
             """``(model, weights)`` or the ``ValueError`` of each start, as
@@ -1091,6 +1093,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             if stack:
                 done = self._screen(
                     starts(runs),
+                    runs,
                     s_blocks,
                     s_sw,
                     s_scatter,
@@ -1141,6 +1144,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 raise errors[0]
             if screen_tol > self.tol:
                 kept = _best_runs(done, 1 if subsampled else SCREEN_KEEP)
+                if not subsampled:
+                    # mclust's start (its tree, on all rows) always goes on
+                    # to ``tol``: ranked at the screening tolerance it may
+                    # trail runs it ends above, and EM from it is what the
+                    # reference tool reports
+                    kept += [r for r in done if r.method == "hc" and r not in kept][:1]
                 if subsampled:
                     # lower bounds on the subsample do not compare with
                     # those on all rows: only the continued runs compete
@@ -1271,19 +1280,29 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         return repaired
 
     def _screen(
-        self, made, blocks, sample_weight, scatter, tol, max_iter, n_support, errors
+        self,
+        made,
+        methods,
+        blocks,
+        sample_weight,
+        scatter,
+        tol,
+        max_iter,
+        n_support,
+        errors,
     ):
         """The runs of several starts, advanced together: ``made`` holds each
-        start's ``(model, weights)`` or ``ValueError``; the runs go to ``tol``
+        start's ``(model, weights)`` or ``ValueError`` (of the start
+        ``methods``, in turn); the runs go to ``tol``
         (or ``max_iter``), are judged, and a degenerate one is repaired
         (:meth:`_repair`).  Returns the finished runs, in order; the errors
         are appended to ``errors``."""
         started = []
-        for start in made:
+        for start, method in zip(made, methods, strict=True):
             if isinstance(start, ValueError):
                 errors.append(start)
                 continue
-            started.append(_Run(*start, -np.inf))
+            started.append(_Run(*start, -np.inf, method=method))
         failed = self._iterate_runs(
             started, blocks, sample_weight, scatter, tol, max_iter
         )
