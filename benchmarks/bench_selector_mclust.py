@@ -13,9 +13,9 @@ feature tied = E and full = V) and K = 1..9, and reports per data set:
   reaches mclust's BIC (within 0.5) or better, where our tighter tolerance
   lets it go on, and the fit is degenerate by our rule (a
   component singular but for ``reg_covar``, or with fewer effective points
-  than its covariance needs), or, with one component, collapses (a covariance
-  singular even with ``reg_covar``: mclust's singular fits of data with
-  identical columns).
+  than its covariance needs); with one component, whose fit is unique,
+  when ours is degenerate or collapses (a covariance singular even with
+  ``reg_covar``: mclust's singular fits of data with identical columns).
   They are listed apart ("degenerate at mclust's
   optimum") and not counted as worse; where mclust's choice is such a fit,
   ours is not counted as a worse choice;
@@ -45,9 +45,9 @@ MCLUST_1D = {"E": "tied", "V": "full"}
 def degenerate_at_mclust(X, covariance_type, k, mclust_bic):
     """Whether EM from mclust's start reaches mclust's BIC (our sign
     ``mclust_bic``, within 0.5) or better, with a fit our rule calls
-    degenerate, or, with one component (no start to differ), collapses (a
-    covariance singular even with ``reg_covar``): mclust's fit is, or its EM
-    heads to, one we refuse."""
+    degenerate, or, with one component (no start to differ: the fit is unique),
+    is degenerate or collapses (a covariance singular even with
+    ``reg_covar``): mclust's fit is, or its EM heads to, one we refuse."""
     params = default_estimator().get_params()
     params.update(n_components=k, covariance_type=covariance_type)
     params.update(init_params="hc", n_init=1, random_state=0)
@@ -59,6 +59,8 @@ def degenerate_at_mclust(X, covariance_type, k, mclust_bic):
         # with one component the fit does not depend on the start, so
         # mclust's is singular too; with more, our tree may differ (ties)
         return k == 1
+    if k == 1:  # the one-component fit is unique: mclust's is ours, less reg_covar
+        return bool(gm.degenerate_)
     return bool(gm.degenerate_) and gm.bic(X) <= mclust_bic + 0.5
 
 

@@ -59,7 +59,14 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES, MCLUST_MODELS
-from ._em import _BaseMixture, _beats, _dask_module, _is_dask_array, split_labels
+from ._em import (
+    SCREEN_ROWS,
+    _BaseMixture,
+    _beats,
+    _dask_module,
+    _is_dask_array,
+    split_labels,
+)
 from ._gaussian_mixture import GaussianMixture
 from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
 
@@ -249,14 +256,24 @@ def _grid_point(params):
 #: The second round restarts each candidate from the partitions of at most
 #: this many of the best candidates with the same number of components (by
 #: the criterion): all the others' with scikit-learn's four covariance types,
-#: the best few of mclust's fourteen.
-RESTART_SOURCES = 4
+#: the best eight of mclust's fourteen.  Measured on the fourteen-model panel
+#: (benchmarks/family_mclust_panel_results.md): with the best four, 10 cells
+#: of the small data sets (wreath EEE,3 by 23.9, ChickWeight EVV,3 by 37.7,
+#: faithful EVV,8 by 4.4, ...) were worse than mclust's by more than 0.5;
+#: with eight, 4, for 1-10% more time.  Where the starts are screened on a
+#: subsample (more than SCREEN_ROWS rows of non-zero weight, or a Dask
+#: array), only the best on the subsample goes on, and more partitions to
+#: rank there did harm: the best four (RESTART_SOURCES_SUBSAMPLED) then.
+RESTART_SOURCES = 8
+RESTART_SOURCES_SUBSAMPLED = 4
 
 
-def _restart_partitions(X, candidates, by_k, fits, sample_weight, criterion):
+def _restart_partitions(
+    X, candidates, by_k, fits, sample_weight, criterion, sources=RESTART_SOURCES
+):
     """The partitions of the second round, for each number of components k:
     ``(k, starts, splits)`` with ``starts`` the final partitions of the
-    :data:`RESTART_SOURCES` best candidates with k components by
+    ``sources`` (:data:`RESTART_SOURCES`) best candidates with k components by
     ``criterion`` (their index to canonical labels) and ``splits`` each
     candidate's own type's partition with k - 1 components, its largest
     cluster split in two along its principal axis.  Only the k where a
@@ -280,7 +297,7 @@ def _restart_partitions(X, candidates, by_k, fits, sample_weight, criterion):
             continue
         usable = [i for i in by_k[k] if labels_of(i, k) is not None]
         ranked = sorted(usable, key=lambda i: _rank_key(fits[i][0], criterion))
-        best = set(ranked[:RESTART_SOURCES])
+        best = set(ranked[:sources])
         # in the candidates' order, so that ties resolve as with all of them
         starts = {i: labels_of(i, k) for i in usable if i in best}
         splits = {}
@@ -1042,8 +1059,20 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             rows, row_weights = X, fit_params.get("sample_weight")
             if sample is not None:
                 rows, row_weights = sample
+            n_support = (
+                rows.shape[0]
+                if row_weights is None
+                else int(np.count_nonzero(row_weights))
+            )
+            subsampled = sample is not None or n_support > SCREEN_ROWS
             second = _restart_partitions(
-                rows, candidates, by_k, fits, row_weights, self.criterion
+                rows,
+                candidates,
+                by_k,
+                fits,
+                row_weights,
+                self.criterion,
+                RESTART_SOURCES_SUBSAMPLED if subsampled else RESTART_SOURCES,
             )
             results = Parallel(n_jobs=self.n_jobs, prefer=prefer)(
                 delayed(run_job)(k, 0, starts, splits_from)
