@@ -257,10 +257,10 @@ def _grid_point(params):
 #: this many of the best candidates with the same number of components (by
 #: the criterion): all the others' with scikit-learn's four covariance types,
 #: the best eight of mclust's fourteen.  Measured on the fourteen-model panel
-#: (benchmarks/family_mclust_panel_results.md): with the best four, 10 cells
-#: of the small data sets (wreath EEE,3 by 23.9, ChickWeight EVV,3 by 37.7,
-#: faithful EVV,8 by 4.4, ...) were worse than mclust's by more than 0.5;
-#: with eight, 4, for 1-10% more time.  Where the starts are screened on a
+#: (benchmarks/family_mclust_panel_results.md): with the best four, 9 cells
+#: of the data sets screened on all rows (wreath EEE,3 by 23.9, ChickWeight
+#: EVV,3 by 37.7, faithful EVV,8 by 4.4, ...) were worse than mclust's by
+#: more than 0.5; with eight, 3, for 1-10% more time.  Where the starts are screened on a
 #: subsample (more than SCREEN_ROWS rows of non-zero weight, or a Dask
 #: array), only the best on the subsample goes on, and more partitions to
 #: rank there did harm: the best four (RESTART_SOURCES_SUBSAMPLED) then.
