@@ -1062,7 +1062,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             n_support = (
                 rows.shape[0]
                 if row_weights is None
-                else int(np.count_nonzero(row_weights))
+                else int(np.count_nonzero(np.asarray(row_weights)))
             )
             subsampled = sample is not None or n_support > SCREEN_ROWS
             second = _restart_partitions(
