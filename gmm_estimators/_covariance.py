@@ -1101,17 +1101,17 @@ SphericalCovariance.stack_class = SphericalCovariance
 # of one run.  An inner iteration freezes the runs that have stopped while
 # the others go on, so that each run ends where it would alone.
 
-#: Inner iterations of the M-steps without a closed form (VEI, VEE, VEV, EVE,
-#: VVE) stop when the relative change of their objective (or of the volumes)
-#: is below this, or after :data:`M_STEP_MAX_ITER` iterations.
+#: The fixed points of the M-steps without a closed form (VEI, VEE, VEV)
+#: stop when the relative change of the volumes is below this, or after
+#: :data:`M_STEP_MAX_ITER` iterations (EVE's and VVE's rotations stop by
+#: :data:`ORIENTATION_TOL` and :data:`ORIENTATION_SWEEPS`).
 M_STEP_TOL = 1e-12
 M_STEP_MAX_ITER = 1000
 #: EVE's and VVE's M-step takes at most this many sweeps of plane rotations
 #: for the common orientation (:meth:`_CommonOrientation._constrain`), from
 #: the previous M-step's: a generalised EM step (the likelihood still
 #: increases at every iteration), which the following iterations continue.
-#: From the previous orientation a sweep or two usually stalls the objective;
-#: one sweep goes further than the 20 majorisation-minimisation steps that
+#: One sweep goes further than the 20 majorisation-minimisation steps that
 #: this M-step took before (on wine, d = 13, by 4 to 6 in the objective).
 ORIENTATION_SWEEPS = 3
 #: A run's rotations stop earlier when a sweep turns no axis by more than
@@ -1506,8 +1506,8 @@ def _rotation_sweep(orientation, m, b, frozen):
     ``theta`` changes the objective by ``B cos 2 theta + C sin 2 theta`` plus
     a constant, with ``B = 1/2 sum_k (b_ki - b_kj)(m_kii - m_kjj)`` and ``C =
     sum_k (b_kj - b_ki) m_kij``: the minimum is at ``2 theta = atan2(-C,
-    -B)``.  Returns the new ``D``, its ``D^T W_k D`` and each run's largest
-    turn (radians, ``(S,)``).
+    -B)``.  Returns the new ``D`` and each run's largest turn (radians,
+    ``(S,)``).
     """
     S, d = orientation.shape[0], orientation.shape[-1]
     eye = np.eye(d)
@@ -1534,7 +1534,7 @@ def _rotation_sweep(orientation, m, b, frozen):
         g[:, j, i] = -s
         orientation = orientation @ g
         m = np.swapaxes(g, -1, -2)[:, None] @ m @ g[:, None]
-    return orientation, m, turn
+    return orientation, turn
 
 
 class _CommonOrientation(_GeneralFamily):
@@ -1550,8 +1550,8 @@ class _CommonOrientation(_GeneralFamily):
     :data:`ORIENTATION_SWEEPS` times per M-step, starting from the best of
     the previous M-step's orientation and two others
     (:meth:`_start_orientation`).  Every step lowers the objective, so the
-    likelihood never drops.  Runs side by side: a run whose objective has
-    stopped decreasing keeps its orientation while the others go on.
+    likelihood never drops.  Runs side by side: a run whose sweep no longer
+    turns keeps its orientation while the others go on.
 
     Browne & McNicholas (2014), whom mclust follows, minimise over ``D`` by
     majorisation-minimisation instead: one singular value decomposition per
@@ -1625,7 +1625,7 @@ class _CommonOrientation(_GeneralFamily):
                 break
             b = g[..., None] / (lam[..., None] * e)  # (lambda_k A_k)^-1
             m = np.swapaxes(orientation, -1, -2)[:, None] @ wd
-            orientation, _, turn = _rotation_sweep(orientation, m, b, done)
+            orientation, turn = _rotation_sweep(orientation, m, b, done)
             # a run stops when its sweep no longer turns: a test on the
             # angles, not on the objective, which is flat (quadratic) there,
             # so that rounding cannot make one extra sweep of a run stacked
