@@ -805,7 +805,7 @@ def _features(xa, ws):
     itself (stacked runs reuse the same block at every iteration), under
     keys that start with ``"block:"``: they depend on the block alone, so a
     workspace may keep them for another model (see
-    :func:`gmm_estimators._em._block_workspace`)."""
+    :meth:`gmm_estimators._em._StackedRows.new_model`)."""
     kept = ws.get("block:features")
     if kept is not None and kept[0] is xa:
         return kept[1], kept[2]

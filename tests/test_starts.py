@@ -351,7 +351,7 @@ def test_hc_with_fewer_distinct_points_than_components_is_a_clear_error():
         GaussianMixture(4, init_params="hc").fit(X)
 
 
-def _fit_starts(X, stacked, monkeypatch, **params):
+def _fit_starts(X, stacked, monkeypatch, sample_weight=None, **params):
     """A fit with many starts, its runs stacked or advanced one by one."""
     import gmm_estimators._em as em
 
@@ -366,7 +366,7 @@ def _fit_starts(X, stacked, monkeypatch, **params):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return gm.fit(X)
+        return gm.fit(X, sample_weight=sample_weight)
 
 
 @pytest.mark.parametrize("covariance_type", MCLUST_MODELS)
@@ -390,6 +390,56 @@ def test_stacked_runs_equal_runs_one_by_one(covariance_type, dtype, monkeypatch)
     rtol = 1e-5 if dtype == np.float32 else 1e-9
     np.testing.assert_allclose(a.means_, b.means_, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=rtol, atol=rtol)
+    assert_array_equal(a.labels_, b.labels_)
+
+
+@pytest.mark.parametrize("covariance_type", ["VII", "VVI", "EEE", "VVV", "VVE"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_stacked_runs_in_pieces_on_threads(covariance_type, weighted, monkeypatch):
+    # On larger data the stacked E-step goes over pieces of the block, shared
+    # out among threads (_StackedRows.estep); the sums over the pieces must
+    # give each run what it gets alone.  Iris is cut into pieces of 16 rows
+    # on three threads here (by default pieces start at 256 rows).
+    import gmm_estimators._em as em
+
+    X = load_iris().data
+    sw = np.random.RandomState(0).uniform(0.5, 2.0, len(X)) if weighted else None
+    fits, calls = [], []
+    for stacked in (True, False):
+        with monkeypatch.context() as m:
+            if stacked:
+                m.setattr(em, "PIECE_MIN_ROWS", 16)
+                m.setattr(em, "PIECE_ELEMENTS", 16 * 8)
+                m.setattr(em, "THREAD_ELEMENTS", 0)
+                make = em._StackedRows.__init__
+                m.setattr(
+                    em._StackedRows,
+                    "__init__",
+                    lambda self, xa, w, threads: make(self, xa, w, 3),
+                )
+                estep = em._stacked_estep
+
+                def counted(*args):
+                    calls.append(args[3].shape[0])
+                    return estep(*args)
+
+                m.setattr(em, "_stacked_estep", counted)
+            fits.append(
+                _fit_starts(
+                    X,
+                    stacked,
+                    m,
+                    sample_weight=sw,
+                    n_components=3,
+                    covariance_type=covariance_type,
+                )
+            )
+    assert max(calls) < len(X) and min(calls) >= 16  # pieces were used
+    a, b = fits
+    assert a.n_iter_ == b.n_iter_
+    assert a.lower_bound_ == pytest.approx(b.lower_bound_, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(a.means_, b.means_, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(a.covariances_, b.covariances_, rtol=1e-9, atol=1e-9)
     assert_array_equal(a.labels_, b.labels_)
 
 
