@@ -405,24 +405,23 @@ def test_stacked_runs_in_pieces_on_threads(covariance_type, weighted, monkeypatc
     X = load_iris().data
     sw = np.random.RandomState(0).uniform(0.5, 2.0, len(X)) if weighted else None
     fits, calls = [], []
+    make, estep = em._StackedRows.__init__, em._stacked_estep
+
+    def counted(*args):
+        calls.append(args[3].shape[0])
+        return estep(*args)
+
     for stacked in (True, False):
         with monkeypatch.context() as m:
             if stacked:
                 m.setattr(em, "PIECE_MIN_ROWS", 16)
                 m.setattr(em, "PIECE_ELEMENTS", 16 * 8)
                 m.setattr(em, "THREAD_ELEMENTS", 0)
-                make = em._StackedRows.__init__
                 m.setattr(
                     em._StackedRows,
                     "__init__",
                     lambda self, xa, w, threads: make(self, xa, w, 3),
                 )
-                estep = em._stacked_estep
-
-                def counted(*args):
-                    calls.append(args[3].shape[0])
-                    return estep(*args)
-
                 m.setattr(em, "_stacked_estep", counted)
             fits.append(
                 _fit_starts(
