@@ -50,6 +50,8 @@ from ._stats import (  # noqa: F401  (_normalize: imported from here by _ppca)
     _add_block_stats,
     _m_step,
     _normalize,
+    absolute_stats,
+    relative_stats,
 )
 from ._utils import (
     DOC_LINK_MODULE,
@@ -247,6 +249,159 @@ SCREEN_MAX_ITER = 150
 SCREEN_ROWS = 4096
 #: A degenerate run is restarted from split components at most this often.
 REPAIRS = 3
+
+
+class _Squarem:
+    """EM on one run accelerated by SQUAREM (Varadhan & Roland, 2008).
+
+    EM converges linearly, and slowly where components overlap: near the
+    optimum each step gains a fixed fraction of the last (0.97-0.99 measured
+    on over-fitted candidates).  SQUAREM takes two EM steps, from their
+    differences ``r`` and ``v`` (first and second) an extrapolated point
+    ``t0 - 2 a r + a^2 v`` with ``a = -|r| / |v|``, and keeps it only where
+    its log-likelihood is at least that of the last EM step; otherwise a
+    shorter step, then plain EM.  Every point it keeps is at least as good as
+    the EM step it replaces, so the log-likelihood still never decreases.
+
+    The extrapolation is on the E-step's statistics in their
+    model-independent form (counts, first moments and second moments about
+    the centre, :meth:`~gmm_estimators._model.ComponentModel.absolute_stats`),
+    where EM is a fixed-point map for every covariance model alike; the
+    model's own M-step turns the extrapolated statistics into parameters (and
+    so keeps its constraints).  An E-step is an iteration (``n_iter``,
+    ``max_iter``); ``history`` has the lower bound of every point kept.  The
+    run stops when the lower bound moves by less than ``tol`` from the first
+    point of one cycle to the first of the next (a single EM step's change,
+    plain EM's rule, stops a crawling run as far from its optimum as plain
+    EM: measured, no closer at all).
+    """
+
+    def __init__(self, est, run, blocks, sample_weight, scatter, tol, max_iter):
+        self.est, self.run, self.blocks = est, run, blocks
+        self.sw, self.scatter, self.tol, self.max_iter = (
+            sample_weight,
+            scatter,
+            tol,
+            max_iter,
+        )
+        self.t_iter = perf_counter()
+        self.cycle_start = run.lower_bound
+
+    def _estep(self, model, weights):
+        return pass_stats(self.blocks, model, weights, self.sw)
+
+    def _mstep(self, model, stats):
+        new, nk = _m_step(model, stats, self.est.reg_covar, self.scatter)
+        return new, nk / nk.sum()
+
+    def _keep(self, model, weights, stats, first):
+        """Record the point ``(model, weights)`` whose E-step is ``stats``
+        and move the run to its M-step; True when the run stops here: at the
+        ``first`` point of a cycle, when the lower bound gained less than
+        ``tol`` since the first point of the previous one."""
+        run = self.run
+        prev = run.lower_bound
+        run.model, run.weights = self._mstep(model, stats)
+        run.lower_bound = stats.lower_bound
+        run.history.append(run.lower_bound)
+        self.t_iter = self.est._verbose_iter(
+            run.n_iter, run.lower_bound - prev, self.t_iter
+        )
+        if first:
+            if abs(run.lower_bound - self.cycle_start) < self.tol:
+                run.converged = True
+                return True
+            self.cycle_start = run.lower_bound
+        return run.n_iter >= self.max_iter
+
+    def _count(self):
+        self.run.n_iter += 1
+
+    def iterate(self):
+        """Cycles of SQUAREM until the run stops."""
+        run = self.run
+        model, weights = run.model, run.weights
+        stats = None  # the E-step of (model, weights), when already taken
+        while run.n_iter < self.max_iter:
+            # two EM steps from (model, weights): points t0, t1, t2
+            points = []
+            for i in range(3):
+                if stats is None:
+                    stats = self._estep(model, weights)
+                    self._count()
+                points.append((model, weights, stats))
+                if self._keep(model, weights, stats, first=i == 0):
+                    return
+                model, weights, stats = run.model, run.weights, None
+                if len(points) == 3 or run.n_iter >= self.max_iter:
+                    break
+            if len(points) < 3:
+                return
+            last_ll = points[-1][2].lower_bound
+            found = self._extrapolate(points, last_ll)
+            if found is None:
+                continue  # plain EM from the M-step of t2 (the run's state)
+            model, weights, stats = found
+            # the extrapolated point is kept as the start of the next cycle
+        if stats is not None:  # max_iter reached on an extrapolated point
+            self._keep(model, weights, stats, first=True)
+
+    def _extrapolate(self, points, last_ll):
+        """The extrapolated point ``(model, weights, stats)`` of the cycle's
+        three points, whose log-likelihood is at least ``last_ll`` (the last
+        EM step's), or None."""
+        (m0, _, s0), (m1, _, s1), (m2, _, s2) = points
+        like = absolute_stats(m2, s2)
+        t0, t1, t2 = (
+            absolute_stats(m0, s0).to_vector()[:-2],
+            absolute_stats(m1, s1).to_vector()[:-2],
+            like.to_vector()[:-2],
+        )
+        r = t1 - t0
+        v = t2 - 2.0 * t1 + t0
+        with np.errstate(all="ignore"):
+            alpha = -np.linalg.norm(r) / np.linalg.norm(v)
+        if not np.isfinite(alpha) or alpha > -1.0 - SQUAREM_MIN_STEP:
+            return None
+        for _ in range(SQUAREM_BACKTRACKS):
+            vec = np.concatenate([t0 - 2.0 * alpha * r + alpha**2 * v, [0.0, 1.0]])
+            candidate = self._point(m2, BlockStats.from_vector(vec, like=like))
+            if candidate is not None:
+                if self.run.n_iter >= self.max_iter:
+                    return None
+                model, weights = candidate
+                stats = self._estep(model, weights)
+                self._count()
+                if np.isfinite(stats.ll) and stats.lower_bound >= last_ll:
+                    return model, weights, stats
+            alpha = 0.5 * (alpha - 1.0)
+            if alpha > -1.0 - SQUAREM_MIN_STEP:
+                return None
+        return None
+
+    def _point(self, reference, absolute):
+        """The parameters of extrapolated statistics, or None where they are
+        not those of a mixture (a count not positive, a covariance not
+        positive definite)."""
+        if not np.all(absolute.nk > 0):
+            return None
+        try:
+            with np.errstate(all="ignore"):
+                rel = relative_stats(reference, absolute)
+                model, weights = self._mstep(reference, rel)
+        except (ValueError, np.linalg.LinAlgError):
+            return None
+        if not all(np.all(np.isfinite(a)) for a in (model.means, weights)):
+            return None
+        return model, weights
+
+
+#: SQUAREM tries an extrapolation, then halves it towards plain EM, at most
+#: this many times in all before the cycle falls back to the EM step.
+SQUAREM_BACKTRACKS = 2
+#: An extrapolation whose step length ``-alpha`` is within this of 1 is the
+#: EM step itself: not tried.
+SQUAREM_MIN_STEP = 1e-3
 
 
 class _Run:
@@ -1183,10 +1338,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         done = []
         errors = []
         # Several starts on small data: all their runs advance together.
+        # (accelerated runs go one by one: SQUAREM is not stacked)
         stack = (
             do_init
             and len(runs) > 1
             and self.verbose == 0
+            and not self._accelerated()
             and stackable(self._model_class(), s_blocks)
         )
         with blocks.limits():
@@ -1424,7 +1581,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         (:func:`iterate_stacked`); the ``ValueError`` that ended each run, or
         None."""
         max_iter = self.max_iter if max_iter is None else max_iter
-        if len(runs) > 1 and self.verbose == 0 and stackable(runs[0].model, blocks):
+        if (
+            len(runs) > 1
+            and self.verbose == 0
+            and not self._accelerated(runs[0].model)
+            and stackable(runs[0].model, blocks)
+        ):
             return iterate_stacked(
                 runs, blocks, sample_weight, scatter, self.reg_covar, tol, max_iter
             )
@@ -1445,6 +1607,9 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         run.converged = False
         t_iter = perf_counter()
         max_iter = self.max_iter if max_iter is None else max_iter
+        if self._accelerated(run.model):
+            _Squarem(self, run, blocks, sample_weight, scatter, tol, max_iter).iterate()
+            return
         while run.n_iter < max_iter:
             prev = run.lower_bound
             run.model, run.weights, run.lower_bound = em_step(
@@ -1457,6 +1622,15 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             if abs(change) < tol:
                 run.converged = True
                 break
+
+    def _accelerated(self, model=None):
+        """Whether the EM steps of runs (of ``model``, when given) are
+        accelerated (:class:`_Squarem`): plain EM unless the estimator's
+        ``acceleration`` asks for it and the model has model-independent
+        statistics."""
+        if getattr(self, "acceleration", None) != "squarem":
+            return False
+        return model is None or model.has_absolute_stats()
 
     def _check_weights(self, X, sample_weight):
         if sample_weight is None:

@@ -42,7 +42,8 @@ class GaussianMixture(_BaseMixture):
     by a faster engine that works on blocks of rows.  In addition it accepts
     ``sample_weight``, keeps float32 data in float32, bounds the memory of
     ``fit`` and ``predict`` to ``O(block + K d^2)``, exposes the training
-    labels ``labels_`` and offers the ICL criterion :meth:`icl`.
+    labels ``labels_``, offers the ICL criterion :meth:`icl` and, with
+    ``acceleration="squarem"``, an accelerated EM (off by default).
 
     Parameters
     ----------
@@ -112,6 +113,20 @@ or list of those, default='kmeans'
         lower bound changes.
     verbose_interval : int, default=10
         Iterations between two printed lines.
+
+    acceleration : {None, "squarem"}, default=None
+        ``None``: plain EM, step for step scikit-learn's. ``"squarem"``: EM
+        accelerated by SQUAREM (Varadhan & Roland, 2008): cycles of two EM
+        steps and an extrapolation from them, kept only where it does not
+        lower the log-likelihood, so the lower bound still never decreases.
+        It pays where EM crawls (overlapping or surplus components): fitted to
+        ``tol=1e-9`` on 20 000 rows in 8 dimensions, 1.5 to 4.4 times fewer
+        iterations. ``tol`` then applies to a cycle: the fit stops when the
+        lower bound moves by less than ``tol`` from the start of one cycle
+        (three E-steps) to the next, which ends closer to the optimum than
+        plain EM at the same ``tol``. ``n_iter_`` counts E-steps. The runs of
+        several starts go one by one (not stacked), so on small data with many
+        starts it can be slower. See :ref:`acceleration`.
 
     Attributes
     ----------
@@ -208,6 +223,7 @@ or list of those, default='kmeans'
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
+        "acceleration": [StrOptions({"squarem"}), None],
     }
 
     def __init__(
@@ -227,6 +243,7 @@ or list of those, default='kmeans'
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        acceleration=None,
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -242,6 +259,7 @@ or list of those, default='kmeans'
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.acceleration = acceleration
 
     # -- engine hooks ------------------------------------------------------------
     def _model_class(self):

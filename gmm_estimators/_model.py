@@ -191,6 +191,12 @@ class ComponentModel(abc.ABC):
         return self.means - self.center
 
     # -- statistics that outlive the model (stepwise EM) ------------------------
+    @classmethod
+    def has_absolute_stats(cls):
+        """Whether the class gives :meth:`absolute_stats` (and
+        :meth:`relative_stats`)."""
+        return cls.absolute_stats is not ComponentModel.absolute_stats
+
     def absolute_stats(self, nk, s1c, stats):
         """The model's own statistics (from :meth:`accumulate` under this
         model) in a form that does not depend on the model: second moments

@@ -51,84 +51,8 @@ from ._covariance import COVARIANCE_MODELS
 from ._em import _compute_array, _is_dask_array, _one_blas_thread, fit_blocks
 from ._gaussian_mixture import GaussianMixture
 from ._init import INIT_METHODS
-from ._stats import BlockStats, block_stats, m_step
+from ._stats import BlockStats, absolute_stats, block_stats, m_step, relative_stats
 from ._utils import weighted_moments
-
-
-def absolute_stats(model, stats):
-    """Block statistics taken under ``model`` in model-independent form.
-
-    The counts, first moments (about ``model.center``) and log-likelihood are
-    kept; the model's own statistics become second moments about
-    ``model.center``
-    (:meth:`~gmm_estimators._model.ComponentModel.absolute_stats`), which add
-    and average across models that share that centre.
-
-    Parameters
-    ----------
-    model : ComponentModel
-        The model the statistics were taken under.
-    stats : BlockStats
-        Its block statistics (:func:`gmm_estimators._stats.block_stats`).
-
-    Returns
-    -------
-    BlockStats
-        The same statistics with ``stats`` in absolute form.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from gmm_estimators._covariance import FullCovariance
-    >>> from gmm_estimators._online import absolute_stats, relative_stats
-    >>> from gmm_estimators._stats import block_stats
-    >>> X = np.random.RandomState(0).normal(size=(50, 2))
-    >>> model = FullCovariance(np.zeros((1, 2)), X.mean(axis=0),
-    ...                        covariances=np.eye(2)[None])
-    >>> s = block_stats(model, np.ones(1), X)
-    >>> a = absolute_stats(model, s)
-    >>> xc = X - X.mean(axis=0)
-    >>> bool(np.allclose(a.stats["moments"][0], xc.T @ xc))
-    True
-    >>> bool(np.allclose(relative_stats(model, a).stats["scatter"],
-    ...                  s.stats["scatter"]))
-    True
-    """
-    return _with_model_stats(
-        stats, model.absolute_stats(stats.nk, stats.s1, stats.stats)
-    )
-
-
-def relative_stats(model, stats):
-    """The inverse of :func:`absolute_stats`: statistics for ``model``'s M-step.
-
-    Parameters
-    ----------
-    model : ComponentModel
-        The model whose M-step will take the statistics (its centre must be
-        the one the absolute statistics are taken about).
-    stats : BlockStats
-        Statistics in absolute form.
-
-    Returns
-    -------
-    BlockStats
-        The same statistics with ``stats`` in ``model``'s own form.
-
-    Examples
-    --------
-    See :func:`absolute_stats`.
-    """
-    return _with_model_stats(
-        stats, model.relative_stats(stats.nk, stats.s1, stats.stats)
-    )
-
-
-def _with_model_stats(stats, model_stats):
-    """``stats`` with other model statistics."""
-    return BlockStats(
-        stats.nk.copy(), stats.s1.copy(), model_stats, stats.ll, stats.total_weight
-    )
 
 
 def implied_stats(model, weights, reg_covar):

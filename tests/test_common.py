@@ -41,6 +41,7 @@ CHECKED = [
         for ct in CHECKED_TYPES
     ),
     GaussianMixture(random_state=0),
+    GaussianMixture(n_components=2, acceleration="squarem", random_state=0),
     MixtureOfPPCA(n_components=2, n_latent=1, random_state=0),
     *(
         OnlineGaussianMixture(n_components=2, covariance_type=ct, random_state=0)

@@ -17,8 +17,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from gmm_estimators import MCLUST_MODELS, GaussianMixture, OnlineGaussianMixture
 from gmm_estimators._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES
 from gmm_estimators._gaussian_mixture import initial_parameters
-from gmm_estimators._online import absolute_stats, implied_stats, relative_stats
-from gmm_estimators._stats import block_stats, m_step
+from gmm_estimators._online import implied_stats
+from gmm_estimators._stats import absolute_stats, block_stats, m_step, relative_stats
 
 #: scikit-learn's four names, then mclust's fourteen (the four again under
 #: their mclust names: the same classes, reached by another key).
