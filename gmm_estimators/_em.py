@@ -1338,12 +1338,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         done = []
         errors = []
         # Several starts on small data: all their runs advance together.
-        # (accelerated runs go one by one: SQUAREM is not stacked)
+        # (accelerated runs to ``tol`` go one by one: SQUAREM is not stacked)
         stack = (
             do_init
             and len(runs) > 1
             and self.verbose == 0
-            and not self._accelerated()
+            and not self._accelerated(tol=screen_tol)
             and stackable(self._model_class(), s_blocks)
         )
         with blocks.limits():
@@ -1584,7 +1584,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         if (
             len(runs) > 1
             and self.verbose == 0
-            and not self._accelerated(runs[0].model)
+            and not self._accelerated(runs[0].model, tol)
             and stackable(runs[0].model, blocks)
         ):
             return iterate_stacked(
@@ -1607,7 +1607,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         run.converged = False
         t_iter = perf_counter()
         max_iter = self.max_iter if max_iter is None else max_iter
-        if self._accelerated(run.model):
+        if self._accelerated(run.model, tol):
             _Squarem(self, run, blocks, sample_weight, scatter, tol, max_iter).iterate()
             return
         while run.n_iter < max_iter:
@@ -1623,12 +1623,16 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 run.converged = True
                 break
 
-    def _accelerated(self, model=None):
-        """Whether the EM steps of runs (of ``model``, when given) are
-        accelerated (:class:`_Squarem`): plain EM unless the estimator's
-        ``acceleration`` asks for it and the model has model-independent
-        statistics."""
+    def _accelerated(self, model=None, tol=None):
+        """Whether the EM steps of runs (of ``model``, when given) to ``tol``
+        are accelerated (:class:`_Squarem`): plain EM unless the estimator's
+        ``acceleration`` asks for it, the model has model-independent
+        statistics, and the runs go to the estimator's own ``tol`` (the
+        screening of several starts to a looser one, short, stays plain EM
+        and stacked)."""
         if getattr(self, "acceleration", None) != "squarem":
+            return False
+        if tol is not None and tol > self.tol:
             return False
         return model is None or model.has_absolute_stats()
 

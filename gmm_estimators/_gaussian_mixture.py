@@ -124,9 +124,10 @@ or list of those, default='kmeans'
         iterations. ``tol`` then applies to a cycle: the fit stops when the
         lower bound moves by less than ``tol`` from the start of one cycle
         (three E-steps) to the next, which ends closer to the optimum than
-        plain EM at the same ``tol``. ``n_iter_`` counts E-steps. The runs of
-        several starts go one by one (not stacked), so on small data with many
-        starts it can be slower. See :ref:`acceleration`.
+        plain EM at the same ``tol``. ``n_iter_`` counts E-steps. With several
+        starts, their screening to a looser tolerance stays plain EM; the runs
+        that go on to ``tol`` are accelerated one by one (not stacked). See
+        :ref:`acceleration`.
 
     Attributes
     ----------

@@ -765,3 +765,34 @@ def test_squarem_with_several_starts_weights_and_float32(crawling):
     assert gm32.lower_bound_ == pytest.approx(
         GaussianMixture(**params).fit(X).lower_bound_, abs=1e-4
     )
+
+
+def test_squarem_only_on_runs_to_tol(crawling, monkeypatch):
+    # Several starts: their screening to a looser tolerance stays plain EM,
+    # stacked on small data; only the runs that go on to ``tol`` are
+    # accelerated.
+    tols, stacked = [], []
+    iterate, stack = _em._Squarem.iterate, _em.iterate_stacked
+
+    def recorded(self):
+        tols.append(self.tol)
+        return iterate(self)
+
+    def counted(runs, *args):
+        stacked.append(len(runs))
+        return stack(runs, *args)
+
+    monkeypatch.setattr(_em._Squarem, "iterate", recorded)
+    monkeypatch.setattr(_em, "iterate_stacked", counted)
+    gm = GaussianMixture(
+        4,
+        init_params=("hc", "kmeans"),
+        n_init=3,
+        tol=1e-6,
+        max_iter=5000,
+        random_state=0,
+        acceleration="squarem",
+    ).fit(crawling[:500])
+    assert stacked and max(stacked) == 4  # hc, then three k-means starts
+    assert tols and set(tols) == {1e-6}
+    assert gm.converged_
