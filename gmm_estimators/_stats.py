@@ -353,8 +353,7 @@ def absolute_stats(model, stats):
     --------
     >>> import numpy as np
     >>> from gmm_estimators._covariance import FullCovariance
-    >>> from gmm_estimators._stats import absolute_stats, relative_stats
-    >>> from gmm_estimators._stats import block_stats
+    >>> from gmm_estimators._stats import absolute_stats, block_stats, relative_stats
     >>> X = np.random.RandomState(0).normal(size=(50, 2))
     >>> model = FullCovariance(np.zeros((1, 2)), X.mean(axis=0),
     ...                        covariances=np.eye(2)[None])
