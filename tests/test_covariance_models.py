@@ -911,6 +911,43 @@ def test_common_orientation_m_step_is_the_maximiser(name, seed):
     assert ours >= best - 1e-12 * abs(best), (ours, best)
 
 
+def test_rotation_sweep_does_not_turn_on_rounding_noise(monkeypatch):
+    """A plane where the objective does not depend on the angle (equal
+    scatters along both axes) but for rounding noise is not turned: the
+    angle would be the noise's (here a turn of pi/4), and stacked and lone
+    runs would part ways (``_FLAT_TURN``)."""
+    S, K, d = 1, 2, 3
+    orientation = np.eye(d)[None]
+    noise = 1e-18 * np.random.RandomState(0).normal(size=(S, K, d, d))
+    m = np.eye(d) + (noise + np.swapaxes(noise, -1, -2))
+    b = np.broadcast_to(np.array([1.0, 2.0, 3.0]), (S, K, d))
+    frozen = np.zeros(S, dtype=bool)
+    new, turn = covariance_module._rotation_sweep(orientation, m, b, frozen)
+    assert_array_equal(new, orientation)
+    assert_array_equal(turn, 0.0)
+    # the guard is what keeps it still
+    monkeypatch.setattr(covariance_module, "_FLAT_TURN", 0.0)
+    _, turn = covariance_module._rotation_sweep(orientation, m, b, frozen)
+    assert turn[0] == pytest.approx(np.pi / 4)
+
+
+@pytest.mark.parametrize("name", ["EVE", "VVE"])
+def test_rotations_start_from_the_previous_orientation_on_a_tie(name):
+    """Isotropic scatters: every orientation is optimal, and the M-step's
+    rotations start from (and keep) the previous M-step's orientation, not
+    whichever start rounding favours (``_START_TIE``)."""
+    X = load_iris().data
+    gm = GaussianMixture(2, covariance_type=name, random_state=0).fit(X)
+    model = gm._get_model(X.mean(axis=0))
+    d = X.shape[1]
+    q, _ = np.linalg.qr(np.random.RandomState(1).normal(size=(d, d)))
+    model._orientation = q
+    w = np.broadcast_to(3.0 * np.eye(d), (1, 2, d, d)).copy()
+    nk = np.array([[3.0, 3.0]])
+    start = type(model)._start_orientation([model], w, nk)
+    assert_array_equal(start[0], q)
+
+
 @pytest.mark.parametrize("data, name, K", CASES)
 def test_em_matches_mclust(ref_data, data, name, K):
     """EM from mclust's partition (``me()`` with tol 1e-10) reaches mclust's
