@@ -504,6 +504,8 @@ class _StackedRows:
     def pieces(self, width):
         """The pieces for an E-step array of ``width`` elements per row."""
         n = self.xa.shape[0]
+        if n < 2 * PIECE_MIN_ROWS and 1 in self._pieces:
+            return self._pieces[1]
         rows = max(PIECE_MIN_ROWS, PIECE_ELEMENTS // max(width, 1))
         count = max(1, min(n // rows, n // PIECE_MIN_ROWS))
         if count not in self._pieces:
@@ -537,6 +539,8 @@ class _StackedRows:
         n = self.xa.shape[0]
         width = stacked.n_components
         pieces = self.pieces(width)
+        if len(pieces) == 1:  # small data: the whole block, on this thread
+            return _stacked_estep(stacked, K, log_w, *pieces[0])
         T = 1
         if width * n >= THREAD_ELEMENTS:
             T = min(self.threads, len(pieces))
