@@ -1240,10 +1240,7 @@ def _common_shape(values, nk, lam):
             cycle.append(np.log(lam))
         u0, u1, u2 = cycle
         r, v = u1 - u0, u2 - 2.0 * u1 + u0
-        with np.errstate(divide="ignore", invalid="ignore"):  # v = 0: done
-            alpha = -np.sqrt(
-                np.add.reduce(r * r, axis=-1) / np.add.reduce(v * v, axis=-1)
-            )
+        alpha = -np.sqrt(np.add.reduce(r * r, axis=-1) / np.add.reduce(v * v, axis=-1))
         alpha = np.where(np.isfinite(alpha), np.minimum(alpha, -1.0), -1.0)[:, None]
         jump = np.exp(u0 - 2.0 * alpha * r + alpha * alpha * v)
         better = _volume_objective(values, nkd, jump) < _volume_objective(

@@ -911,63 +911,6 @@ def test_common_orientation_m_step_is_the_maximiser(name, seed):
     assert ours >= best - 1e-12 * abs(best), (ours, best)
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_common_shape_is_the_minimum_of_the_m_step_objective(seed):
-    """VEI's and VEV's volumes and shape (``_common_shape``, steps accelerated
-    by SQUAREM) minimise ``sum_k N_k d log lambda_k + sum_kj v_kj / (lambda_k
-    A_j)`` over det A = 1: the same minimum as a generic optimiser's on the
-    convex problem in ``log lambda`` (the best ``A`` given the volumes is in
-    closed form), for two stacked runs of nearly degenerate components
-    whose plain steps crawl, from far-off volumes."""
-    from scipy.optimize import minimize
-
-    rng = np.random.RandomState(seed)
-    S, K, d = 2, 4, 3
-    values = rng.gamma(0.3, size=(S, K, d)) + 1e-3
-    nk = rng.uniform(1.0, 5.0, size=(S, K))
-    start = np.full((S, K), 10.0)
-    lam, shape = covariance_module._common_shape(values, nk, start)
-    for s in range(S):
-
-        def objective(u, s=s):
-            c = (values[s] / np.exp(u)[:, None]).sum(axis=0)
-            return (nk[s] * d * u).sum() + d * np.exp(np.log(c).mean())
-
-        best = minimize(objective, np.log(start[s]), method="BFGS", tol=1e-12)
-        assert objective(np.log(lam[s])) <= best.fun + 1e-9 * abs(best.fun)
-        assert_allclose(lam[s], np.exp(best.x), rtol=1e-5)
-        assert np.prod(shape[s]) == pytest.approx(1.0, rel=1e-12)
-
-
-def test_common_shape_extrapolation_saves_steps(monkeypatch):
-    """The SQUAREM extrapolations of ``_common_shape`` at least halve its
-    steps where they crawl (without them: every extrapolation refused)."""
-    rng = np.random.RandomState(0)
-    values = rng.gamma(0.3, size=(2, 4, 3)) + 1e-3
-    nk = rng.uniform(1.0, 5.0, size=(2, 4))
-    start = np.full((2, 4), 10.0)
-    counts = []
-    stopped = covariance_module._stopped
-    for refuse in (False, True):
-        calls = []
-        with monkeypatch.context() as m:
-            m.setattr(
-                covariance_module,
-                "_stopped",
-                lambda new, lam, calls=calls: calls.append(1) or stopped(new, lam),
-            )
-            if refuse:
-                m.setattr(
-                    covariance_module,
-                    "_volume_objective",
-                    lambda values, nkd, lam: np.zeros(len(lam)),
-                )
-            covariance_module._common_shape(values, nk, start)
-        counts.append(len(calls))
-    fast, plain = counts
-    assert fast <= 0.5 * plain, counts
-
-
 def test_rotation_sweep_does_not_turn_on_rounding_noise(monkeypatch):
     """A plane where the objective does not depend on the angle (equal
     scatters along both axes) but for rounding noise is not turned: the
