@@ -1196,17 +1196,6 @@ def _common_shape(values, nk, lam):
     VEV): ``A`` proportional to ``sum_k values_k / lambda_k`` (det 1), then
     ``lambda_k = sum_j values_kj / A_j / (N_k d)``, from the volumes ``lam``.
 
-    Each step minimises the M-step objective over one of the two, so the
-    steps descend it; it is convex in ``log lambda`` and ``log A``, and the
-    fixed point is its minimum.  The steps converge linearly, slowly on small
-    or nearly degenerate components (a median of 77 steps per M-step on
-    R's ``Puromycin``, 23 rows), so they are accelerated by SQUAREM
-    (Varadhan & Roland, 2008) in ``log lambda``: after every two steps, an
-    extrapolation from their first and second differences, kept where it
-    lowers the objective (:func:`_volume_objective`) below the second
-    step's.  A run stops, as without it, when a step changes its volumes by
-    less than :data:`M_STEP_TOL` (relative).
-
     Runs side by side: ``values`` ``(S, K, d)``, ``nk`` and ``lam`` ``(S,
     K)``.  A run that has converged is frozen while the others go on, so
     each stops where it would stop alone.  Returns the volumes ``(S, K)`` and
@@ -1214,51 +1203,21 @@ def _common_shape(values, nk, lam):
     """
     nkd = nk * values.shape[-1]
     done = np.zeros(len(values), dtype=bool)
-    shape = np.ones((len(values), values.shape[-1]))
-    steps = 0
-
-    def step(lam, shape, done):
+    shape = None
+    for _ in range(M_STEP_MAX_ITER):
         new_shape = np.add.reduce(values / lam[..., None], axis=-2)
         new_shape /= _geometric_mean(new_shape)[..., None]
         new = np.add.reduce(values / new_shape[:, None, :], axis=-1) / nkd
         stop = _stopped(new, lam)
         if done.any():  # some runs stopped before: they keep their values
-            return (
-                np.where(done[:, None], lam, new),
-                np.where(done[:, None], shape, new_shape),
-                done | stop,
-            )
-        return new, new_shape, stop
-
-    while steps < M_STEP_MAX_ITER:
-        cycle = [np.log(lam)]
-        for _ in range(2):
-            lam, shape, done = step(lam, shape, done)
-            steps += 1
-            if done.all() or steps >= M_STEP_MAX_ITER:
-                return lam, shape
-            cycle.append(np.log(lam))
-        u0, u1, u2 = cycle
-        r, v = u1 - u0, u2 - 2.0 * u1 + u0
-        alpha = -np.sqrt(np.add.reduce(r * r, axis=-1) / np.add.reduce(v * v, axis=-1))
-        alpha = np.where(np.isfinite(alpha), np.minimum(alpha, -1.0), -1.0)[:, None]
-        jump = np.exp(u0 - 2.0 * alpha * r + alpha * alpha * v)
-        better = _volume_objective(values, nkd, jump) < _volume_objective(
-            values, nkd, lam
-        )
-        lam = np.where((better & ~done)[:, None], jump, lam)
+            lam = np.where(done[:, None], lam, new)
+            shape = np.where(done[:, None], shape, new_shape)
+            done |= stop
+        else:
+            lam, shape, done = new, new_shape, stop
+        if done.all():
+            break
     return lam, shape
-
-
-def _volume_objective(values, nkd, lam):
-    """The M-step objective of :func:`_common_shape` at the volumes ``lam``
-    and the best shape for them, per run: ``sum_k N_k d log lambda_k + d
-    |C|^(1/d)`` with ``C_j = sum_k values_kj / lambda_k`` (NaN where it is
-    not defined)."""
-    c = np.add.reduce(values / lam[..., None], axis=-2)
-    return np.add.reduce(nkd * np.log(lam), axis=-1) + values.shape[-1] * (
-        _geometric_mean(c)
-    )
 
 
 def _stopped(new, lam):
