@@ -914,8 +914,8 @@ def test_common_orientation_m_step_is_the_maximiser(name, seed):
 def test_rotation_sweep_does_not_turn_on_rounding_noise(monkeypatch):
     """A plane where the objective does not depend on the angle (equal
     scatters along both axes) but for rounding noise is not turned: the
-    angle would be the noise's (here a turn of pi/4), and stacked and lone
-    runs would part ways (``_FLAT_TURN``)."""
+    angle would be the noise's, and stacked and lone runs would part ways
+    (``_FLAT_TURN``)."""
     S, K, d = 1, 2, 3
     orientation = np.eye(d)[None]
     noise = 1e-18 * np.random.RandomState(0).normal(size=(S, K, d, d))
@@ -925,10 +925,12 @@ def test_rotation_sweep_does_not_turn_on_rounding_noise(monkeypatch):
     new, turn = covariance_module._rotation_sweep(orientation, m, b, frozen)
     assert_array_equal(new, orientation)
     assert_array_equal(turn, 0.0)
-    # the guard is what keeps it still
+    # the guard is what keeps it still: without it the noise turns the axes
+    # by a large angle, which one depends on the platform's rounding (pi/4
+    # with numpy 2.4, pi/2 with numpy 1.23)
     monkeypatch.setattr(covariance_module, "_FLAT_TURN", 0.0)
     _, turn = covariance_module._rotation_sweep(orientation, m, b, frozen)
-    assert turn[0] == pytest.approx(np.pi / 4)
+    assert turn[0] > 0.5
 
 
 @pytest.mark.parametrize("name", ["EVE", "VVE"])
