@@ -333,7 +333,7 @@ class _Squarem:
                 if self._keep(model, weights, stats, first=i == 0):
                     return
                 model, weights, stats = run.model, run.weights, None
-                if len(points) == 3 or run.n_iter >= self.max_iter:
+                if run.n_iter >= self.max_iter:
                     break
             if len(points) < 3:
                 return
@@ -504,8 +504,6 @@ class _StackedRows:
     def pieces(self, width):
         """The pieces for an E-step array of ``width`` elements per row."""
         n = self.xa.shape[0]
-        if n < 2 * PIECE_MIN_ROWS and 1 in self._pieces:
-            return self._pieces[1]
         rows = max(PIECE_MIN_ROWS, PIECE_ELEMENTS // max(width, 1))
         count = max(1, min(n // rows, n // PIECE_MIN_ROWS))
         if count not in self._pieces:
@@ -575,8 +573,9 @@ def _add_estep(total, part):
 
 def _stacked_estep(stacked, K, log_w, xa, sw, w, ws):
     """The E-step of the stacked runs on the rows ``xa`` (their weights
-    ``sw`` or None, and ``w``, the same in ``xa``'s dtype): their log-likelihoods (shape (S,)), first moments and counts
-    (``resp @ xa``, shape (S * K, d + 1)) and the model's statistics."""
+    ``sw`` or None, and ``w``, the same in ``xa``'s dtype): their
+    log-likelihoods (shape (S,)), first moments and counts (``resp @ xa``,
+    shape (S * K, d + 1)) and the model's statistics."""
     b = xa.shape[0]
     lp, cache = stacked.log_prob(xa, ws)
     S = lp.shape[0] // K

@@ -88,8 +88,8 @@ def implied_stats(model, weights, reg_covar):
     --------
     >>> import numpy as np
     >>> from gmm_estimators._covariance import COVARIANCE_MODELS
-    >>> from gmm_estimators._online import implied_stats, relative_stats
-    >>> from gmm_estimators._stats import m_step
+    >>> from gmm_estimators._online import implied_stats
+    >>> from gmm_estimators._stats import m_step, relative_stats
     >>> cls = COVARIANCE_MODELS["full"]
     >>> model = cls(np.array([[0.0, 1.0], [4.0, 4.0]]), np.zeros(2),
     ...             covariances=np.array([np.eye(2), [[2.0, 0.5], [0.5, 1.0]]]))
