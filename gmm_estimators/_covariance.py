@@ -272,6 +272,8 @@ class _CovarianceModel(ComponentModel):
         # unit precisions do not measure the data's scale, so the rounding
         # bound of the full model's feature path would not hold: whitened
         model._exact = True
+        # ... nor do their volumes start a fixed point (_previous_log_det)
+        model._reference = True
         return model
 
     def with_center(self, center):
@@ -1107,6 +1109,17 @@ SphericalCovariance.stack_class = SphericalCovariance
 #: :data:`ORIENTATION_TOL` and :data:`ORIENTATION_SWEEPS`).
 M_STEP_TOL = 1e-12
 M_STEP_MAX_ITER = 1000
+#: ... but from the previous model's volumes, inside an EM run, they take at
+#: most this many steps: a generalised EM step (each step maximises the
+#: expected complete log-likelihood over the shape given the volumes, then
+#: over the volumes given the shape, so the likelihood still increases at
+#: every iteration), which the following iterations continue.  Run to
+#: convergence, the fixed point took a median of 77 steps per M-step, up to
+#: the cap of 1000 on over-fitted candidates, and most of the selector's
+#: time on the small data sets; with at most 5 the fourteen-model search
+#: on DNase (176 x 2) took 5.9 s instead of 42 s, on BOD (6 x 2) 1.5 s
+#: instead of 4.9 s.
+VOLUME_STEPS = 5
 #: EVE's and VVE's M-step takes at most this many sweeps of plane rotations
 #: for the common orientation (:meth:`_CommonOrientation._constrain`), from
 #: the previous M-step's: a generalised EM step (the likelihood still
@@ -1176,39 +1189,51 @@ class _Parsimonious:
 
     @classmethod
     def _previous_log_det(cls, models):
-        """``log det U_k`` of the runs' models, shape ``(S, K)``."""
-        return cls._log_det_of(np.stack([model.prec_chol for model in models]))
+        """``log det U_k`` of the runs' models, shape ``(S, K)``: NaN for a
+        reference model (:meth:`reference`: unit precisions, the start of an
+        M-step from responsibilities), whose volumes say nothing."""
+        log_det = cls._log_det_of(np.stack([model.prec_chol for model in models]))
+        fresh = np.array([model.__dict__.get("_reference", False) for model in models])
+        if fresh.any():
+            log_det = np.where(fresh[:, None], np.nan, log_det)
+        return log_det
 
 
 def _start_volumes(log_det, trace, nk, n_features):
     """Where a fixed point for the volumes starts, per run (stacks ``(S,
     K)``): the previous model's volumes ``|Sigma_k|^(1/d)`` (from ``log_det``,
     that is ``log det U_k``), which the next M-step's are close to, or ``tr
-    W_k / (N_k d)`` for a run whose previous volumes are not usable."""
+    W_k / (N_k d)`` for a run whose previous volumes are not usable.  Returns
+    the volumes and how many steps each run's fixed point may take:
+    :data:`VOLUME_STEPS` from the previous model's volumes (a generalised EM
+    step), :data:`M_STEP_MAX_ITER` from the traces (an M-step from
+    responsibilities, which starts a run: exact)."""
     lam = np.exp(-2.0 * log_det / n_features)
-    usable = np.all(np.isfinite(lam) & (lam > 0), axis=-1, keepdims=True)
-    return np.where(usable, lam, trace / (nk * n_features))
+    usable = np.all(np.isfinite(lam) & (lam > 0), axis=-1)
+    steps = np.where(usable, VOLUME_STEPS, M_STEP_MAX_ITER)
+    return np.where(usable[:, None], lam, trace / (nk * n_features)), steps
 
 
-def _common_shape(values, nk, lam):
+def _common_shape(values, nk, lam, steps):
     """Celeux & Govaert's fixed point for variable volumes and one shape, on
     per-component values (the diagonal scatters of VEI, the eigenvalues of
     VEV): ``A`` proportional to ``sum_k values_k / lambda_k`` (det 1), then
     ``lambda_k = sum_j values_kj / A_j / (N_k d)``, from the volumes ``lam``.
 
     Runs side by side: ``values`` ``(S, K, d)``, ``nk`` and ``lam`` ``(S,
-    K)``.  A run that has converged is frozen while the others go on, so
-    each stops where it would stop alone.  Returns the volumes ``(S, K)`` and
-    the shapes ``(S, d)``.
+    K)``, ``steps`` ``(S,)`` the most steps each run takes (see
+    :func:`_start_volumes`).  A run that has stopped is frozen while the
+    others go on, so each stops where it would stop alone.  Returns the
+    volumes ``(S, K)`` and the shapes ``(S, d)``.
     """
     nkd = nk * values.shape[-1]
     done = np.zeros(len(values), dtype=bool)
     shape = None
-    for _ in range(M_STEP_MAX_ITER):
+    for step in range(1, M_STEP_MAX_ITER + 1):
         new_shape = np.add.reduce(values / lam[..., None], axis=-2)
         new_shape /= _geometric_mean(new_shape)[..., None]
         new = np.add.reduce(values / new_shape[:, None, :], axis=-1) / nkd
-        stop = _stopped(new, lam)
+        stop = _stopped(new, lam) | (steps <= step)
         if done.any():  # some runs stopped before: they keep their values
             lam = np.where(done[:, None], lam, new)
             shape = np.where(done[:, None], shape, new_shape)
@@ -1273,10 +1298,10 @@ class VEICovariance(_DiagonalFamily):
 
     @classmethod
     def _constrain(cls, models, w, nk):
-        start = _start_volumes(
+        start, steps = _start_volumes(
             cls._previous_log_det(models), w.sum(axis=-1), nk, w.shape[-1]
         )
-        lam, shape = _common_shape(w, nk, start)
+        lam, shape = _common_shape(w, nk, start, steps)
         return lam[..., None] * shape[:, None, :]
 
 
@@ -1399,19 +1424,19 @@ class VEECovariance(_GeneralFamily):
     def _constrain(cls, models, w, nk):
         S, K, d = w.shape[:3]
         trace = np.trace(w, axis1=-2, axis2=-1)
-        lam = _start_volumes(cls._previous_log_det(models), trace, nk, d)
+        lam, steps = _start_volumes(cls._previous_log_det(models), trace, nk, d)
         nkd = nk * d
         # tr(W_k C^-1) = sum_ij W_kij C^-1_ji: W_k^T flattened, against C^-1
         wt = np.swapaxes(w, -1, -2).reshape(S, K, d * d)
         done = np.zeros(S, dtype=bool)
         kept = None
-        for _ in range(M_STEP_MAX_ITER):
+        for step in range(1, M_STEP_MAX_ITER + 1):
             c = np.add.reduce(w / lam[..., None, None], axis=-3)
             sign, logdet = np.linalg.slogdet(c)
             c /= np.where(sign > 0, np.exp(logdet / d), np.nan)[:, None, None]
             inverse = _inverse_or_nan(c).reshape(S, 1, d * d)
             new = np.add.reduce(wt * inverse, axis=-1) / nkd
-            stop = _stopped(new, lam)
+            stop = _stopped(new, lam) | (steps <= step)
             if done.any():  # some runs stopped before: they keep their values
                 lam = np.where(done[:, None], lam, new)
                 kept = np.where(done[:, None, None], kept, c)
@@ -1450,10 +1475,10 @@ class VEVCovariance(_GeneralFamily):
     def _constrain(cls, models, w, nk):
         values, vectors = _descending_eigh(w)
         values = np.maximum(values, 0.0)
-        start = _start_volumes(
+        start, steps = _start_volumes(
             cls._previous_log_det(models), values.sum(axis=-1), nk, w.shape[-1]
         )
-        lam, shape = _common_shape(values, nk, start)
+        lam, shape = _common_shape(values, nk, start, steps)
         return _compose(vectors, lam[..., None] * shape[:, None, :]), None
 
 

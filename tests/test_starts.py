@@ -193,6 +193,62 @@ def test_regular_start_beats_degenerate_start():
     assert gm.degenerate_ == ""
 
 
+def test_degenerate_runs_are_not_continued_past_the_screening(monkeypatch):
+    """With a tolerance below the screening's, the best screened runs go on
+    to ``tol``; a degenerate one ranks below every regular one, so while a
+    regular run goes on it stays where the screening left it (on small data
+    such runs took most of the fourteen-model search's time), and the fit
+    is the one that continuing every kept run gives."""
+    rng = np.random.RandomState(0)
+    X = np.vstack(
+        [
+            rng.standard_normal((30, 3)),
+            12 + rng.standard_normal((2, 3)),
+            -12 + rng.standard_normal((30, 3)),
+        ]
+    )
+    params = dict(
+        n_components=3,
+        init_params=("hc", "kmeans", "k-means++", "random_from_data"),
+        n_init=3,
+        reg_covar=1e-10,
+        tol=1e-6,
+        random_state=0,
+    )
+    calls = []
+    iterate_runs = GaussianMixture._iterate_runs
+
+    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
+        if tol == self.tol:
+            calls.append([run.reason for run in runs])
+        return iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter)
+
+    monkeypatch.setattr(GaussianMixture, "_iterate_runs", spy)
+    gm = GaussianMixture(**params).fit(X)
+    assert gm.degenerate_ == ""
+    assert len(calls) == 1 and calls[0] and all(not reason for reason in calls[0])
+
+    # the same fit as when the degenerate runs go on too
+    monkeypatch.setattr(GaussianMixture, "_iterate_runs", iterate_runs)
+    import gmm_estimators._em as em
+
+    kept = []
+    best_runs = em._best_runs
+
+    def remember(runs, n):
+        out = best_runs(runs, n)
+        kept.extend(run.reason for run in out)
+        return out
+
+    monkeypatch.setattr(em, "_best_runs", remember)
+    monkeypatch.setattr(em, "_regular_if_any", lambda runs: runs)
+    again = GaussianMixture(**params).fit(X)
+    assert any(kept) and not all(kept)  # some kept runs were degenerate
+    # (up to rounding: the stacked runs' sums depend on how many are stacked)
+    assert abs(again.lower_bound_ - gm.lower_bound_) <= 1e-12 * abs(gm.lower_bound_)
+    assert np.abs(again.means_ - gm.means_).max() <= 1e-9 * np.abs(X).max()
+
+
 def test_all_degenerate_warns_and_still_selects():
     X = np.repeat(np.arange(6.0)[:, None], 3, axis=1) + np.arange(3.0)
     X = np.vstack([X, X + 0.5])
