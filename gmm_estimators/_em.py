@@ -1504,40 +1504,65 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         """Runs restarted from a degenerate run: each degenerate component
         takes over half of the largest regular one (:func:`split_labels`), at
         most :data:`REPAIRS` times in a row; the runs that did not fail."""
-        repaired = []
+        return self._repair_runs(
+            [run], blocks, sample_weight, scatter, tol, n_support, max_iter
+        )[0]
+
+    def _repair_runs(
+        self, runs, blocks, sample_weight, scatter, tol, n_support, max_iter=None
+    ):
+        """:meth:`_repair` of each of ``runs``, their restarts advanced
+        together round by round (stacked where the runs can be: on small
+        data, where the screening leaves many degenerate runs, one by one
+        they took up to half of a search's time).  Returns one list of
+        repaired runs per run, in order."""
+        repaired = [[] for _ in runs]
+        chains = list(enumerate(runs))
         for _ in range(REPAIRS):
-            bad = degenerate_components(
-                run.model, run.weights, n_support, blocks.data_var, self.reg_covar
-            )
-            if not bad.size:
-                break
-            # the rows of the degenerate components go to their next best one
-            kept = run.weights.copy()
-            kept[bad] = 0.0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                labels = posterior_pass(
-                    blocks, run.model, kept, labels=True, log_norm=False
-                )["labels"]
-            labels = split_labels(
-                blocks.X,
-                labels,
-                bad,
-                run.model.points_needed(),
-                self.n_components,
-                sample_weight,
-            )
-            if labels is None:
-                break
-            try:
-                model, weights = self._initial_model(
-                    blocks, sample_weight, None, scatter, ("labels", labels)
+            starts = []
+            for i, run in chains:
+                bad = degenerate_components(
+                    run.model, run.weights, n_support, blocks.data_var, self.reg_covar
                 )
-                run = _Run(model, weights, -np.inf)
-                self._iterate(run, blocks, sample_weight, scatter, tol, max_iter)
-            except ValueError:
+                if not bad.size:
+                    continue
+                # the rows of the degenerate components go to their next best one
+                kept = run.weights.copy()
+                kept[bad] = 0.0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    labels = posterior_pass(
+                        blocks, run.model, kept, labels=True, log_norm=False
+                    )["labels"]
+                labels = split_labels(
+                    blocks.X,
+                    labels,
+                    bad,
+                    run.model.points_needed(),
+                    self.n_components,
+                    sample_weight,
+                )
+                if labels is not None:
+                    starts.append((i, ("labels", labels)))
+            made = self._initial_models(
+                blocks, sample_weight, None, scatter, [m for _, m in starts], None
+            )
+            new = [
+                (i, _Run(*start, -np.inf))
+                for (i, _), start in zip(starts, made, strict=True)
+                if not isinstance(start, ValueError)
+            ]
+            failed = self._iterate_runs(
+                [run for _, run in new], blocks, sample_weight, scatter, tol, max_iter
+            )
+            chains = []
+            for (i, run), exc in zip(new, failed, strict=True):
+                if exc is not None:
+                    continue
+                run.judge(n_support, blocks.data_var, self.reg_covar)
+                repaired[i].append(run)
+                chains.append((i, run))
+            if not chains:
                 break
-            run.judge(n_support, blocks.data_var, self.reg_covar)
-            repaired.append(run)
         return repaired
 
     def _screen(
@@ -1567,17 +1592,32 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         failed = self._iterate_runs(
             started, blocks, sample_weight, scatter, tol, max_iter
         )
-        done = []
+        finished = []
         for run, exc in zip(started, failed, strict=True):
             if exc is not None:
                 errors.append(exc)
                 continue
             run.judge(n_support, blocks.data_var, self.reg_covar)
-            done.append(run)
-            if run.reason:
-                done += self._repair(
-                    run, blocks, sample_weight, scatter, tol, n_support, max_iter
-                )
+            finished.append(run)
+        degenerate = [run for run in finished if run.reason]
+        repaired = dict(
+            zip(
+                map(id, degenerate),
+                self._repair_runs(
+                    degenerate,
+                    blocks,
+                    sample_weight,
+                    scatter,
+                    tol,
+                    n_support,
+                    max_iter,
+                ),
+                strict=True,
+            )
+        )
+        done = []
+        for run in finished:
+            done += [run, *repaired.get(id(run), [])]
         return done
 
     def _iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
