@@ -250,6 +250,18 @@ def test_degenerate_runs_are_not_continued_past_the_screening(monkeypatch):
     assert np.abs(again.means_ - gm.means_).max() <= 1e-9 * np.abs(X).max()
 
 
+#: Starts of R's islands' four-component fit that end degenerate and are
+#: repaired (test_degenerate_runs_are_repaired).
+ISLANDS_STARTS = dict(
+    init_params=("hc", "kmeans", "k-means++"),
+    n_init=2,
+    tol=1e-5,
+    max_iter=1000,
+    reg_covar=1e-10,
+    random_state=0,
+)
+
+
 def test_degenerate_runs_are_repaired_together_as_alone(monkeypatch):
     """The screening's degenerate runs are repaired together, round by round,
     their restarts stacked (one by one they took up to half of the search's
@@ -258,15 +270,7 @@ def test_degenerate_runs_are_repaired_together_as_alone(monkeypatch):
     import gmm_estimators._em as em
 
     X = _load("islands")
-    gm = GaussianMixture(
-        4,
-        init_params=("hc", "kmeans", "k-means++"),
-        n_init=2,
-        tol=1e-5,
-        max_iter=1000,
-        reg_covar=1e-10,
-        random_state=0,
-    )
+    gm = GaussianMixture(4, **ISLANDS_STARTS)
     calls = []
     repair_runs = GaussianMixture._repair_runs
 
@@ -429,15 +433,7 @@ def test_degenerate_runs_are_repaired():
     X = _load("islands")
     one = GaussianMixture(4, init_params="hc", tol=1e-5, reg_covar=1e-10).fit(X)
     assert one.degenerate_ != ""
-    many = GaussianMixture(
-        4,
-        init_params=("hc", "kmeans", "k-means++"),
-        n_init=2,
-        tol=1e-5,
-        max_iter=1000,
-        reg_covar=1e-10,
-        random_state=0,
-    ).fit(X)
+    many = GaussianMixture(4, **ISLANDS_STARTS).fit(X)
     assert many.degenerate_ == ""
     assert many.bic(X) < 625
 
