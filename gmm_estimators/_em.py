@@ -1667,6 +1667,11 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 run.converged = True
                 break
 
+    def _acceleration(self):
+        """The estimator's EM acceleration (its ``acceleration`` parameter,
+        where it has one): None, plain EM, here."""
+        return None
+
     def _accelerated(self, model=None, tol=None):
         """Whether the EM steps of runs (of ``model``, when given) to ``tol``
         are accelerated (:class:`_Squarem`): plain EM unless the estimator's
@@ -1674,7 +1679,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         statistics, and the runs go to the estimator's own ``tol`` (the
         screening of several starts to a looser one, short, stays plain EM
         and stacked)."""
-        if getattr(self, "acceleration", None) != "squarem":
+        if self._acceleration() != "squarem":
             return False
         if tol is not None and tol > self.tol:
             return False

@@ -311,6 +311,9 @@ or list of those, default='kmeans'
             cls.check_precisions(precisions)
         self._init_checked = (weights, means, precisions)
 
+    def _acceleration(self):
+        return self.acceleration
+
     def _stacked_init(self):
         return all(value is None for value in self._init_checked)
 
