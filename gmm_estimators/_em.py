@@ -1580,9 +1580,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         """The runs of several starts, advanced together: ``made`` holds each
         start's ``(model, weights)`` or ``ValueError`` (of the start
         ``methods``, in turn); the runs go to ``tol``
-        (or ``max_iter``), are judged, and a degenerate one is repaired
-        (:meth:`_repair`).  Returns the finished runs, in order; the errors
-        are appended to ``errors``."""
+        (or ``max_iter``), are judged, and the degenerate ones are repaired
+        together (:meth:`_repair_runs`).  Returns the finished runs, in order,
+        each followed by its repairs; the errors are appended to
+        ``errors``."""
         started = []
         for start, method in zip(made, methods, strict=True):
             if isinstance(start, ValueError):
