@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import load_iris, load_wine
+from sklearn.datasets import load_iris, load_wine, make_blobs
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import BayesianGaussianMixture
 from sklearn.model_selection import GroupKFold
@@ -298,6 +298,60 @@ def test_degenerate_runs_are_repaired_together_as_alone(monkeypatch):
                 # rounding decided the stopping test one iteration apart
                 assert abs(a.n_iter - b.n_iter) == 1
                 assert abs(a.lower_bound - b.lower_bound) <= args[3]  # tol
+
+
+def test_same_partition_is_up_to_the_names_of_the_parts():
+    from gmm_estimators._em import SAME_PARTITION, _same_partition
+
+    a = np.repeat(np.arange(4), 50)
+    assert _same_partition(a, (a + 1) % 4)  # renamed
+    b = a.copy()
+    b[:4] = 3  # 2% of the rows move
+    assert SAME_PARTITION == 0.99
+    assert not _same_partition(a, b)
+    assert _same_partition(a, b, np.r_[np.full(4, 0.1), np.ones(196)])
+    merged = np.where(a == 3, 2, a)  # two parts merged
+    assert not _same_partition(a, merged) and not _same_partition(merged, a)
+
+
+def test_subsampled_fit_races_the_other_optima_on_all_rows(monkeypatch):
+    """On more than SCREEN_ROWS rows the starts are screened on a subsample;
+    its best run and a run that ends at another optimum there race on all
+    rows to the screening tolerance, and the leader goes on to ``tol``."""
+    import gmm_estimators._em as em
+
+    monkeypatch.setattr(em, "SCREEN_ROWS", 1000)
+    X, _ = make_blobs(n_samples=3000, n_features=2, centers=3, random_state=0)
+    calls = []
+    iterate_runs = GaussianMixture._iterate_runs
+
+    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
+        failed = iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter)
+        calls.append((blocks.n, tol, [run.lower_bound for run in runs]))
+        return failed
+
+    monkeypatch.setattr(GaussianMixture, "_iterate_runs", spy)
+    params = dict(
+        init_params=("hc", "kmeans", "k-means++", "random_from_data"),
+        n_init=3,
+        tol=1e-6,
+        max_iter=2000,
+        random_state=0,
+    )
+    gm = GaussianMixture(6, **params).fit(X)
+    assert gm.converged_
+    on_all = [(tol, bounds) for n, tol, bounds in calls if n == len(X)]
+    assert [(tol, len(bounds)) for tol, bounds in on_all] == [
+        (em.SCREEN_TOL, 2),
+        (1e-6, 1),
+    ]
+    (_, race), (_, leader) = on_all
+    assert leader[0] == gm.lower_bound_ >= max(race)
+    # without the race, the subsample's best run alone goes on
+    calls.clear()
+    monkeypatch.setattr(em, "SUBSAMPLED_OTHERS", 0)
+    GaussianMixture(6, **params).fit(X)
+    assert [(tol, len(b)) for n, tol, b in calls if n == len(X)] == [(1e-6, 1)]
 
 
 def test_all_degenerate_warns_and_still_selects():
