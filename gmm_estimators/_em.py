@@ -1416,54 +1416,51 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             if not done:
                 raise errors[0]
             if screen_tol > self.tol:
+
+                def go_on(runs, tol):
+                    """The runs on all rows to ``tol``, then judged (a run
+                    that fails ranks last)."""
+                    failed = self._iterate_runs(runs, blocks, sw, scatter, tol)
+                    for run, exc in zip(runs, failed, strict=True):
+                        if exc is not None:
+                            errors.append(exc)
+                            run.key = (False, -np.inf)
+                        else:
+                            run.judge(n_support, blocks.data_var, self.reg_covar)
+
                 kept = _best_runs(done, 1 if subsampled else SCREEN_KEEP)
-                others = []
                 if subsampled:
-                    # the runs that end at other optima of the subsample
-                    others = _other_optima(
+                    # with the runs that end at other optima of the subsample;
+                    # lower bounds on the subsample do not compare with those
+                    # on all rows: only the continued runs compete
+                    kept += _other_optima(
                         kept[0],
                         _best_runs(done, 1 + SCREEN_KEEP)[1:],
                         s_blocks,
                         s_sw,
                         SUBSAMPLED_OTHERS,
                     )
-                if not subsampled:
+                    done = kept
+                    for run in kept:
+                        run.model = run.model.with_center(center)
+                        run.lower_bound = -np.inf
+                    if len(kept) > 1:
+                        # a race on all rows to the screening tolerance; the
+                        # leader goes on to ``tol``
+                        go_on(kept, screen_tol)
+                        leader = [r for r in _best_runs(kept, 1) if r.key[1] > -np.inf]
+                        for run in kept:
+                            if run not in leader:
+                                run.converged = False  # stopped at screen_tol
+                        kept = leader
+                else:
                     # mclust's start (its tree, on all rows) always goes on
                     # to ``tol``: ranked at the screening tolerance it may
                     # trail runs it ends above, and EM from it is what the
                     # reference tool reports
                     kept += [r for r in done if r.method == "hc" and r not in kept][:1]
                     kept = _regular_if_any(kept)
-                if subsampled:
-                    # lower bounds on the subsample do not compare with
-                    # those on all rows: only the continued runs compete
-                    done = kept = kept + others
-                for run in kept:
-                    if subsampled:
-                        run.model = run.model.with_center(center)
-                        run.lower_bound = -np.inf
-                if others:
-                    # a race on all rows to the screening tolerance; the
-                    # leader goes on to ``tol``
-                    failed = self._iterate_runs(kept, blocks, sw, scatter, screen_tol)
-                    for run, exc in zip(kept, failed, strict=True):
-                        if exc is not None:
-                            errors.append(exc)
-                            run.key = (False, -np.inf)
-                        else:
-                            run.judge(n_support, blocks.data_var, self.reg_covar)
-                    leader = [r for r in _best_runs(kept, 1) if r.key[1] > -np.inf]
-                    for run in kept:
-                        if run not in leader:
-                            run.converged = False  # stopped at screen_tol
-                    kept = leader
-                failed = self._iterate_runs(kept, blocks, sw, scatter, self.tol)
-                for run, exc in zip(kept, failed, strict=True):
-                    if exc is not None:
-                        errors.append(exc)
-                        run.key = (False, -np.inf)
-                        continue
-                    run.judge(n_support, blocks.data_var, self.reg_covar)
+                go_on(kept, self.tol)
             self._keep_best_run(done, out_dtype, stacklevel=3)
         return self._final_pass(X, sw)
 
