@@ -39,8 +39,8 @@ the sample to ``max(tol, 1e-4)`` (at most
 continues on all rows.  When the data have no more rows of non-zero weight
 than the sample would draw, the sample is all of them, with their weights,
 already on the client: the fit is then the in-memory fit on them (its starts
-do not depend on the row order), to rounding, and only ``labels_`` is a Dask
-array.  With ``weights_init``, ``means_init`` and ``precisions_init`` all
+do not depend on the row order, but for ``'hc'`` on data with ties), to
+rounding, and only ``labels_`` is a Dask array.  With ``weights_init``, ``means_init`` and ``precisions_init`` all
 given, or with ``warm_start``, there is no sample and the fit is the
 in-memory fit up to rounding.
 
@@ -692,8 +692,8 @@ def prepare_search(est, X, sample_weight, random_state, cache):
 def _fit_sample(est, search, X, rows, weights):
     """The in-memory fit on ``rows``, all the rows of X of non-zero weight
     with their ``weights``, with the search's context; ``labels_`` lazy on X.
-    Row order does not matter to the in-memory starts, so this is the
-    in-memory fit on X, to rounding."""
+    Row order does not matter to the in-memory starts (but for 'hc' on data
+    with ties), so this is the in-memory fit on X, to rounding."""
     if search:
         est._search_context = search
     est._fit(rows, weights)

@@ -88,12 +88,14 @@ or list of those, default='kmeans'
         seeded, on a weighted subsample of at most 20 000 rows; not
         scikit-learn's k-means start, which differs for the same
         ``random_state``), mclust's model-based hierarchical clustering
-        ('hc': deterministic, built on at most 2000 distinct rows, about
-        ``O(m^2 d^3)``), k-means++ seeds, random responsibilities, or random
-        data points. A list runs EM from each method (``n_init`` times for
-        the random ones, once for 'hc') and keeps the best run. Every method
-        is invariant to the order of the rows and treats an integer sample
-        weight as repetition.
+        ('hc': deterministic, mclust's tree on at most 2000 rows, about
+        ``O(m^2 d^3)``; for one feature mclust's quantile classes),
+        k-means++ seeds, random responsibilities, or random data points. A
+        list runs EM from each method (``n_init`` times for the random ones,
+        once for 'hc') and keeps the best run. Every method treats an integer
+        sample weight as repetition, and every method but 'hc' is invariant
+        to the order of the rows ('hc', like mclust's tree, breaks ties
+        between merges by the row order).
     weights_init : array-like of shape (n_components,), default=None
         Initial weights (by default from ``init_params``).
     means_init : array-like of shape (n_components, n_features), default=None

@@ -18,11 +18,21 @@ covariance.  Merging clusters ``A`` and ``B`` costs
 ``term(A u B) - term(A) - term(B)``; the union's scatter is
 ``W_A + W_B + (c_A c_B / c_AB) (m_A - m_B)(m_A - m_B)^T``.
 
-Identical rows start merged (mclust's ``dupPartition``) and a sample weight
-counts as that many identical rows, so the tree is a function of the weighted
-set of distinct points: rows are sorted before the merges, so their order does
-not matter either.  The tree is built on at most :data:`HC_SUBSAMPLE` distinct
-points (mclust uses a random subset of 2000 rows); EM then runs on all rows.
+The leaves of the tree are the rows, in their order, as in mclust: identical
+rows are separate leaves, which merge when their turn comes (the criterion
+favours growing clusters, so an identical pair may wait while its neighbours'
+cluster grows), and a tie between merges of equal cost is broken as
+mclust's ``hcvvv`` breaks it (:func:`hc_merges`).  So the tree is mclust's on
+data with identical rows too (``faithful``, ``geyser``, ``esoph``,
+``EuStockMarkets``: every cut at 1..9 components); where costs tie, it
+depends on the row order, as mclust's does.  Near ties (equal distances in
+exact arithmetic) are broken by rounding, here as in R, and the two round
+differently, so on gridded data a cut may still differ.  A row of integer
+weight ``w`` is ``w`` leaves in its place (the row repeated, to the last
+bit: :func:`svd_transform`); a row of non-integer weight is one leaf that
+counts its weight.  The tree is built on
+at most :data:`HC_SUBSAMPLE` leaves (mclust uses a random subset of 2000
+rows); EM then runs on all rows.
 
 Cost: the first merges need only distances (``O(m^2 d)``); each merge then
 updates one row of the ``m x m`` cost matrix with ``m`` determinants of
@@ -41,13 +51,26 @@ from ._utils import weighted_moments
 HC_SUBSAMPLE = 2000
 
 
+#: Integer weights are expanded into repeated rows for the transform's
+#: statistics when they add up to at most this many rows.
+EXPAND_ROWS = 10**6
+
+
 def svd_transform(X, weights):
     """mclust's ``hcUse = "SVD"``: standardise, rotate, scale by ``1/sqrt(s)``.
 
     Columns are centred and divided by their (weighted, ``n - 1``) standard
     deviation, constant columns are dropped, then the data are projected on
-    their right singular vectors and each coordinate divided by the square root
-    of its singular value.
+    their right singular vectors and each coordinate multiplied by the
+    reciprocal of the square root of its singular value.
+
+    With integer weights (every weight 1 included) the statistics are those
+    of the rows repeated by weight, so that a row of weight ``w`` gives, to
+    the last bit, the numbers of the row repeated ``w`` times in its place
+    (which the tree's ties need); other weights take weighted moments.  The
+    points are not R's to the last bit (its SVD rounds otherwise), so a near
+    tie between merge costs (equal distances in exact arithmetic) may be
+    broken otherwise than in mclust; exact ties (identical rows) are not.
 
     Parameters
     ----------
@@ -60,16 +83,28 @@ def svd_transform(X, weights):
     """
     X = np.asarray(X, dtype=np.float64)
     total = float(weights.sum())
-    mean, var = weighted_moments(X, weights)
+    if np.all(weights == np.floor(weights)) and total <= EXPAND_ROWS:
+        if not np.all(weights == 1.0):
+            rows = np.repeat(X, weights.astype(np.intp), axis=0)
+            return _standardised_svd(X, rows, np.ones(len(rows)))
+    return _standardised_svd(X, X, weights)
+
+
+def _standardised_svd(X, rows, weights):
+    """:func:`svd_transform` of X with the statistics of the weighted ``rows``."""
+    total = float(weights.sum())
+    mean, var = weighted_moments(rows, weights)
     keep = var > 0
     if not keep.any():
         return np.zeros((X.shape[0], 1))
     denom = max(total - 1.0, 1e-12)
     sd = np.sqrt(var[keep] * total / denom)
-    Z = (X[:, keep] - mean[keep]) / sd
+    Z = (rows[:, keep] - mean[keep]) / sd
     _, s, vt = np.linalg.svd(np.sqrt(weights)[:, None] * Z, full_matrices=False)
+    if rows is not X:
+        Z = (X[:, keep] - mean[keep]) / sd
     positive = s > s[0] * 1e-12
-    return (Z @ vt[positive].T) / np.sqrt(s[positive])
+    return (Z @ vt[positive].T) * (1.0 / np.sqrt(s[positive]))
 
 
 def _terms(counts, traces, dets, alpha):
@@ -80,10 +115,17 @@ def _terms(counts, traces, dets, alpha):
 def hc_merges(Z, counts):
     """The merges of VVV model-based agglomerative clustering of weighted points.
 
+    At each step the pair of clusters whose merge costs least is merged.
+    Ties are broken as mclust's ``hcvvv`` breaks them: clusters sit in slots
+    ``0 .. s - 1`` (at first point ``i`` in slot ``i``); of the pairs of
+    least cost, the one whose larger slot is largest, then whose smaller slot
+    is largest, is merged; the union takes the smaller slot, and the cluster
+    in the last slot moves to the freed one.
+
     Parameters
     ----------
     Z : ndarray of shape (m, d)
-        Distinct points (already transformed).
+        The points (already transformed), in order.
     counts : ndarray of shape (m,)
         Positive weight of each point (the number of rows it stands for).
 
@@ -119,14 +161,27 @@ def hc_merges(Z, counts):
     alive = np.ones(m, dtype=bool)
     nn = np.argmin(D, axis=1)
     nnd = D[np.arange(m), nn]
+    # mclust's slots: the slot of each cluster, the cluster in each slot
+    slot = np.arange(m)
+    at = np.arange(m)
 
     merges = np.empty((m - 1, 2), dtype=np.intp)
     for step in range(m - 1):
-        a = int(np.argmin(nnd))
-        b = int(nn[a])
-        if b < a:
+        lg = m - step  # clusters left, in slots 0 .. lg - 1
+        least = nnd.min()
+        tied = np.flatnonzero(nnd == least)
+        if tied.size == 2:  # one pair costs least
+            a, b = int(tied[0]), int(tied[1])
+        else:
+            a, b = _last_pair(D, tied, least, slot)
+        # a in the smaller slot: it keeps the union
+        if slot[b] < slot[a]:
             a, b = b, a
         merges[step] = a, b
+        freed, last = slot[b], lg - 1
+        if freed != last:
+            moved = at[last]
+            at[freed], slot[moved] = moved, freed
         # the union, stored at a
         c = size[a] + size[b]
         delta = mu[a] - mu[b]
@@ -173,6 +228,19 @@ def hc_merges(Z, counts):
     return merges
 
 
+def _last_pair(D, tied, least, slot):
+    """Of the pairs of clusters that cost ``least`` (each in a row of
+    ``tied``), the one mclust merges: the largest larger slot, then the
+    largest smaller slot."""
+    best = None
+    for i in tied:
+        for j in np.flatnonzero(D[i] == least):
+            lo, hi = sorted((int(slot[i]), int(slot[j])))
+            if best is None or (hi, lo) > best[0]:
+                best = ((hi, lo), int(i), int(j))
+    return best[1], best[2]
+
+
 def _det(mats):
     """Determinants of a stack of symmetric positive semi-definite matrices."""
     sign, logdet = np.linalg.slogdet(mats)
@@ -204,7 +272,13 @@ class HierarchicalStart:
     """The tree of the ``'hc'`` initialisation of one data set, cut on demand.
 
     Built once per data set (the selector shares it between all numbers of
-    components and covariance types).
+    components and covariance types).  Its leaves are the rows in their order
+    (a row of integer weight ``w``: ``w`` leaves; of another positive weight:
+    one leaf counting it; of weight 0: none); on more than
+    :data:`HC_SUBSAMPLE` leaves, a draw of that many (of the rows without
+    replacement when every weight is 1, as mclust's ``subset``, else by
+    weight with replacement, a row drawn ``m`` times being ``m`` leaves),
+    kept in row order.
 
     Parameters
     ----------
@@ -212,68 +286,175 @@ class HierarchicalStart:
     sample_weight : ndarray of shape (n_samples,)
     rng : numpy.random.RandomState
         Used only to draw the subsample when there are more than
-        :data:`HC_SUBSAMPLE` distinct rows.
+        :data:`HC_SUBSAMPLE` leaves.
 
     Attributes
     ----------
     merges : ndarray of shape (n_points - 1, 2)
         The tree (see :func:`hc_merges`).
-    point_of_row : ndarray of shape (n_samples,)
-        The distinct point of each row in the tree, -1 for rows left out.
-    row_values : ndarray of shape (n_samples,) or None
-        Each row's initial responsibility when the tree was built on a
-        subsample; None when every row counts once.
+    n_points : int
+        The number of leaves.
+    leaf_row : ndarray of shape (n_points,)
+        The row of each leaf.
+    leaf_value : ndarray of shape (n_points,)
+        What each leaf adds to its row's initial responsibility for its
+        cluster: ``1 / weight`` for a leaf that counts one (so that the
+        weighted responsibilities the engine forms count the leaves), 1 for
+        a leaf that counts its row's weight.
+    n_distinct : int
+        The number of distinct rows of positive weight.
     """
 
     def __init__(self, X, sample_weight, rng):
         weights = np.asarray(sample_weight, dtype=np.float64)
-        Z = svd_transform(X, weights)
         positive = np.flatnonzero(weights > 0)
-        # distinct rows in the order of the data's own values, so that the
-        # points (and the cluster numbers) do not depend on the transform's
-        # rounding or the signs of its singular vectors
-        _, first, inverse = np.unique(
-            np.asarray(X)[positive], axis=0, return_index=True, return_inverse=True
-        )
-        inverse = inverse.ravel()
-        rows = Z[positive][first]
-        counts = np.bincount(inverse, weights=weights[positive], minlength=len(first))
+        w = weights[positive]
         self.n_samples = X.shape[0]
-        if len(rows) > HC_SUBSAMPLE:
-            # a weighted draw of rows (order-free: along the sorted distinct
-            # rows), then the distinct rows drawn with their multiplicities
-            p = counts / counts.sum()
-            drawn = rng.choice(len(rows), size=HC_SUBSAMPLE, replace=True, p=p)
-            picked, mult = np.unique(drawn, return_counts=True)
-            rows = rows[picked]
-            # a row stands for its share of its point's draws: responsibility
-            # draws / (the point's weight), so that the weighted
-            # responsibilities the engine forms add up to the draws
-            share = np.zeros(len(counts))
-            share[picked] = mult / counts[picked]
-            remap = np.full(len(counts), -1)
-            remap[picked] = np.arange(len(picked))
-            counts = mult.astype(np.float64)
-            self.row_values = np.zeros(self.n_samples)
-            self.row_values[positive] = share[inverse]
-            point = remap[inverse]
+        self.n_distinct = len(np.unique(np.asarray(X)[positive], axis=0))
+        Z = svd_transform(np.asarray(X)[positive], w)
+        integral = w == np.floor(w)
+        units = np.where(integral, w, 1.0)
+        if units.sum() > HC_SUBSAMPLE:
+            if np.all(w == 1.0):
+                drawn = np.sort(rng.choice(len(w), HC_SUBSAMPLE, replace=False))
+            else:
+                drawn = np.sort(
+                    rng.choice(len(w), HC_SUBSAMPLE, replace=True, p=w / w.sum())
+                )
+            leaf = drawn
+            counts = np.ones(len(leaf))
+            value = 1.0 / w[leaf]
         else:
-            self.row_values = None  # 1 for every labelled row
-            point = inverse
-        self.point_of_row = np.full(self.n_samples, -1, dtype=np.intp)
-        self.point_of_row[positive] = point
-        self.n_points = len(rows)
-        self.merges = hc_merges(rows, counts)
+            leaf = np.repeat(np.arange(len(w)), units.astype(np.intp))
+            counts = np.where(integral, 1.0, w)[leaf]
+            value = np.where(integral, 1.0 / w, 1.0)[leaf]
+        self.leaf_row = positive[leaf]
+        self.leaf_value = value
+        self.n_points = len(leaf)
+        self.merges = hc_merges(Z[leaf], counts)
 
-    def labels(self, n_clusters):
-        """Cluster of each row when the tree is cut at ``n_clusters`` (-1: none)."""
-        if n_clusters > self.n_points:
+    def _leaf_labels(self, n_clusters):
+        if n_clusters > self.n_distinct:
             raise ValueError(
                 f"init_params='hc' cannot make {n_clusters} clusters from "
-                f"{self.n_points} distinct points."
+                f"{self.n_distinct} distinct points."
             )
-        point_labels = cut_tree(self.merges, self.n_points, n_clusters)
+        return cut_tree(self.merges, self.n_points, n_clusters)
+
+    def labels(self, n_clusters):
+        """Cluster of each row when the tree is cut at ``n_clusters`` (-1: none;
+        a row whose leaves fall in several clusters: its first leaf's)."""
+        return self.responsibilities(n_clusters)[0]
+
+    def responsibilities(self, n_clusters):
+        """The initial responsibilities of the cut at ``n_clusters``: each
+        row's leaves' values summed per cluster.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            The cluster of each row's first leaf (-1: a row without leaves).
+        values : ndarray of shape (n_samples,) or None
+            The responsibility of each row for that cluster (None: 1 for
+            every labelled row).
+        split : tuple of (ndarray of shape (n_split,), ndarray of shape (n_split, n_clusters))
+            The rows whose leaves fall in several clusters and their
+            responsibilities.
+        """
+        leaf_labels = self._leaf_labels(n_clusters)
+        # the leaves of a row are consecutive
+        rows, first = np.unique(self.leaf_row, return_index=True)
         labels = np.full(self.n_samples, -1, dtype=np.intp)
-        inside = self.point_of_row >= 0
-        labels[inside] = point_labels[self.point_of_row[inside]]
+        labels[rows] = leaf_labels[first]
+        none = (np.empty(0, dtype=np.intp), np.empty((0, n_clusters)))
+        if len(rows) == self.n_points and np.all(self.leaf_value == 1.0):
+            return labels, None, none  # a leaf of value 1 per row
+        values = np.zeros(self.n_samples)
+        values[rows] = np.add.reduceat(self.leaf_value, first)
+        lo = np.minimum.reduceat(leaf_labels, first)
+        hi = np.maximum.reduceat(leaf_labels, first)
+        if np.all(lo == hi):
+            return labels, values, none
+        split_rows = rows[lo != hi]
+        of_leaf = np.repeat(lo != hi, np.diff(np.append(first, self.n_points)))
+        split = np.zeros((len(split_rows), n_clusters))
+        np.add.at(
+            split,
+            (np.searchsorted(split_rows, self.leaf_row[of_leaf]), leaf_labels[of_leaf]),
+            self.leaf_value[of_leaf],
+        )
+        return labels, values, (split_rows, split)
+
+
+class QuantileStart:
+    """mclust's start for one feature (its ``qclass``): classes between
+    quantiles of the data, cut on demand.
+
+    For one feature mclust builds no tree: ``mclustBIC`` starts EM at ``K``
+    components from ``K`` classes between ``R``'s (type 7) quantiles at
+    ``K + 1`` equally spaced probabilities, taking more probabilities while
+    fewer than ``K + 1`` quantiles are distinct and then dropping the lower
+    end of the smallest gaps.  A row's weight counts as repetition (the
+    quantiles of the repeated data).  Unlike mclust, which takes the
+    quantiles of a random subset of 2000 rows on larger data, the quantiles
+    here are of all the rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, 1)
+    sample_weight : ndarray of shape (n_samples,)
+    """
+
+    def __init__(self, X, sample_weight):
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        x = np.asarray(X, dtype=np.float64)[:, 0]
+        positive = weights > 0
+        self.x = x
+        self.positive = positive
+        self.values, inverse = np.unique(x[positive], return_inverse=True)
+        self.counts = np.bincount(inverse.ravel(), weights=weights[positive])
+        self.n_distinct = len(self.values)
+        self.n_samples = len(x)
+
+    def _quantiles(self, p):
+        """Type 7 quantiles of the data repeated by weight."""
+        v, c = self.values, self.counts
+        total = c.sum()
+        ends = np.cumsum(c)
+        h = np.clip(p * (total - 1.0), 0.0, None)
+        lo = np.floor(h)
+
+        def at(pos):
+            return v[np.minimum(np.searchsorted(ends, pos, side="right"), len(v) - 1)]
+
+        below, above, f = at(lo), at(lo + 1), h - lo
+        # R's form of the interpolation, (1 - f) * below + f * above
+        return np.where(above != below, (1.0 - f) * below + f * above, below)
+
+    def labels(self, n_clusters):
+        """Class of each row (-1: a row of zero weight)."""
+        if n_clusters > self.n_distinct:
+            raise ValueError(
+                f"init_params='hc' cannot make {n_clusters} clusters from "
+                f"{self.n_distinct} distinct points."
+            )
+        k = n_clusters
+        q = np.unique(self._quantiles(np.linspace(0.0, 1.0, k + 1)))
+        m = k + 1
+        while len(q) < k + 1 and m <= self.counts.sum() + 1:
+            m += 1
+            q = np.unique(self._quantiles(np.linspace(0.0, 1.0, m)))
+        if len(q) < k + 1:
+            q = np.append(self.values, np.inf)  # each distinct value a class
+        if len(q) > k + 1:
+            drop = np.argsort(np.diff(q), kind="stable")[: len(q) - k - 1]
+            q = np.delete(q, drop)
+        labels = np.searchsorted(q[1:-1], self.x, side="right")
+        labels[~self.positive] = -1
         return labels
+
+    def responsibilities(self, n_clusters):
+        """As :meth:`HierarchicalStart.responsibilities`: every row wholly
+        in its class."""
+        none = (np.empty(0, dtype=np.intp), np.empty((0, n_clusters)))
+        return self.labels(n_clusters), None, none

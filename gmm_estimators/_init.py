@@ -1,11 +1,14 @@
 """Initial responsibilities: hc, k-means, k-means++, random and random_from_data.
 
-Every method here is a function of the *weighted set* of distinct data points,
-not of the row order or of how often a row is repeated: the random draws are
-mapped to points along a canonical order (rows sorted by a random projection)
-with probabilities proportional to the sample weights.  So shuffling the rows,
-repeating a row ``m`` times or giving it weight ``m`` yield the same
-initialisation, and zero-weight rows never influence it.
+Every method but 'hc' is a function of the *weighted set* of distinct data
+points, not of the row order or of how often a row is repeated: the random
+draws are mapped to points along a canonical order (rows sorted by a random
+projection) with probabilities proportional to the sample weights.  So
+shuffling the rows, repeating a row ``m`` times or giving it weight ``m`` yield
+the same initialisation, and zero-weight rows never influence it.  'hc' is
+mclust's tree (:mod:`gmm_estimators._hc`), whose leaves are the rows in their
+order, as mclust's are: weight ``m`` is the row repeated ``m`` times in its
+place, and where merge costs tie the row order decides, as in mclust.
 
 Each method returns a *responsibility source*: a callable ``source(start,
 stop)`` that gives the ``(n_components, stop - start)`` initial
@@ -19,7 +22,7 @@ responsibilities of those rows, so that the engine never needs an
 import numpy as np
 from sklearn.cluster import KMeans
 
-from ._hc import HierarchicalStart
+from ._hc import HierarchicalStart, QuantileStart
 from ._utils import kmeans_threads, weighted_moments
 
 #: k-means runs on at most this many rows drawn from the data (with
@@ -116,10 +119,12 @@ def kmeans_plusplus_indices(X, weights, n_clusters, rng):
     return np.asarray(indices)
 
 
-def _labels_source(labels, n_components, dtype, values=None):
+def _labels_source(labels, n_components, dtype, values=None, split=None):
     """Responsibility source of hard labels (-1: the row belongs to no component).
 
-    ``values`` (one per row) replaces the 1 of the one-hot rows.
+    ``values`` (one per row) replaces the 1 of the one-hot rows; ``split``,
+    ``(rows, resp)`` with ``rows`` sorted and ``resp`` of shape
+    ``(len(rows), n_components)``, replaces those rows' responsibilities.
     """
     comps = np.arange(n_components)
 
@@ -127,6 +132,9 @@ def _labels_source(labels, n_components, dtype, values=None):
         resp = (labels[start:stop] == comps[:, None]).astype(dtype)
         if values is not None:
             resp *= values[start:stop]
+        if split is not None and len(split[0]):
+            lo, hi = np.searchsorted(split[0], [start, stop])
+            resp[:, split[0][lo:hi] - start] = split[1][lo:hi].T
         return resp
 
     return source
@@ -228,8 +236,8 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng, cache=
             )
         start = cache[key]
     if method == "hc":
-        labels = start.labels(n_components)
-        return _labels_source(labels, n_components, X.dtype, start.row_values)
+        labels, values, split = start.responsibilities(n_components)
+        return _labels_source(labels, n_components, X.dtype, values, split)
     if method == "kmeans":
         return _nearest_center_source(X, start, X.dtype)
     dtype = X.dtype
@@ -277,5 +285,7 @@ def _compute_start(method, X, sample_weight, n_components, rng):
     """The shareable part of a start: the hc tree, or the k-means centres."""
     weights = np.asarray(sample_weight, dtype=np.float64)
     if method == "hc":
+        if X.shape[1] == 1:
+            return QuantileStart(X, weights)
         return HierarchicalStart(X, weights, rng)
     return kmeans_centers(X, weights, n_components, rng)

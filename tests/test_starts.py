@@ -20,7 +20,8 @@ from sklearn.preprocessing import StandardScaler
 
 from gmm_estimators import GaussianMixture, GaussianMixtureSelector
 from gmm_estimators._covariance import MCLUST_MODELS
-from gmm_estimators._hc import HierarchicalStart
+from gmm_estimators._hc import HierarchicalStart, QuantileStart
+from gmm_estimators._init import initial_responsibilities
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "mclust_reference.json").read_text())
@@ -59,21 +60,163 @@ def test_hc_tree_is_mclusts_on_iris():
         assert adjusted_rand_score(tree.labels(k), reference[:, k - 1]) == 1.0
 
 
-def test_hc_tree_is_order_and_repetition_invariant():
+#: A small data set with identical rows and tied distances (integers 0..3) and
+#: mclust 6.0.0's cuts of its tree, hclass(hc(X, "VVV", use = "SVD"), 2:9).
+TIES_X = [[0, 3], [1, 0], [3, 3], [3, 3], [1, 3], [1, 2], [0, 3], [2, 0], [0, 0],
+          [2, 1], [2, 3], [3, 2], [0, 1], [1, 1]]  # fmt: skip
+TIES_HCLASS = {
+    2: [1, 2, 1, 1, 1, 2, 1, 2, 2, 2, 1, 1, 2, 2],
+    3: [1, 2, 3, 3, 1, 2, 1, 2, 2, 2, 1, 3, 2, 2],
+    4: [1, 2, 3, 3, 1, 4, 1, 2, 4, 2, 1, 3, 4, 4],
+    5: [1, 2, 3, 3, 4, 5, 1, 2, 5, 2, 4, 3, 5, 5],
+    6: [1, 2, 3, 3, 4, 5, 1, 2, 6, 2, 4, 3, 6, 5],
+    7: [1, 2, 3, 3, 4, 5, 1, 6, 7, 6, 4, 3, 7, 5],
+    8: [1, 2, 3, 3, 4, 5, 1, 6, 7, 6, 8, 3, 7, 5],
+    9: [1, 2, 3, 3, 4, 5, 1, 6, 7, 6, 8, 9, 7, 5],
+}
+
+
+def test_hc_tree_is_mclusts_with_identical_rows():
+    """Identical rows are separate leaves and ties are broken as mclust's
+    hcvvv breaks them: the cuts are mclust's on faithful (many identical
+    rows; mclust's hclass(tree, 1:9), stored) and on a small integer data set
+    (inline).  Merging identical rows first, as the tree did before, gave
+    other cuts at K = 2..9 on both."""
+    X = _load("faithful")
+    reference = np.loadtxt(
+        DATA / "faithful_mclust_hclass.csv", delimiter=",", skiprows=1
+    )
+    tree = HierarchicalStart(X, np.ones(len(X)), np.random.RandomState(0))
+    for k in range(1, 10):
+        assert adjusted_rand_score(tree.labels(k), reference[:, k - 1]) == 1.0
+    X = np.array(TIES_X, dtype=float)
+    tree = HierarchicalStart(X, np.ones(len(X)), np.random.RandomState(0))
+    for k, labels in TIES_HCLASS.items():
+        assert adjusted_rand_score(tree.labels(k), labels) == 1.0
+
+
+def test_hc_tree_is_order_invariant_without_ties():
     rng = np.random.RandomState(0)
-    X = np.round(rng.standard_normal((60, 3)), 1)
+    X = rng.standard_normal((60, 3))
     perm = rng.permutation(60)
     a = HierarchicalStart(X, np.ones(60), rng)
     b = HierarchicalStart(X[perm], np.ones(60), rng)
-    for k in (2, 4, 7):
+    for k in (2, 4, 7, 30):
         assert adjusted_rand_score(a.labels(k)[perm], b.labels(k)) == 1.0
-    # weight 2 on a row equals the row twice
-    w = np.ones(60)
-    w[5] = 2
-    c = HierarchicalStart(X, w, rng)
-    d = HierarchicalStart(np.vstack([X, X[5:6]]), np.ones(61), rng)
-    for k in (2, 4, 7):
-        assert adjusted_rand_score(c.labels(k), d.labels(k)[:60]) == 1.0
+
+
+def _dense_start(tree, k, n_samples):
+    """The responsibilities of the tree's cut at k, one row per sample."""
+    labels, values, (rows, split) = tree.responsibilities(k)
+    resp = (labels[:, None] == np.arange(k)).astype(float)
+    if values is not None:
+        resp *= values[:, None]
+    resp[rows] = split
+    return resp
+
+
+def test_hc_weight_is_repetition_in_place():
+    """A row of integer weight w is the row repeated w times in its place:
+    the same tree, and its responsibilities are its copies' mean (a copy
+    counts 1 in the weighted sums), also where the copies fall in several
+    clusters; a non-integer weight is one leaf."""
+    rng = np.random.RandomState(0)
+    X = np.round(rng.standard_normal((40, 2)), 1)
+    w = np.ones(40)
+    w[5], w[17] = 3, 2
+    weighted = HierarchicalStart(X, w, rng)
+    repeated = HierarchicalStart(np.repeat(X, w.astype(int), axis=0), np.ones(43), rng)
+    np.testing.assert_array_equal(weighted.merges, repeated.merges)
+    copies = np.repeat(np.arange(40), w.astype(int))
+    split_seen = False
+    for k in range(1, 41):
+        a = _dense_start(weighted, k, 40)
+        b = _dense_start(repeated, k, 43)
+        mean = np.zeros_like(a)
+        np.add.at(mean, copies, b)
+        np.testing.assert_allclose(a, mean / w[:, None], rtol=0, atol=1e-15)
+        split_seen |= len(weighted.responsibilities(k)[2][0]) > 0
+    assert split_seen  # the copies of a row do fall apart at some cut
+    w[5] = 2.5
+    tree = HierarchicalStart(X, w, rng)
+    assert tree.n_points == 41 and np.count_nonzero(tree.leaf_row == 5) == 1
+
+
+#: Data of one feature (R's PlantGrowth$weight, and integers with many ties)
+#: and mclust 6.0.0's start for them, mclust:::qclass(x, k).
+QCLASS = {
+    "PlantGrowth": (
+        [4.17, 5.58, 5.18, 6.11, 4.5, 4.61, 5.17, 4.53, 5.33, 5.14, 4.81, 4.17,
+         4.41, 3.59, 5.87, 3.83, 6.03, 4.89, 4.32, 4.69, 6.31, 5.12, 5.54, 5.5,
+         5.37, 5.29, 4.92, 6.15, 5.8, 5.26],
+        {
+            2: "122211212111112121112122221222",
+            5: "143522324321115152125344443553",
+            9: "185923536541218194239577764986",
+        },
+    ),
+    "ties": (
+        [0, 0, 1, 1, 1, 2, 2, 3, 5, 8, 8, 8, 13, 13, 21],
+        {
+            2: "111111122222222",
+            3: "111112222333333",
+            4: "112222233444444",
+            5: "112223333444555",
+            6: "112223344555666",
+        },
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(QCLASS))
+def test_hc_start_of_one_feature_is_mclusts_qclass(name):
+    """For one feature mclust starts from quantile classes, not a tree; so
+    does init_params='hc' (mclust's classes, stored), and a weight counts as
+    repetition."""
+    x, classes = QCLASS[name]
+    X = np.array(x, dtype=float)[:, None]
+    for k, labels in classes.items():
+        start = initial_responsibilities(
+            "hc", X, np.ones(len(X)), k, np.random.RandomState(0)
+        )
+        resp = start(0, len(X))
+        np.testing.assert_array_equal(resp.argmax(axis=0) + 1, [int(c) for c in labels])
+        assert np.all(resp.sum(axis=0) == 1.0)
+    w = np.arange(len(X)) % 3 + 1.0
+    for k in classes:
+        weighted = QuantileStart(X, w).labels(k)
+        repeated = QuantileStart(
+            np.repeat(X, w.astype(int), axis=0), np.ones(int(w.sum()))
+        ).labels(k)
+        np.testing.assert_array_equal(np.repeat(weighted, w.astype(int)), repeated)
+
+
+def test_hc_subsample_is_mclusts_subset():
+    """On more than HC_SUBSAMPLE leaves the tree is built on a draw of that
+    many: distinct rows in their order when no row is weighted (mclust's
+    subset), by weight with replacement otherwise; rows left out have no
+    start, a drawn row's responsibility counts its draws."""
+    from gmm_estimators import _hc
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((500, 2))
+    old = _hc.HC_SUBSAMPLE
+    try:
+        _hc.HC_SUBSAMPLE = 100
+        tree = HierarchicalStart(X, np.ones(500), np.random.RandomState(1))
+        assert tree.n_points == 100
+        assert np.all(np.diff(tree.leaf_row) > 0)
+        labels, values, (rows, _) = tree.responsibilities(3)
+        assert values is None and len(rows) == 0
+        assert np.count_nonzero(labels >= 0) == 100
+        w = rng.randint(1, 4, size=500).astype(float)
+        tree = HierarchicalStart(X, w, np.random.RandomState(1))
+        assert tree.n_points == 100 and np.all(np.diff(tree.leaf_row) >= 0)
+        resp = _dense_start(tree, 3, 500)
+        draws = np.bincount(tree.leaf_row, minlength=500)
+        np.testing.assert_allclose((resp * w[:, None]).sum(axis=1), draws)
+    finally:
+        _hc.HC_SUBSAMPLE = old
 
 
 @pytest.mark.parametrize(
@@ -253,7 +396,7 @@ def test_degenerate_runs_are_not_continued_past_the_screening(monkeypatch):
 #: Starts of R's islands' four-component fit that end degenerate and are
 #: repaired (test_degenerate_runs_are_repaired).
 ISLANDS_STARTS = dict(
-    init_params=("hc", "kmeans", "k-means++"),
+    init_params=("kmeans", "k-means++"),
     n_init=2,
     tol=1e-5,
     max_iter=1000,
@@ -480,12 +623,15 @@ def test_metadata_routing(X_blobs):
 
 
 def test_degenerate_runs_are_repaired():
-    """R's islands (areas of 48 land masses, a few huge): every start of the
-    one-dimensional 4-component fit ends with a component on one island; a
-    run restarted from split components finds a regular optimum (mclust's
-    V,4 is at BIC 621.2)."""
+    """R's islands (areas of 48 land masses, a few huge): every k-means and
+    k-means++ start of the one-dimensional 4-component fit ends with a
+    component on one island; a run restarted from split components finds a
+    regular optimum (mclust's V,4, from its quantile start, is at BIC
+    621.2)."""
     X = _load("islands")
-    one = GaussianMixture(4, init_params="hc", tol=1e-5, reg_covar=1e-10).fit(X)
+    one = GaussianMixture(
+        4, init_params="kmeans", tol=1e-5, reg_covar=1e-10, random_state=0
+    ).fit(X)
     assert one.degenerate_ != ""
     many = GaussianMixture(4, **ISLANDS_STARTS).fit(X)
     assert many.degenerate_ == ""
