@@ -772,3 +772,22 @@ def test_stacked_runs_with_weights_and_collapses(monkeypatch):
                     results.append(str(exc))
     assert results[0][1:] == results[1][1:]
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["faithful", "banknote", "blobs"])
+def test_hc_determinant_lemma_gives_the_same_tree(name, monkeypatch):
+    """The determinants of a union with points not merged yet by the matrix
+    determinant lemma: the same merges as with every determinant taken."""
+    from gmm_estimators import _hc
+
+    if name == "blobs":
+        X, _ = make_blobs(400, n_features=3, centers=5, random_state=0)
+    else:
+        X = _load(name)
+    Z = _hc.svd_transform(X, np.ones(len(X)))
+    with_lemma = _hc.hc_merges(Z, np.ones(len(X)))
+    monkeypatch.setattr(_hc, "LEMMA_MIN", 10**9)
+    without = _hc.hc_merges(Z, np.ones(len(X)))
+    assert_array_equal(with_lemma, without)
+    monkeypatch.setattr(_hc, "LEMMA_MIN", 1)
+    assert_array_equal(_hc.hc_merges(Z, np.ones(len(X))), without)
