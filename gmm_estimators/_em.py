@@ -43,7 +43,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._init import INIT_METHODS, _Canonical, _labels_source, initial_responsibilities
+from ._init import (
+    HC_SORTED,
+    INIT_METHODS,
+    _Canonical,
+    _labels_source,
+    initial_responsibilities,
+)
 from ._stats import (  # noqa: F401  (_normalize: imported from here by _ppca)
     BlockStats,
     _add_block,
@@ -1186,12 +1192,13 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
 
     def _runs(self):
         """The start method of every EM run: ``n_init`` rounds of the methods;
-        the deterministic 'hc' start only in the first round."""
+        the deterministic 'hc' start only in the first round, and in the
+        second its tree on the rows in sorted order (:data:`HC_SORTED`)."""
         return [
-            m
+            HC_SORTED if r == 1 and m == "hc" else m
             for r in range(self.n_init)
             for m in self._init_methods()
-            if r == 0 or m != "hc"
+            if r <= 1 or m != "hc"
         ]
 
     def _row_width(self):
@@ -1284,7 +1291,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         if do_init and search.get("starts"):
             runs = [("labels", labels) for labels in search["starts"]]
         rng = check_random_state(search.get("random_state", self.random_state))
+        # (a fit alone keeps its own, so that its starts share their trees)
         cache = search.get("cache")
+        if cache is None:
+            cache = {}
         # Several runs: each first to the screening tolerance, then the best
         # SCREEN_KEEP continued to ``tol`` (with the default tol, every run
         # goes to ``tol``, as scikit-learn's n_init).

@@ -92,7 +92,9 @@ or list of those, default='kmeans'
         ``O(m^2 d^3)``; for one feature mclust's quantile classes),
         k-means++ seeds, random responsibilities, or random data points. A
         list runs EM from each method (``n_init`` times for the random ones,
-        once for 'hc') and keeps the best run. Every method treats an integer
+        once for 'hc', and with ``n_init >= 2`` once more from the tree of
+        the rows sorted by value where its cut differs, i.e. where ties
+        between merges were broken otherwise) and keeps the best run. Every method treats an integer
         sample weight as repetition, and every method but 'hc' is invariant
         to the order of the rows ('hc', like mclust's tree, breaks ties
         between merges by the row order).
