@@ -831,7 +831,11 @@ def test_second_round_hc_is_skipped_without_ties(monkeypatch):
 
     def spy(self, made, methods, *args):
         screened.append(
-            [m for m, s in zip(methods, made) if not isinstance(s, ValueError)]
+            [
+                m
+                for m, s in zip(methods, made, strict=True)
+                if not isinstance(s, ValueError)
+            ]
         )
         return screen(self, made, methods, *args)
 
