@@ -275,13 +275,12 @@ def _last_pair(D, tied, least, slot):
     """Of the pairs of clusters that cost ``least`` (each in a row of
     ``tied``), the one mclust merges: the largest larger slot, then the
     largest smaller slot."""
-    best = None
-    for i in tied:
-        for j in np.flatnonzero(D[i] == least):
-            lo, hi = sorted((int(slot[i]), int(slot[j])))
-            if best is None or (hi, lo) > best[0]:
-                best = ((hi, lo), int(i), int(j))
-    return best[1], best[2]
+    rows, cols = np.nonzero(D[tied] == least)
+    i, j = tied[rows], cols
+    hi = np.maximum(slot[i], slot[j])
+    lo = np.minimum(slot[i], slot[j])
+    best = int(np.argmax(hi * len(slot) + lo))
+    return int(i[best]), int(j[best])
 
 
 def _det(mats):
@@ -318,10 +317,11 @@ class HierarchicalStart:
     components and covariance types).  Its leaves are the rows in their order
     (a row of integer weight ``w``: ``w`` leaves; of another positive weight:
     one leaf counting it; of weight 0: none); on more than
-    :data:`HC_SUBSAMPLE` leaves, a draw of that many (of the rows without
-    replacement when every weight is 1, as mclust's ``subset``, else by
-    weight with replacement, a row drawn ``m`` times being ``m`` leaves),
-    kept in row order.
+    :data:`HC_SUBSAMPLE` leaves, a draw of that many without replacement,
+    kept in row order: of the rows when every weight is 1 (mclust's
+    ``subset``), of the rows repeated by weight with integer weights (a row
+    drawn ``m`` times is ``m`` leaves), of the rows with probabilities by
+    weight otherwise.
 
     Parameters
     ----------
@@ -358,13 +358,17 @@ class HierarchicalStart:
         integral = w == np.floor(w)
         units = np.where(integral, w, 1.0)
         if units.sum() > HC_SUBSAMPLE:
-            if np.all(w == 1.0):
-                drawn = np.sort(rng.choice(len(w), HC_SUBSAMPLE, replace=False))
+            # a draw without replacement: of the rows (mclust's subset) or,
+            # with integer weights, of the rows repeated by weight; with
+            # other weights, of the rows with probabilities by weight
+            if np.all(integral) and units.sum() <= EXPAND_ROWS:
+                copies = np.repeat(np.arange(len(w)), units.astype(np.intp))
+                drawn = copies[rng.choice(len(copies), HC_SUBSAMPLE, replace=False)]
             else:
-                drawn = np.sort(
-                    rng.choice(len(w), HC_SUBSAMPLE, replace=True, p=w / w.sum())
-                )
-            leaf = drawn
+                p = None if np.all(w == w[0]) else w / w.sum()
+                size = min(HC_SUBSAMPLE, len(w))
+                drawn = rng.choice(len(w), size, replace=False, p=p)
+            leaf = np.sort(drawn)
             counts = np.ones(len(leaf))
             value = 1.0 / w[leaf]
         else:

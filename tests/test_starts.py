@@ -193,9 +193,11 @@ def test_hc_start_of_one_feature_is_mclusts_qclass(name):
 
 def test_hc_subsample_is_mclusts_subset():
     """On more than HC_SUBSAMPLE leaves the tree is built on a draw of that
-    many: distinct rows in their order when no row is weighted (mclust's
-    subset), by weight with replacement otherwise; rows left out have no
-    start, a drawn row's responsibility counts its draws."""
+    many without replacement, in row order: of the rows when no row is
+    weighted (mclust's subset), of the rows repeated by weight with integer
+    weights (a row is drawn at most its weight times), by weight otherwise;
+    rows left out have no start, a drawn row's responsibility counts its
+    draws."""
     from gmm_estimators import _hc
 
     rng = np.random.RandomState(0)
@@ -214,7 +216,15 @@ def test_hc_subsample_is_mclusts_subset():
         assert tree.n_points == 100 and np.all(np.diff(tree.leaf_row) >= 0)
         resp = _dense_start(tree, 3, 500)
         draws = np.bincount(tree.leaf_row, minlength=500)
+        assert np.all(draws <= w)
         np.testing.assert_allclose((resp * w[:, None]).sum(axis=1), draws)
+        w = w + 0.5
+        tree = HierarchicalStart(X, w, np.random.RandomState(1))
+        draws = np.bincount(tree.leaf_row, minlength=500)
+        assert tree.n_points == 100 and draws.max() == 1
+        np.testing.assert_allclose(
+            (_dense_start(tree, 3, 500) * w[:, None]).sum(axis=1), draws
+        )
     finally:
         _hc.HC_SUBSAMPLE = old
 
