@@ -40,9 +40,9 @@ continues on all rows.  When the data have no more rows of non-zero weight
 than the sample would draw, the sample is all of them, with their weights,
 already on the client: the fit is then the in-memory fit on them (its starts
 do not depend on the row order, but for ``'hc'`` on data with ties), to
-rounding, and only ``labels_`` is a Dask array.  With ``weights_init``, ``means_init`` and ``precisions_init`` all
-given, or with ``warm_start``, there is no sample and the fit is the
-in-memory fit up to rounding.
+rounding, and only ``labels_`` is a Dask array.  With ``weights_init``,
+``means_init`` and ``precisions_init`` all given, or with ``warm_start``,
+there is no sample and the fit is the in-memory fit up to rounding.
 
 In a search
 -----------

@@ -94,10 +94,10 @@ or list of those, default='kmeans'
         list runs EM from each method (``n_init`` times for the random ones,
         once for 'hc', and with ``n_init >= 2`` once more from the tree of
         the rows sorted by value where its cut differs, i.e. where ties
-        between merges were broken otherwise) and keeps the best run. Every method treats an integer
-        sample weight as repetition, and every method but 'hc' is invariant
-        to the order of the rows ('hc', like mclust's tree, breaks ties
-        between merges by the row order).
+        between merges were broken otherwise) and keeps the best run. Every
+        method treats an integer sample weight as repetition, and every
+        method but 'hc' is invariant to the order of the rows ('hc', like
+        mclust's tree, breaks ties between merges by the row order).
     weights_init : array-like of shape (n_components,), default=None
         Initial weights (by default from ``init_params``).
     means_init : array-like of shape (n_components, n_features), default=None

@@ -30,9 +30,9 @@ exact arithmetic) are broken by rounding, here as in R, and the two round
 differently, so on gridded data a cut may still differ.  A row of integer
 weight ``w`` is ``w`` leaves in its place (the row repeated, to the last
 bit: :func:`svd_transform`); a row of non-integer weight is one leaf that
-counts its weight.  The tree is built on
-at most :data:`HC_SUBSAMPLE` leaves (mclust uses a random subset of 2000
-rows); EM then runs on all rows.
+counts its weight.  The tree is built on at most :data:`HC_SUBSAMPLE`
+leaves (mclust uses a random subset of 2000 rows); EM then runs on all
+rows.
 
 Cost: the first merges need only distances (``O(m^2 d)``); each merge then
 updates one row of the ``m x m`` cost matrix with ``m`` determinants of
@@ -50,7 +50,7 @@ panels).
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from ._utils import weighted_moments
+from ._utils import canonical_labels, weighted_moments
 
 #: The tree is built on at most this many distinct rows (mclust's ``subset``).
 HC_SUBSAMPLE = 2000
@@ -59,6 +59,13 @@ HC_SUBSAMPLE = 2000
 #: Integer weights are expanded into repeated rows for the transform's
 #: statistics when they add up to at most this many rows.
 EXPAND_ROWS = 10**6
+
+
+def leaf_units(weights):
+    """The leaves of the tree for rows of these weights: ``w`` for an integer
+    weight ``w`` (the row repeated), 1 for another positive weight."""
+    w = np.asarray(weights, dtype=np.float64)
+    return np.where(w == np.floor(w), w, 1.0 * (w > 0))
 
 
 def svd_transform(X, weights):
@@ -301,13 +308,7 @@ def cut_tree(merges, n_points, n_clusters):
             i = parent[i]
         return i
 
-    roots = np.array([root(i) for i in range(n_points)])
-    _, first, labels = np.unique(roots, return_index=True, return_inverse=True)
-    # renumber by first appearance
-    order = np.argsort(first)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return rank[labels.ravel()]
+    return canonical_labels([root(i) for i in range(n_points)])
 
 
 class HierarchicalStart:
@@ -356,7 +357,7 @@ class HierarchicalStart:
         self.n_distinct = len(np.unique(np.asarray(X)[positive], axis=0))
         Z = svd_transform(np.asarray(X)[positive], w)
         integral = w == np.floor(w)
-        units = np.where(integral, w, 1.0)
+        units = leaf_units(w)
         if units.sum() > HC_SUBSAMPLE:
             # a draw without replacement: of the rows (mclust's subset) or,
             # with integer weights, of the rows repeated by weight; with
@@ -404,9 +405,10 @@ class HierarchicalStart:
         values : ndarray of shape (n_samples,) or None
             The responsibility of each row for that cluster (None: 1 for
             every labelled row).
-        split : tuple of (ndarray of shape (n_split,), ndarray of shape (n_split, n_clusters))
-            The rows whose leaves fall in several clusters and their
-            responsibilities.
+        split : tuple of two ndarrays
+            The rows whose leaves fall in several clusters, shape
+            ``(n_split,)``, and their responsibilities, shape
+            ``(n_split, n_clusters)``.
         """
         leaf_labels = self._leaf_labels(n_clusters)
         # the leaves of a row are consecutive

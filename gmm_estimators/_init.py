@@ -22,8 +22,8 @@ responsibilities of those rows, so that the engine never needs an
 import numpy as np
 from sklearn.cluster import KMeans
 
-from ._hc import HC_SUBSAMPLE, HierarchicalStart, QuantileStart
-from ._utils import kmeans_threads, weighted_moments
+from ._hc import HC_SUBSAMPLE, HierarchicalStart, QuantileStart, leaf_units
+from ._utils import canonical_labels, kmeans_threads, weighted_moments
 
 #: k-means runs on at most this many rows drawn from the data (with
 #: probability proportional to the sample weights); EM then refines on all rows.
@@ -301,9 +301,8 @@ def _sorted_tree_source(X, sample_weight, n_components, cache):
     key = (HC_SORTED, n_samples)
     if key not in cache:
         weights = np.asarray(sample_weight, dtype=np.float64)
-        units = np.where(weights == np.floor(weights), weights, 1.0 * (weights > 0))
         tree = None
-        if X.shape[1] > 1 and units.sum() <= HC_SUBSAMPLE:
+        if X.shape[1] > 1 and leaf_units(weights).sum() <= HC_SUBSAMPLE:
             order = np.lexsort(np.asarray(X).T[::-1])
             tree = (order, HierarchicalStart(X[order], weights[order], None))
         cache[key] = tree
@@ -321,17 +320,13 @@ def _sorted_tree_source(X, sample_weight, n_components, cache):
     for other, start in cache.items():
         if other[0] == "hc" and other[2] == n_samples:
             first = start.labels(n_components)
-            if values is None and len(rows) == 0 and _same_labels(first, labels):
+            if (
+                values is None
+                and len(rows) == 0
+                and np.array_equal(canonical_labels(first), canonical_labels(labels))
+            ):
                 raise ValueError("the second tree's cut is the first's")
     return _labels_source(labels, n_components, X.dtype, values, split)
-
-
-def _same_labels(a, b):
-    """Whether two labellings are the same partition."""
-    _, ia = np.unique(a, return_inverse=True)
-    _, ib = np.unique(b, return_inverse=True)
-    pairs = np.unique(np.stack([ia.ravel(), ib.ravel()]), axis=1)
-    return pairs.shape[1] == len(np.unique(ia)) == len(np.unique(ib))
 
 
 def _compute_start(method, X, sample_weight, n_components, rng):

@@ -68,7 +68,7 @@ from ._em import (
     split_labels,
 )
 from ._gaussian_mixture import GaussianMixture
-from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE
+from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, canonical_labels
 
 __all__ = ["GaussianMixtureSelector"]
 
@@ -289,7 +289,7 @@ def _restart_partitions(
         labels = fit.get("labels") if fit["error"] is None else None
         if labels is None or len(np.unique(labels)) != k:
             return None
-        return _canonical(labels)
+        return canonical_labels(labels)
 
     second = []
     for k in by_k:
@@ -308,7 +308,7 @@ def _restart_partitions(
                 continue
             split = split_labels(X, fewer, np.array([k - 1]), 2, k, sample_weight)
             if split is not None:
-                splits[i] = [_canonical(split)]
+                splits[i] = [canonical_labels(split)]
         if len({lab.tobytes() for lab in starts.values()}) > 1 or splits:
             second.append((k, starts, splits))
     return second
@@ -322,14 +322,6 @@ def _rank_key(fit, criterion):
     value = fit.get(criterion if criterion in ("bic", "aic", "icl") else "bic")
     value = np.inf if value is None or not np.isfinite(value) else value
     return (1 if fit.get("degenerate") else 0, value)
-
-
-def _canonical(labels):
-    """Labels renumbered by first appearance: equal partitions, equal arrays."""
-    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype=np.intp)
-    rank[np.argsort(first)] = np.arange(len(first))
-    return rank[inverse.ravel()]
 
 
 def _better(new, old):

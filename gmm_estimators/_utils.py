@@ -94,3 +94,18 @@ def kmeans_threads(n_rows):
     if n_rows > KMEANS_ONE_THREAD_ROWS:
         return contextlib.nullcontext()
     return threadpool_controller().select(user_api="openmp").limit(limits=1)
+
+
+def canonical_labels(labels):
+    """Labels renumbered by first appearance: equal partitions, equal arrays.
+
+    Examples
+    --------
+    >>> from gmm_estimators._utils import canonical_labels
+    >>> canonical_labels([5, 5, 2, 7, 2]).tolist()
+    [0, 0, 1, 2, 1]
+    """
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inverse.ravel()]
