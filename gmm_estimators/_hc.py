@@ -435,6 +435,12 @@ class HierarchicalStart:
         return labels, values, (split_rows, split)
 
 
+#: mclust's ``qclass`` adds one quantile probability at a time while fewer
+#: than ``K + 1`` quantiles are distinct; after this many, the distinct values
+#: join the quantiles (on the panels' data it never took more than 6).
+QCLASS_STEPS = 100
+
+
 class QuantileStart:
     """mclust's start for one feature (its ``qclass``): classes between
     quantiles of the data, cut on demand.
@@ -446,7 +452,9 @@ class QuantileStart:
     end of the smallest gaps.  A row's weight counts as repetition (the
     quantiles of the repeated data).  Unlike mclust, which takes the
     quantiles of a random subset of 2000 rows on larger data, the quantiles
-    here are of all the rows.
+    here are of all the rows; and where a few values hold nearly all the
+    rows, mclust's loop would run for as many steps as there are rows: after
+    :data:`QCLASS_STEPS` the distinct values join the quantiles instead.
 
     Parameters
     ----------
@@ -490,11 +498,17 @@ class QuantileStart:
         k = n_clusters
         q = np.unique(self._quantiles(np.linspace(0.0, 1.0, k + 1)))
         m = k + 1
-        while len(q) < k + 1 and m <= self.counts.sum() + 1:
+        while len(q) < k + 1 and self.n_distinct > k and m < k + 1 + QCLASS_STEPS:
             m += 1
             q = np.unique(self._quantiles(np.linspace(0.0, 1.0, m)))
         if len(q) < k + 1:
-            q = np.append(self.values, np.inf)  # each distinct value a class
+            # a few values hold nearly all the weight (mclust would go on
+            # adding probabilities, for as many steps as there are rows):
+            # the distinct values join the quantiles; as many distinct values
+            # as classes: each value a class
+            q = np.unique(np.concatenate([q, self.values]))
+            if len(q) < k + 1:
+                q = np.append(q, np.inf)
         if len(q) > k + 1:
             drop = np.argsort(np.diff(q), kind="stable")[: len(q) - k - 1]
             q = np.delete(q, drop)
