@@ -35,15 +35,33 @@ for (dir in args[-1L]) {
     n <- nrow(X); d <- ncol(X)
     G <- seq_len(min(9L, n))
     times <- numeric(3L)
+    M <- matrix(NA_real_, nrow = 9L, ncol = length(MODELS),
+                dimnames = list(NULL, MODELS))
     for (r in 1:3) {
       set.seed(SEED)
       t0 <- proc.time()[["elapsed"]]
-      b <- suppressWarnings(mclustBIC(X, G = G, modelNames = MODELS, verbose = FALSE))
+      b <- tryCatch(
+        suppressWarnings(mclustBIC(X, G = G, modelNames = MODELS, verbose = FALSE)),
+        error = function(e) NULL)
       times[r] <- proc.time()[["elapsed"]] - t0
+      if (is.null(b)) break
     }
-    M <- matrix(NA_real_, nrow = 9L, ncol = length(MODELS),
-                dimnames = list(NULL, MODELS))
-    M[G, colnames(b)] <- b[, colnames(b)]
+    if (is.null(b)) {
+      # a LAPACK error in one model (e.g. EEV with more columns than rows)
+      # stops mclustBIC: fit the models one by one, NA where one fails; the
+      # time is then that of the one-by-one calls (marked time_s < 0)
+      t0 <- proc.time()[["elapsed"]]
+      for (m in MODELS) {
+        set.seed(SEED)
+        bm <- tryCatch(
+          suppressWarnings(mclustBIC(X, G = G, modelNames = m, verbose = FALSE)),
+          error = function(e) NULL)
+        if (!is.null(bm)) M[G, m] <- bm[, m]
+      }
+      times <- -(proc.time()[["elapsed"]] - t0)
+    } else {
+      M[G, colnames(b)] <- b[, colnames(b)]
+    }
     best <- which(M == max(M, na.rm = TRUE), arr.ind = TRUE)[1L, ]
     cells <- lapply(MODELS, function(m) na_list(M[, m]))
     names(cells) <- MODELS

@@ -6,12 +6,16 @@
 #           volcano's 61 columns;
 #   fourth: tiny tables with fewer rows than columns, univariate series, and
 #           pairs of columns with many repeated rows (quakes' depth and
-#           magnitude).
-# Usage: Rscript benchmarks/mclust_reference_more.R third|fourth OUTDIR
+#           magnitude);
+#   fifth:  transformed and rescaled versions of sets of the earlier panels
+#           (log returns, standardised columns, logarithms, a transposed
+#           matrix), count tables, and the longest univariate series
+#           (sunspot.month, 3177 values).
+# Usage: Rscript benchmarks/mclust_reference_more.R third|fourth|fifth OUTDIR
 # (needs mclust, jsonlite)
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) != 2L || !(args[1] %in% c("third", "fourth")))
-  stop("usage: Rscript mclust_reference_more.R third|fourth OUTDIR")
+if (length(args) != 2L || !(args[1] %in% c("third", "fourth", "fifth")))
+  stop("usage: Rscript mclust_reference_more.R third|fourth|fifth OUTDIR")
 outdir <- args[2]
 dir.create(file.path(outdir, "data"), recursive = TRUE, showWarnings = FALSE)
 suppressMessages(library(mclust)); library(jsonlite)
@@ -27,6 +31,16 @@ if (args[1] == "third") {
     PlantGrowth = data.frame(x = PlantGrowth$weight), co2 = data.frame(x = as.numeric(co2)),
     sleep = data.frame(x = sleep$extra), stack.x = stack.x, volcano = volcano,
     USAccDeaths = data.frame(x = as.numeric(USAccDeaths)), airquality4 = airquality[, 1:4])
+} else if (args[1] == "fifth") {
+  data(wdbc, package = "mclust"); data(banknote, package = "mclust"); data(diabetes, package = "mclust")
+  sets <- list(sunspot.month = data.frame(x = as.numeric(sunspot.month)),
+    mdeaths = data.frame(x = as.numeric(mdeaths)), presidents = data.frame(x = as.numeric(presidents)),
+    state.area = data.frame(x = state.area), state.center = as.data.frame(state.center),
+    EuStockReturns = as.data.frame(diff(log(EuStockMarkets))), quakesLL = quakes[, c("lat", "long")],
+    wdbc10 = wdbc[, 3:12], faithful_s = as.data.frame(scale(faithful)), USArrests_s = as.data.frame(scale(USArrests)),
+    banknote_s = as.data.frame(scale(banknote[, -1])), diabetes_log = log(diabetes[, -1]), trees_log = log(trees),
+    volcanoT = t(volcano), crimtab = crimtab, euro.cross = euro.cross, Harman74 = Harman74.cor$cov,
+    mtcars_s = as.data.frame(scale(mtcars)), rivers_log = data.frame(x = log(rivers)))
 } else {
   sets <- list(Theoph = as.data.frame(Theoph)[, c("Time", "conc")], WorldPhones = as.data.frame(WorldPhones),
     VADeaths = as.data.frame(VADeaths), USPersonalExpenditure = as.data.frame(USPersonalExpenditure),

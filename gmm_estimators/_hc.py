@@ -4,8 +4,10 @@ Banfield & Raftery (1993) and Fraley (1998) start EM from a tree built by
 merging, at each step, the two clusters whose union loses the least
 classification likelihood of a Gaussian model.  mclust's default (and ours) is
 the unconstrained model (``VVV``) on data standardised and rotated by their
-SVD (mclust's ``hcUse = "SVD"``); cutting the one tree at every number of
-components gives every candidate of a model-selection grid its start.
+SVD (mclust's ``hcUse = "SVD"``), and where there are no more rows than
+features Ward's criterion (``EII``: mclustBIC's choice there); cutting the
+one tree at every number of components gives every candidate of a
+model-selection grid its start.
 
 The criterion (mclust's ``hcVVV`` with ``alpha = beta = 1``) of a cluster with
 (weighted) size ``c``, scatter matrix ``W`` and ``t = trace(W)`` is::
@@ -124,10 +126,14 @@ def _terms(counts, traces, dets, alpha):
     return counts * np.log(np.maximum(dets, 0.0) + (traces + alpha) / counts)
 
 
-def hc_merges(Z, counts):
+def hc_merges(Z, counts, spherical=False):
     """The merges of VVV model-based agglomerative clustering of weighted points.
 
     At each step the pair of clusters whose merge costs least is merged.
+    With ``spherical``, the model is mclust's ``EII`` instead (``hcEII``,
+    Ward's criterion: merging ``A`` and ``B`` costs ``(c_A c_B / c_AB)
+    |m_A - m_B|^2``), which mclust uses when there are no more rows than
+    features.
     Ties are broken as mclust's ``hcvvv`` breaks them: clusters sit in slots
     ``0 .. s - 1`` (at first point ``i`` in slot ``i``); of the pairs of
     least cost, the one whose larger slot is largest, then whose smaller slot
@@ -140,6 +146,8 @@ def hc_merges(Z, counts):
         The points (already transformed), in order.
     counts : ndarray of shape (m,)
         Positive weight of each point (the number of rows it stands for).
+    spherical : bool, default=False
+        Ward's criterion (mclust's ``hcEII``) instead of ``hcVVV``'s.
 
     Returns
     -------
@@ -156,7 +164,7 @@ def hc_merges(Z, counts):
 
     size = counts.astype(np.float64).copy()
     mu = Z.astype(np.float64).copy()
-    W = np.zeros((m, d, d))
+    W = None if spherical else np.zeros((m, d, d))
     trace = np.zeros(m)
     det = np.zeros(m)
     leaf = np.ones(m, dtype=bool)  # a point not merged yet: W = 0
@@ -167,9 +175,12 @@ def hc_merges(Z, counts):
     sq = np.einsum("ij,ij->i", mu, mu)
     f = np.outer(size, size) / (size[:, None] + size[None, :])
     t_pair = f * np.maximum(sq[:, None] + sq[None, :] - 2.0 * mu @ mu.T, 0.0)
-    c_pair = size[:, None] + size[None, :]
-    det_pair = t_pair / c_pair if d == 1 else 0.0
-    D = _terms(c_pair, t_pair, det_pair, alpha) - term[:, None] - term[None, :]
+    if spherical:
+        D = t_pair
+    else:
+        c_pair = size[:, None] + size[None, :]
+        det_pair = t_pair / c_pair if d == 1 else 0.0
+        D = _terms(c_pair, t_pair, det_pair, alpha) - term[:, None] - term[None, :]
     np.fill_diagonal(D, np.inf)
     alive = np.ones(m, dtype=bool)
     nn = np.argmin(D, axis=1)
@@ -199,13 +210,16 @@ def hc_merges(Z, counts):
         c = size[a] + size[b]
         delta = mu[a] - mu[b]
         g = size[a] * size[b] / c
-        W[a] = W[a] + W[b] + g * np.outer(delta, delta)
-        trace[a] = trace[a] + trace[b] + g * (delta @ delta)
         mu[a] = (size[a] * mu[a] + size[b] * mu[b]) / c
         size[a] = c
-        leaf[a] = False
-        det[a] = _det(W[a][None] / c)[0]
-        term[a] = _terms(size[a : a + 1], trace[a : a + 1], det[a : a + 1], alpha)[0]
+        if not spherical:
+            W[a] = W[a] + W[b] + g * np.outer(delta, delta)
+            trace[a] = trace[a] + trace[b] + g * (delta @ delta)
+            leaf[a] = False
+            det[a] = _det(W[a][None] / c)[0]
+            term[a] = _terms(size[a : a + 1], trace[a : a + 1], det[a : a + 1], alpha)[
+                0
+            ]
         alive[b] = False
         D[b, :] = np.inf
         D[:, b] = np.inf
@@ -219,31 +233,12 @@ def hc_merges(Z, counts):
         cu = c + cj
         dl = mu[others] - mu[a]
         gj = c * cj / cu
-        tu = trace[a] + trace[others] + gj * np.einsum("ij,ij->i", dl, dl)
-        du = np.zeros(len(others))
-        big = cu > d  # smaller unions have a singular scatter: det 0
-        if big.any():
-            # with a leaf j (W_j = 0), W_u = W_a + g_j dl_j dl_j^T and, by the
-            # matrix determinant lemma, det(W_u) = det(W_a) (1 + g_j dl_j^T
-            # W_a^-1 dl_j): O(d^2) a pair instead of a determinant
-            lemma = big & leaf[others]
-            factor = None
-            if c > d and det[a] > 0 and np.count_nonzero(lemma) >= LEMMA_MIN:
-                factor = _regular_factor(W[a])
-            if factor is None:
-                lemma[:] = False
-            else:
-                y = solve_triangular(
-                    factor, dl[lemma].T, lower=True, check_finite=False
-                )
-                q = np.einsum("ij,ij->j", y, y)
-                du[lemma] = det[a] * (c / cu[lemma]) ** d * (1.0 + gj[lemma] * q)
-            full = big & ~lemma
-            if full.any():
-                Wu = W[a] + W[others[full]]
-                Wu += gj[full, None, None] * dl[full, :, None] * dl[full, None, :]
-                du[full] = _det(Wu / cu[full, None, None])
-        cost = _terms(cu, tu, du, alpha) - term[a] - term[others]
+        if spherical:  # the growth of the within-cluster sum of squares
+            cost = gj * np.einsum("ij,ij->i", dl, dl)
+        else:
+            cost = _vvv_costs(
+                a, others, c, cu, dl, gj, W, trace, det, term, leaf, alpha, d
+            )
         D[a, others] = cost
         D[others, a] = cost
         # nearest neighbours: the union's own, and rows that pointed at a or b
@@ -257,6 +252,34 @@ def hc_merges(Z, counts):
         nn[closer] = a
         nnd[closer] = D[closer, a]
     return merges
+
+
+def _vvv_costs(a, others, c, cu, dl, gj, W, trace, det, term, leaf, alpha, d):
+    """The costs under ``hcVVV``'s criterion of merging the union just
+    stored at ``a`` (weight ``c``) with each of the clusters ``others``."""
+    tu = trace[a] + trace[others] + gj * np.einsum("ij,ij->i", dl, dl)
+    du = np.zeros(len(others))
+    big = cu > d  # smaller unions have a singular scatter: det 0
+    if big.any():
+        # with a leaf j (W_j = 0), W_u = W_a + g_j dl_j dl_j^T and, by the
+        # matrix determinant lemma, det(W_u) = det(W_a) (1 + g_j dl_j^T
+        # W_a^-1 dl_j): O(d^2) a pair instead of a determinant
+        lemma = big & leaf[others]
+        factor = None
+        if c > d and det[a] > 0 and np.count_nonzero(lemma) >= LEMMA_MIN:
+            factor = _regular_factor(W[a])
+        if factor is None:
+            lemma[:] = False
+        else:
+            y = solve_triangular(factor, dl[lemma].T, lower=True, check_finite=False)
+            q = np.einsum("ij,ij->j", y, y)
+            du[lemma] = det[a] * (c / cu[lemma]) ** d * (1.0 + gj[lemma] * q)
+        full = big & ~lemma
+        if full.any():
+            Wu = W[a] + W[others[full]]
+            Wu += gj[full, None, None] * dl[full, :, None] * dl[full, None, :]
+            du[full] = _det(Wu / cu[full, None, None])
+    return _terms(cu, tu, du, alpha) - term[a] - term[others]
 
 
 #: The determinants of a union with the points not merged yet go by the
@@ -379,7 +402,9 @@ class HierarchicalStart:
         self.leaf_row = positive[leaf]
         self.leaf_value = value
         self.n_points = len(leaf)
-        self.merges = hc_merges(Z[leaf], counts)
+        # mclust's hcEII where there are no more rows than features
+        self.spherical = units.sum() <= X.shape[1]
+        self.merges = hc_merges(Z[leaf], counts, spherical=self.spherical)
 
     def _leaf_labels(self, n_clusters):
         if n_clusters > self.n_distinct:

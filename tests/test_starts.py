@@ -95,6 +95,40 @@ def test_hc_tree_is_mclusts_with_identical_rows():
         assert adjusted_rand_score(tree.labels(k), labels) == 1.0
 
 
+#: mclust 6.0.0's hclass(hc(X, modelName = "EII", use = "SVD"), 1:9) of the
+#: data of test_hc_tree_on_no_more_rows_than_features (mclustBIC's start when
+#: a data set has no more rows than features), one row per K.
+EII_HCLASS = """
+1 1 1 1 1 1 1 1 1 1 1 1
+1 1 1 1 1 1 2 2 2 2 2 2
+1 1 1 1 1 1 2 2 2 3 3 2
+1 1 1 1 1 1 2 3 3 4 4 3
+1 1 1 1 2 2 3 4 4 5 5 4
+1 1 1 1 2 2 3 4 5 6 6 5
+1 1 2 1 3 3 4 5 6 7 7 6
+1 2 3 1 4 4 5 6 7 8 8 7
+1 2 3 1 4 4 5 6 7 8 9 7
+"""
+
+
+def test_hc_tree_on_no_more_rows_than_features():
+    """With no more rows than features mclust builds its tree with Ward's
+    criterion (hcEII) instead of hcVVV's: so does 'hc' (12 rows, 14
+    features; hcVVV's criterion gave other cuts at K = 2..9)."""
+    rng = np.random.RandomState(7)
+    X = np.round(
+        np.vstack([rng.normal(0, 1, (6, 14)), rng.normal(2.0, 1.5, (6, 14))]), 2
+    )
+    tree = HierarchicalStart(X, np.ones(len(X)), np.random.RandomState(0))
+    assert tree.spherical
+    reference = np.array(EII_HCLASS.split(), dtype=int).reshape(9, 12)
+    for k in range(1, 10):
+        assert adjusted_rand_score(tree.labels(k), reference[k - 1]) == 1.0
+    # one more row than features: mclust's hcVVV
+    X = rng.standard_normal((15, 14))
+    assert not HierarchicalStart(X, np.ones(15), rng).spherical
+
+
 def test_hc_tree_is_order_invariant_without_ties():
     rng = np.random.RandomState(0)
     X = rng.standard_normal((60, 3))
