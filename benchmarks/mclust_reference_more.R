@@ -10,12 +10,15 @@
 #   fifth:  transformed and rescaled versions of sets of the earlier panels
 #           (log returns, standardised columns, logarithms, a transposed
 #           matrix), count tables, and the longest univariate series
-#           (sunspot.month, 3177 values).
-# Usage: Rscript benchmarks/mclust_reference_more.R third|fourth|fifth OUTDIR
+#           (sunspot.month, 3177 values);
+#   sixth:  the last small tables of R's datasets (Harman23.cor,
+#           occupationalStatus), the UK lung-disease deaths together and
+#           apart, and short univariate samples.
+# Usage: Rscript benchmarks/mclust_reference_more.R third|fourth|fifth|sixth OUTDIR
 # (needs mclust, jsonlite)
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) != 2L || !(args[1] %in% c("third", "fourth", "fifth")))
-  stop("usage: Rscript mclust_reference_more.R third|fourth|fifth OUTDIR")
+if (length(args) != 2L || !(args[1] %in% c("third", "fourth", "fifth", "sixth")))
+  stop("usage: Rscript mclust_reference_more.R third|fourth|fifth|sixth OUTDIR")
 outdir <- args[2]
 dir.create(file.path(outdir, "data"), recursive = TRUE, showWarnings = FALSE)
 suppressMessages(library(mclust)); library(jsonlite)
@@ -41,6 +44,17 @@ if (args[1] == "third") {
     banknote_s = as.data.frame(scale(banknote[, -1])), diabetes_log = log(diabetes[, -1]), trees_log = log(trees),
     volcanoT = t(volcano), crimtab = crimtab, euro.cross = euro.cross, Harman74 = Harman74.cor$cov,
     mtcars_s = as.data.frame(scale(mtcars)), rivers_log = data.frame(x = log(rivers)))
+} else if (args[1] == "sixth") {
+  sets <- list(Harman23 = Harman23.cor$cov, occupationalStatus = unclass(occupationalStatus),
+    UKLung = data.frame(l = as.numeric(ldeaths), m = as.numeric(mdeaths), f = as.numeric(fdeaths)),
+    mfdeaths = data.frame(m = as.numeric(mdeaths), f = as.numeric(fdeaths)),
+    fdeaths = data.frame(x = as.numeric(fdeaths)), stack.loss = data.frame(x = stack.loss),
+    npk = data.frame(x = npk$yield), warpbreaks = data.frame(x = warpbreaks$breaks),
+    iris_setosa = iris[iris$Species == "setosa", 1:4], iris_petal = iris[, 3:4],
+    mtcars_log = log(mtcars[, c("mpg", "disp", "hp", "wt", "qsec")]),
+    airquality_oz = airquality[, c("Ozone", "Temp")], USArrests3 = USArrests[, c(1, 2, 4)],
+    faithful_w = data.frame(x = faithful$waiting), faithful_e = data.frame(x = faithful$eruptions),
+    LakeHuron2 = data.frame(x = as.numeric(LakeHuron), dx = c(NA, diff(as.numeric(LakeHuron)))))
 } else {
   sets <- list(Theoph = as.data.frame(Theoph)[, c("Time", "conc")], WorldPhones = as.data.frame(WorldPhones),
     VADeaths = as.data.frame(VADeaths), USPersonalExpenditure = as.data.frame(USPersonalExpenditure),

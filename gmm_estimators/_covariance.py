@@ -354,7 +354,8 @@ class _CovarianceModel(ComponentModel):
         return {}
 
     # -- degeneracy (see gmm_estimators._em.degeneracy) --------------------------
-    def points_needed(self):
+    @classmethod
+    def points_needed_by(cls, n_features):
         """Effective points a component needs for a regular covariance."""
         return 2
 
@@ -441,6 +442,7 @@ class FullCovariance(_CovarianceModel):
 
     name = "full"
     init_needs_means = True
+    full_matrix = True
 
     @classmethod
     def row_width(cls, n_components, n_features):
@@ -687,8 +689,9 @@ class FullCovariance(_CovarianceModel):
     def sample_component(self, rng, k, n):
         return rng.multivariate_normal(self.means[k], self.covariances[k], int(n))
 
-    def points_needed(self):
-        return self.n_features + 1
+    @classmethod
+    def points_needed_by(cls, n_features):
+        return n_features + 1
 
     def relative_variances(self, data_var, reg_covar):
         return _smallest_relative_eigenvalues(self.covariances, data_var, reg_covar)
@@ -852,6 +855,7 @@ class TiedCovariance(_CovarianceModel):
 
     name = "tied"
     needs_scatter = True
+    full_matrix = True
 
     @classmethod
     def param_shape(cls, n_components, n_features):
@@ -951,7 +955,8 @@ class TiedCovariance(_CovarianceModel):
         d = self.n_features
         return np.broadcast_to(self.prec_chol, (self.n_components, d, d))
 
-    def points_needed(self):
+    @classmethod
+    def points_needed_by(cls, n_features):
         return 1
 
     def relative_variances(self, data_var, reg_covar):
@@ -1181,8 +1186,9 @@ class _Parsimonious:
     def n_cov_parameters(cls, n_components, n_features):
         return _n_cov_parameters(cls.name, n_components, n_features)
 
-    def points_needed(self):
-        return _points_needed(self.name, self.n_features)
+    @classmethod
+    def points_needed_by(cls, n_features):
+        return _points_needed(cls.name, n_features)
 
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
         return self.m_step_stacked([self], nk, s1c, stats, reg_covar, scatter)[0]

@@ -769,6 +769,33 @@ def degeneracy(model, weights, n_support, data_var, reg_covar):
     return ""
 
 
+def degeneracy_a_priori(model_cls, n_components, n_features, n_support):
+    """Why every fit of ``n_components`` components of ``model_cls`` to
+    ``n_support`` rows (of non-zero weight) in ``n_features`` dimensions is
+    degenerate by the rule of :func:`degeneracy`, or ``""``.
+
+    Two cases are certain before any fit: the components need more effective
+    points than there are rows (the counts add up to ``n_support``, so one
+    of them has fewer than ``points_needed``), or the model's covariances are
+    general matrices built from the rows' scatter (:attr:`full_matrix`) and
+    there are no more rows than features: the centred rows span at most
+    ``n_support - 1 < n_features`` dimensions, and outside them every such
+    covariance is ``reg_covar``.
+    """
+    need = model_cls.points_needed_by(n_features)
+    if n_support < n_components * (need - 0.05):
+        return (
+            f"{n_components} components need {need} effective points each; "
+            f"there are {n_support} rows"
+        )
+    if model_cls.full_matrix and n_support <= n_features:
+        return (
+            f"{n_support} rows span fewer than the {n_features} dimensions of a "
+            f"regular {model_cls.name} covariance"
+        )
+    return ""
+
+
 def degenerate_components(model, weights, n_support, data_var, reg_covar):
     """Indices of the degenerate components (see :func:`degeneracy`)."""
     checks = _component_checks(model, weights, n_support, data_var, reg_covar)
@@ -1290,6 +1317,17 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         runs = self._runs() if do_init else [None]
         if do_init and search.get("starts"):
             runs = [("labels", labels) for labels in search["starts"]]
+        # A search fits a candidate that no start can make regular from its
+        # first start only, for at most SCREEN_MAX_ITER steps (the lower bound
+        # of a covariance held up by reg_covar jitters from rounding, and such
+        # a run may never meet tol); the reason goes back in the context
+        a_priori = ""
+        if do_init and "a_priori" in search:
+            a_priori = search["a_priori"] = degeneracy_a_priori(
+                self._model_class(), self.n_components, X.shape[1], n_support
+            )
+            if a_priori:
+                runs = runs[:1]
         rng = check_random_state(search.get("random_state", self.random_state))
         # (a fit alone keeps its own, so that its starts share their trees)
         cache = search.get("cache")
@@ -1301,7 +1339,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         screen_tol = max(self.tol, SCREEN_TOL) if len(runs) > 1 else self.tol
         screen_iter = (
             min(self.max_iter, SCREEN_MAX_ITER)
-            if screen_tol > self.tol
+            if screen_tol > self.tol or a_priori
             else self.max_iter
         )
         # On large data the screening runs on a weighted subsample of

@@ -175,9 +175,20 @@ class ComponentModel(abc.ABC):
         :attr:`recenters`)."""
         raise NotImplementedError(f"{type(self).__name__} cannot be re-centred")
 
-    def points_needed(self):
+    #: Whether a component's covariance is a general matrix built from the
+    #: rows' scatter, and so singular (but for ``reg_covar``) wherever the
+    #: rows do not reach: on data of no more rows than features
+    #: (:func:`gmm_estimators._em.degeneracy_a_priori`).
+    full_matrix = False
+
+    @classmethod
+    def points_needed_by(cls, n_features):
         """Effective points a component needs for regular parameters."""
         return 1
+
+    def points_needed(self):
+        """Effective points a component of this model needs."""
+        return self.points_needed_by(self.n_features)
 
     def relative_variances(self, data_var, reg_covar):
         """Smallest variance of each component without ``reg_covar``, in units

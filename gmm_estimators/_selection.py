@@ -215,6 +215,7 @@ def _fit_candidate(
     finally:
         est.__dict__.pop("_search_context", None)
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    a_priori = (context or {}).get("a_priori", "")
     if context is not None and context.get("partition_rows") is not None:
         # on a Dask array, partitions are of the search's sample rows
         labels = est.predict(context["partition_rows"])
@@ -223,7 +224,8 @@ def _fit_candidate(
     result.update(
         error=None,
         fit_time=fit_time,
-        degenerate=str(getattr(est, "degenerate_", "")),
+        a_priori=a_priori,
+        degenerate=str(getattr(est, "degenerate_", "")) or a_priori,
         converged=bool(getattr(est, "converged_", not warned)),
         n_iter=getattr(est, "n_iter_", None),
         labels=labels,
@@ -1001,6 +1003,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             out = []
             for index in by_k[k]:
                 context = {"random_state": fit_seed, "cache": caches[split]}
+                if starts is not None and fits[index][0].get("a_priori"):
+                    out.append(None)  # degenerate whatever its start
+                    continue
+                if split == 0 and starts is None:
+                    context["a_priori"] = ""  # the fit says why, if it is
                 if sample is not None and split == 0:
                     context["partition_rows"] = sample[0]
                 if starts is not None:
@@ -1198,7 +1205,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 FitFailedWarning,
                 stacklevel=5,
             )
-        not_converged = ~failed & ~converged
+        # (a candidate degenerate whatever its start ran a few steps only)
+        a_priori = np.array([bool(f[0].get("a_priori")) for f in fits])
+        not_converged = ~failed & ~converged & ~a_priori
         if not_converged.any():
             warnings.warn(
                 f"{int(not_converged.sum())} of {len(candidates)} candidates did not "

@@ -4,6 +4,7 @@
 import copy
 import functools
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from numpy.testing import assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_iris, load_wine, make_blobs
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import BayesianGaussianMixture
 from sklearn.model_selection import GroupKFold
@@ -560,6 +562,105 @@ def test_all_degenerate_warns_and_still_selects():
         GaussianMixtureSelector(
             n_components=[2, 3], covariance_type="full", random_state=0
         ).fit(X)
+
+
+@pytest.mark.parametrize(
+    "covariance_type, n_components, n_samples, n_features, why",
+    [
+        ("full", 2, 9, 4, "need 5 effective points"),  # 2 x 5 > 9
+        ("full", 2, 10, 4, ""),
+        ("VVE", 3, 14, 4, "need 5 effective points"),
+        ("diag", 5, 9, 4, "need 2 effective points"),
+        ("diag", 4, 9, 4, ""),
+        ("tied", 1, 4, 4, "span fewer than the 4 dimensions"),
+        ("EEV", 2, 4, 4, "span fewer than the 4 dimensions"),
+        ("tied", 1, 5, 4, ""),
+        ("VEI", 1, 3, 4, ""),
+        ("spherical", 3, 6, 4, ""),
+        ("spherical", 4, 7, 4, "need 2 effective points"),
+    ],
+)
+def test_degeneracy_a_priori(covariance_type, n_components, n_samples, n_features, why):
+    """Every fit is degenerate by the rule of degeneracy: when the components
+    need more points than there are rows, or a general covariance matrix
+    meets no more rows than features; checked against fits from several
+    starts."""
+    from gmm_estimators._em import degeneracy_a_priori
+
+    model_cls = GaussianMixture(covariance_type=covariance_type)._model_class()
+    reason = degeneracy_a_priori(model_cls, n_components, n_features, n_samples)
+    if why:
+        assert why in reason
+    else:
+        assert reason == ""
+    X = np.random.RandomState(1).standard_normal((n_samples, n_features))
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                gm = GaussianMixture(
+                    n_components,
+                    covariance_type=covariance_type,
+                    init_params="random_from_data",
+                    reg_covar=1e-10,
+                    random_state=seed,
+                ).fit(X)
+            except ValueError:
+                assert why  # a fit that fails is one that could not be regular
+                continue
+        if why:
+            assert gm.degenerate_
+
+
+def test_selector_fits_a_priori_degenerate_candidates_from_one_start(capsys):
+    """A candidate that no start can make regular is fitted from its first
+    start only, for at most SCREEN_MAX_ITER steps, flagged, skipped by the
+    second round and by the non-convergence warning; the others as before."""
+    from gmm_estimators._em import SCREEN_MAX_ITER
+    from gmm_estimators._selection import _fit_candidate
+
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.standard_normal((6, 4)), 5 + rng.standard_normal((6, 4))])
+    selector = GaussianMixtureSelector(
+        n_components=range(1, 4), covariance_type=["full", "diag"], random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        selector.fit(X)
+    res = selector.cv_results_
+    for params, flag, n_iter in zip(
+        res["params"], res["degenerate"], res["n_iter"], strict=True
+    ):
+        if params["covariance_type"] == "full" and params["n_components"] >= 3:
+            assert "effective points" in flag  # 3 x 5 > 12
+            assert n_iter <= SCREEN_MAX_ITER
+    assert selector.best_params_["covariance_type"] == "diag" or (
+        selector.best_params_["n_components"] <= 2
+    )
+    # one start, seen through the estimator's progress lines
+    estimator = selector._estimator().set_params(verbose=1)
+    for k, runs in [(3, 1), (2, None)]:
+        context = {"random_state": 0, "cache": {}, "a_priori": ""}
+        result = _fit_candidate(
+            estimator,
+            {"n_components": k, "covariance_type": "full"},
+            X,
+            None,
+            None,
+            context,
+            {},
+            {},
+            np.nan,
+            False,
+        )
+        printed = len(
+            re.findall(r"^Initialization \d+$", capsys.readouterr().out, re.M)
+        )
+        assert bool(result["a_priori"]) == (runs == 1)
+        if runs == 1:
+            assert printed == 1
+        else:
+            assert printed > 1
 
 
 # --- behaves as a scikit-learn search -------------------------------------------
