@@ -769,18 +769,25 @@ def degeneracy(model, weights, n_support, data_var, reg_covar):
     return ""
 
 
-def degeneracy_a_priori(model_cls, n_components, n_features, n_support):
+def degeneracy_a_priori(model_cls, n_components, n_features, n_support, flatness=None):
     """Why every fit of ``n_components`` components of ``model_cls`` to
     ``n_support`` rows (of non-zero weight) in ``n_features`` dimensions is
     degenerate by the rule of :func:`degeneracy`, or ``""``.
 
-    Two cases are certain before any fit: the components need more effective
+    Three cases are known before any fit: the components need more effective
     points than there are rows (the counts add up to ``n_support``, so one
-    of them has fewer than ``points_needed``), or the model's covariances are
+    of them has fewer than ``points_needed``); or the model's covariances are
     general matrices built from the rows' scatter (:attr:`full_matrix`) and
     there are no more rows than features: the centred rows span at most
     ``n_support - 1 < n_features`` dimensions, and outside them every such
-    covariance is ``reg_covar``.
+    covariance is ``reg_covar``; or such a model meets rows that lie in a
+    hyperplane: ``flatness`` (:func:`data_flatness`), the smallest eigenvalue
+    of their covariance in units of the features' variances, is below
+    :data:`DEGENERATE_VARIANCE`.  (The within-component scatters add up to
+    at most the data's, so along that direction the weighted mean of the
+    components' variances is at most ``flatness``, and so is the smallest;
+    for the constrained models built from the same scatters it is the
+    direction where every one of them vanishes.)
     """
     need = model_cls.points_needed_by(n_features)
     if n_support < n_components * (need - 0.05):
@@ -793,7 +800,27 @@ def degeneracy_a_priori(model_cls, n_components, n_features, n_support):
             f"{n_support} rows span fewer than the {n_features} dimensions of a "
             f"regular {model_cls.name} covariance"
         )
+    if model_cls.full_matrix and flatness is not None:
+        if flatness < DEGENERATE_VARIANCE:
+            return (
+                f"the rows lie in a hyperplane (relative variance {flatness:.2g} "
+                f"across it): a {model_cls.name} covariance is singular there"
+            )
     return ""
+
+
+def data_flatness(X, sample_weight):
+    """The smallest eigenvalue of the rows' weighted covariance in units of
+    the features' variances (constant features left out; ``inf`` when every
+    feature is constant), for :func:`degeneracy_a_priori`."""
+    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    _, var, scatter = weighted_moments(X, weights, scatter=True)
+    keep = var > 0
+    if not keep.any():
+        return np.inf
+    root = 1.0 / np.sqrt(var[keep])
+    cov = scatter[np.ix_(keep, keep)] / float(weights.sum())
+    return float(np.linalg.eigvalsh(root[:, None] * cov * root[None, :])[0])
 
 
 def degenerate_components(model, weights, n_support, data_var, reg_covar):
@@ -1317,22 +1344,28 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         runs = self._runs() if do_init else [None]
         if do_init and search.get("starts"):
             runs = [("labels", labels) for labels in search["starts"]]
+        rng = check_random_state(search.get("random_state", self.random_state))
+        # (a fit alone keeps its own, so that its starts share their trees)
+        cache = search.get("cache")
+        if cache is None:
+            cache = {}
         # A search fits a candidate that no start can make regular from its
         # first start only, for at most SCREEN_MAX_ITER steps (the lower bound
         # of a covariance held up by reg_covar jitters from rounding, and such
         # a run may never meet tol); the reason goes back in the context
         a_priori = ""
         if do_init and "a_priori" in search:
+            flatness = None
+            if self._model_class().full_matrix:  # one pass, shared
+                key = ("flatness", X.shape[0])
+                if key not in cache:
+                    cache[key] = data_flatness(X, sw)
+                flatness = cache[key]
             a_priori = search["a_priori"] = degeneracy_a_priori(
-                self._model_class(), self.n_components, X.shape[1], n_support
+                self._model_class(), self.n_components, X.shape[1], n_support, flatness
             )
             if a_priori:
                 runs = runs[:1]
-        rng = check_random_state(search.get("random_state", self.random_state))
-        # (a fit alone keeps its own, so that its starts share their trees)
-        cache = search.get("cache")
-        if cache is None:
-            cache = {}
         # Several runs: each first to the screening tolerance, then the best
         # SCREEN_KEEP continued to ``tol`` (with the default tol, every run
         # goes to ``tol``, as scikit-learn's n_init).

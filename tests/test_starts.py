@@ -612,6 +612,46 @@ def test_degeneracy_a_priori(covariance_type, n_components, n_samples, n_feature
             assert gm.degenerate_
 
 
+def test_degeneracy_a_priori_of_rows_in_a_hyperplane():
+    """A column that is the sum of two others (R's UKLung: all deaths, male
+    and female): every general covariance is singular across the plane;
+    diagonal ones are not."""
+    from gmm_estimators._em import data_flatness, degeneracy_a_priori
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((40, 2)) * [1.0, 100.0] + 1e3
+    X = np.column_stack([X, X.sum(axis=1)])
+    flatness = data_flatness(X, None)
+    assert flatness < 1e-12
+    assert data_flatness(X[:, :2], np.arange(40.0)) > 0.5
+    for covariance_type in ("full", "tied", "EEV", "VEE"):
+        model_cls = GaussianMixture(covariance_type=covariance_type)._model_class()
+        assert "hyperplane" in degeneracy_a_priori(model_cls, 2, 3, 40, flatness)
+        assert degeneracy_a_priori(model_cls, 2, 3, 40, 1e-6) == ""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                gm = GaussianMixture(
+                    2, covariance_type=covariance_type, reg_covar=1e-10, random_state=0
+                ).fit(X)
+            except ValueError:
+                continue
+        assert gm.degenerate_
+    diag = GaussianMixture(covariance_type="diag")._model_class()
+    assert degeneracy_a_priori(diag, 2, 3, 40, flatness) == ""
+    selector = GaussianMixtureSelector(
+        n_components=[1, 2], covariance_type=["tied", "diag"], random_state=0
+    ).fit(X)
+    flags = dict(
+        zip(
+            [p["covariance_type"] for p in selector.cv_results_["params"]],
+            selector.cv_results_["degenerate"],
+            strict=False,
+        )
+    )
+    assert flags["tied"] and selector.covariance_type_ == "diag"
+
+
 def test_selector_fits_a_priori_degenerate_candidates_from_one_start(capsys):
     """A candidate that no start can make regular is fitted from its first
     start only, for at most SCREEN_MAX_ITER steps, flagged, skipped by the
