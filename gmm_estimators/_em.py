@@ -225,6 +225,11 @@ class _Blocks:
         return accs
 
 
+def _total(blocks, sample_weight):
+    """The weight of the rows of ``blocks``."""
+    return blocks.n if sample_weight is None else float(sample_weight.sum())
+
+
 def fit_blocks(X, sample_weight, model_cls, row_width):
     """The blocks of a fit, centred at the weighted data mean, and the data
     scatter matrix when the model needs it (else None), in one pass."""
@@ -327,7 +332,13 @@ class _Squarem:
             run.n_iter, run.lower_bound - prev, self.t_iter
         )
         if first:
-            if abs(run.lower_bound - self.cycle_start) < self.tol:
+            limit = tol_limit(
+                self.tol,
+                run.lower_bound,
+                _total(self.blocks, self.sw),
+                self.est._tol_relative(),
+            )
+            if abs(run.lower_bound - self.cycle_start) < limit:
                 run.converged = True
                 return True
             self.cycle_start = run.lower_bound
@@ -456,7 +467,24 @@ def stackable(model, blocks):
     return blocks.n_blocks == 1 and model.stack_class is not None
 
 
-def iterate_stacked(runs, blocks, sample_weight, scatter, reg_covar, tol, max_iter):
+def tol_limit(tol, lower_bound, total, relative):
+    """The change of the mean lower bound below which a run stops.
+
+    ``tol`` (scikit-learn's rule); with ``relative`` (``tol_relative``), at
+    most ``tol * (|lower_bound| + 1 / total)`` too, with ``total`` the rows'
+    weight: R mclust's rule, a change of the total log-likelihood ``L``
+    below ``tol * (1 + |L|)``, which is the tighter one where the mean
+    log-likelihood is smaller than 1 in magnitude (densities near 1: data
+    of small scale, where EM that crawls stopped short of mclust's fits).
+    """
+    if not relative:
+        return tol
+    return tol * np.minimum(1.0, np.abs(lower_bound) + 1.0 / total)
+
+
+def iterate_stacked(
+    runs, blocks, sample_weight, scatter, reg_covar, tol, max_iter, relative=False
+):
     """EM iterations of several runs on small data, advanced together.
 
     Each run stops as :meth:`_BaseMixture._iterate` would stop it alone (its
@@ -488,7 +516,7 @@ def iterate_stacked(runs, blocks, sample_weight, scatter, reg_covar, tol, max_it
     for start in range(0, len(runs), group):
         part = runs[start : start + group]
         errors[start : start + group] = _iterate_group(
-            part, rows, total, scatter, reg_covar, tol, max_iter
+            part, rows, total, scatter, reg_covar, tol, max_iter, relative
         )
     return errors
 
@@ -621,7 +649,9 @@ def _stacked_estep(stacked, K, log_w, xa, sw, w, ws):
     return ll, moments, stats
 
 
-def _iterate_group(runs, rows, total, scatter, reg_covar, tol, max_iter):
+def _iterate_group(
+    runs, rows, total, scatter, reg_covar, tol, max_iter, relative=False
+):
     """:func:`iterate_stacked` on one group of runs, on the block ``rows``
     (a :class:`_StackedRows`).  The runs' weights, lower bounds and iteration
     counts live in arrays while they run, and go back to the runs when each
@@ -680,7 +710,9 @@ def _iterate_group(runs, rows, total, scatter, reg_covar, tol, max_iter):
         nk = nk.reshape(S, K)
         weights = nk / nk.sum(axis=1, keepdims=True)
         new_lower = ll / total
-        converged = np.abs(new_lower - lower) < tol
+        converged = np.abs(new_lower - lower) < tol_limit(
+            tol, new_lower, total, relative
+        )
         lower = new_lower
         n_iter += 1
         ended = (converged | (n_iter >= max_iter)) & ~failed
@@ -1749,7 +1781,14 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             and stackable(runs[0].model, blocks)
         ):
             return iterate_stacked(
-                runs, blocks, sample_weight, scatter, self.reg_covar, tol, max_iter
+                runs,
+                blocks,
+                sample_weight,
+                scatter,
+                self.reg_covar,
+                tol,
+                max_iter,
+                self._tol_relative(),
             )
         errors = []
         for run in runs:
@@ -1768,6 +1807,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         run.converged = False
         t_iter = perf_counter()
         max_iter = self.max_iter if max_iter is None else max_iter
+        relative = self._tol_relative()
+        total = _total(blocks, sample_weight)
         if self._accelerated(run.model, tol):
             _Squarem(self, run, blocks, sample_weight, scatter, tol, max_iter).iterate()
             return
@@ -1780,9 +1821,14 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             run.history.append(run.lower_bound)
             change = run.lower_bound - prev
             t_iter = self._verbose_iter(run.n_iter, change, t_iter)
-            if abs(change) < tol:
+            if abs(change) < tol_limit(tol, run.lower_bound, total, relative):
                 run.converged = True
                 break
+
+    def _tol_relative(self):
+        """Whether runs also stop by mclust's relative rule (:func:`tol_limit`;
+        the estimator's ``tol_relative`` parameter, where it has one)."""
+        return False
 
     def _acceleration(self):
         """The estimator's EM acceleration (its ``acceleration`` parameter,

@@ -82,7 +82,8 @@ def default_estimator():
     A :class:`GaussianMixture` that starts EM from mclust's hierarchical
     clustering, and four times each from k-means, from k-means++ seeds and
     from random data points (13 starts), and converges tightly (``tol=1e-5``
-    on the mean log-likelihood, ``max_iter=1000``), so that criteria of
+    on the mean log-likelihood, and by mclust's relative rule where that is
+    tighter, ``tol_relative=True``; ``max_iter=1000``), so that criteria of
     candidates are compared at their optima, not where a loose tolerance
     stopped them.
     ``reg_covar=1e-10``: scikit-learn's ``1e-6`` is absolute and biases
@@ -97,7 +98,12 @@ def default_estimator():
     ('hc', 'kmeans', 'k-means++', 'random_from_data')
     """
     return GaussianMixture(
-        init_params=DEFAULT_STARTS, n_init=4, tol=1e-5, max_iter=1000, reg_covar=1e-10
+        init_params=DEFAULT_STARTS,
+        n_init=4,
+        tol=1e-5,
+        max_iter=1000,
+        reg_covar=1e-10,
+        tol_relative=True,
     )
 
 
@@ -517,7 +523,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         by ``criterion='cv'``. ``None`` means :func:`default_estimator`:
         ``GaussianMixture(init_params=("hc", "kmeans", "k-means++",
         "random_from_data"), n_init=4, tol=1e-5, max_iter=1000,
-        reg_covar=1e-10)``. It is cloned, never modified, and the candidates
+        reg_covar=1e-10, tol_relative=True)``. It is cloned, never modified, and the candidates
         get only the searched parameters.
 
     n_components : int or array-like of int, default=10

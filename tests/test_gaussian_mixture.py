@@ -801,3 +801,67 @@ def test_squarem_only_on_runs_to_tol(crawling, monkeypatch):
     assert stacked and max(stacked) == 4  # hc, then three k-means starts
     assert tols and set(tols) == {1e-6}
     assert gm.converged_
+
+
+# --- tol_relative: mclust's relative stopping rule where it is tighter ---------
+
+
+def _small_scale_data():
+    """1-D data of small scale (mean log-likelihood near 0, as R's
+    treering), where EM crawls long after the mean changes by 1e-5."""
+    rng = np.random.RandomState(0)
+    x = np.concatenate(
+        [
+            rng.normal(0.8, 0.3, 1500),
+            rng.normal(1.2, 0.25, 1500),
+            rng.normal(0.3, 0.1, 200),
+        ]
+    )
+    return x[:, None]
+
+
+def test_tol_limit():
+    from gmm_estimators._em import tol_limit
+
+    assert tol_limit(1e-5, -0.18, 7980.0, False) == 1e-5
+    assert tol_limit(1e-5, -0.18, 7980.0, True) == pytest.approx(
+        1e-5 * (0.18 + 1 / 7980)
+    )
+    assert tol_limit(1e-5, -4.1, 272.0, True) == 1e-5  # scikit-learn's tighter
+    limits = tol_limit(1e-4, np.array([0.5, -3.0]), 100.0, True)
+    assert_allclose(limits, [1e-4 * 0.51, 1e-4])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(init_params="hc"),
+        dict(init_params=("hc", "kmeans"), n_init=2, random_state=0),  # stacked
+        dict(init_params="hc", acceleration="squarem"),
+    ],
+)
+def test_tol_relative_stops_by_mclusts_rule_where_tighter(params):
+    """Where the mean log-likelihood is below 1 in magnitude, a run stops
+    only when the total log-likelihood L changes by less than
+    tol * (1 + |L|) too (mclust's rule), and ends at a better optimum; where
+    it is larger, the two rules agree."""
+    X = _small_scale_data()
+    n = len(X)
+    common = dict(n_components=4, tol=1e-5, max_iter=20000, reg_covar=1e-10)
+    plain = GaussianMixture(**common, **params).fit(X)
+    relative = GaussianMixture(**common, **params, tol_relative=True).fit(X)
+    assert abs(relative.lower_bound_) < 0.5
+    assert relative.converged_
+    assert relative.n_iter_ > plain.n_iter_
+    assert relative.lower_bound_ > plain.lower_bound_
+    if "acceleration" not in params:
+        lb = relative.lower_bounds_
+        assert abs(lb[-1] - lb[-2]) < 1e-5 * (abs(lb[-1]) + 1 / n)
+        assert abs(lb[-2] - lb[-3]) >= 1e-5 * min(1.0, abs(lb[-2]) + 1 / n)
+    # larger scale: |mean log-likelihood| > 1, the same fit
+    big = X * 100.0
+    a = GaussianMixture(**common, **params).fit(big)
+    b = GaussianMixture(**common, **params, tol_relative=True).fit(big)
+    assert abs(a.lower_bound_) > 1
+    assert a.n_iter_ == b.n_iter_
+    assert a.lower_bound_ == b.lower_bound_
