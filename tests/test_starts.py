@@ -131,6 +131,49 @@ def test_hc_tree_on_no_more_rows_than_features():
     assert not HierarchicalStart(X, np.ones(15), rng).spherical
 
 
+#: mclust 6.0.0's hclass(hc(X, "VVV", use = "SVD"), 2:4) of the data of
+#: test_hc_tree_follows_mclusts_stored_factors (seeds 6 and 8), one string
+#: of labels per K.
+STORED_FACTORS_HCLASS = {
+    6: (
+        "111111111111111222222222222222222222222222222222222222222222"
+        "222222222222222111111111111111111111111111111111111111111111",
+        "111111111111111222222222222222222222222222222222222222222222"
+        "222222222222222333333333333333333333333333333111111111111111",
+        "111111111111111222222222222222222232222223222333333333333333"
+        "333333333333333444444444444444444444444444444111111111111111",
+    ),
+    8: (
+        "111111111111111111111111111111111111111111111111111111111111"
+        "111111111111111222222222222222222222222222222222222222222222",
+        "111111111111111111111111111111111111111111111221222222222222"
+        "222222222222222333333333333333333333333333333333333333333333",
+        "111111111111111111111111211111222222222222222332333333333333"
+        "333333333333333444444444444444444444444444444444444444444444",
+    ),
+}
+
+
+@pytest.mark.parametrize("seed", [6, 8])
+def test_hc_tree_follows_mclusts_stored_factors(seed):
+    """mclust's hcvvv keeps each cluster's scatter as a triangular factor,
+    stored so that it reads back the first row in every row: but for the
+    union of the last step, merges are costed with those factors, and a
+    union of two older clusters keeps the term of its stored cost.  The
+    tree does so (``_stored``) and its cuts are mclust's on eight clusters
+    in a ring (and on R's wreath, ChickWeight and Orange, where the exact
+    scatters gave other cuts: here at K = 2 for seed 8; with the stored
+    factors but each union's term from its factor, seed 6 at K = 2 and 3)."""
+    rng = np.random.RandomState(seed)
+    angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    centers = np.c_[np.cos(angles), np.sin(angles)] * 6
+    X = np.round(np.vstack([rng.normal(c, [1.0, 0.4], (15, 2)) for c in centers]), 2)
+    tree = HierarchicalStart(X, np.ones(len(X)), np.random.RandomState(0))
+    for k, labels in enumerate(STORED_FACTORS_HCLASS[seed], start=2):
+        reference = np.array(list(labels), dtype=int)
+        assert adjusted_rand_score(tree.labels(k), reference) == 1.0
+
+
 def test_hc_tree_is_order_invariant_without_ties():
     rng = np.random.RandomState(0)
     X = rng.standard_normal((60, 3))
