@@ -43,6 +43,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._covariance import _smallest_relative_eigenvalues
 from ._init import (
     HC_SORTED,
     INIT_METHODS,
@@ -310,6 +311,7 @@ class _Squarem:
         )
         self.t_iter = perf_counter()
         self.cycle_start = run.lower_bound
+        self.total = _total(blocks, sample_weight)
 
     def _estep(self, model, weights):
         return pass_stats(self.blocks, model, weights, self.sw)
@@ -333,10 +335,7 @@ class _Squarem:
         )
         if first:
             limit = tol_limit(
-                self.tol,
-                run.lower_bound,
-                _total(self.blocks, self.sw),
-                self.est._tol_relative(),
+                self.tol, run.lower_bound, self.total, self.est._tol_relative()
             )
             if abs(run.lower_bound - self.cycle_start) < limit:
                 run.converged = True
@@ -843,16 +842,15 @@ def degeneracy_a_priori(model_cls, n_components, n_features, n_support, flatness
 
 def data_flatness(X, sample_weight):
     """The smallest eigenvalue of the rows' weighted covariance in units of
-    the features' variances (constant features left out; ``inf`` when every
-    feature is constant), for :func:`degeneracy_a_priori`."""
+    the features' variances (constant features left out, as in the
+    components' check; ``inf`` when every feature is constant), for
+    :func:`degeneracy_a_priori`."""
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     _, var, scatter = weighted_moments(X, weights, scatter=True)
-    keep = var > 0
-    if not keep.any():
+    if not np.any(var > 0):
         return np.inf
-    root = 1.0 / np.sqrt(var[keep])
-    cov = scatter[np.ix_(keep, keep)] / float(weights.sum())
-    return float(np.linalg.eigvalsh(root[:, None] * cov * root[None, :])[0])
+    cov = scatter / float(weights.sum())
+    return float(_smallest_relative_eigenvalues(cov, var, 0.0)[0])
 
 
 def degenerate_components(model, weights, n_support, data_var, reg_covar):

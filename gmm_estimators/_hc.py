@@ -223,16 +223,17 @@ def hc_merges(Z, counts, spherical=False):
         c = size[a] + size[b]
         delta = mu[a] - mu[b]
         g = size[a] * size[b] / c
-        # mclust's term of a union of two clusters neither of which was
-        # formed at the last step: the cost it stored plus their terms
-        stored_term = D[a, b] + term[a] + term[b]
-        involves_recent = recent in (a, b)
         if not spherical:
+            # mclust's term of a union of two clusters neither of which was
+            # formed at the last step: the cost it stored plus their terms
+            involves_recent = recent in (a, b)
+            stored_term = D[a, b] + term[a] + term[b]
             # the scatter as mclust's factors hold it: the last step's union
             # its own, every other cluster's as mclust stores it (_stored)
-            Wa = W[a] if a == recent else _stored(W[a : a + 1], size[a : a + 1], d)[0]
-            Wb = W[b] if b == recent else _stored(W[b : b + 1], size[b : b + 1], d)[0]
-            W[a] = Wa + Wb + g * np.outer(delta, delta)
+            pair = np.array([a, b])
+            Wab = _stored(W[pair], size[pair], d)
+            Wab[pair == recent] = W[recent]
+            W[a] = Wab[0] + Wab[1] + g * np.outer(delta, delta)
         mu[a] = (size[a] * mu[a] + size[b] * mu[b]) / c
         size[a] = c
         recent = a
