@@ -1374,6 +1374,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         runs = self._runs() if do_init else [None]
         if do_init and search.get("starts"):
             runs = [("labels", labels) for labels in search["starts"]]
+        mclust_path = do_init and "hc" in runs
         rng = check_random_state(search.get("random_state", self.random_state))
         # (a fit alone keeps its own, so that its starts share their trees)
         cache = search.get("cache")
@@ -1572,8 +1573,45 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     kept += [r for r in done if r.method == "hc" and r not in kept][:1]
                     kept = _regular_if_any(kept)
                 go_on(kept, self.tol)
+            if mclust_path and not subsampled and not a_priori:
+                done += self._mclust_path_run(
+                    blocks, sw, scatter, rng, cache, n_support, errors
+                )
             self._keep_best_run(done, out_dtype, stacklevel=3)
         return self._final_pass(X, sw)
+
+    def _mclust_path_run(
+        self, blocks, sample_weight, scatter, rng, cache, n_support, errors
+    ):
+        """EM from mclust's start ('hc') with mclust's M-step, for a model
+        whose M-step mclust computes otherwise (its class's ``mclust_path``,
+        EVE and VVE): from the same start the two EMs may end at different
+        optima, and mclust's may be the better one.  The run to ``tol`` on all
+        rows, judged, as a list (empty for other models and one component,
+        or when the run fails, as where mclust's fails: its error is
+        appended to ``errors``)."""
+        path = self._model_class().mclust_path
+        if path is None or self.n_components == 1:
+            return []  # (one component: both M-steps have one maximiser)
+        run = None
+        try:
+            source = self._initial_source(blocks, sample_weight, rng, "hc", cache)
+            model, weights = model_from_responsibilities(
+                blocks,
+                path,
+                source,
+                sample_weight,
+                self.reg_covar,
+                scatter,
+                **self._model_options(),
+            )
+            run = _Run(model, weights, -np.inf, method="hc")
+            self._iterate(run, blocks, sample_weight, scatter, self.tol)
+        except ValueError as exc:
+            errors.append(exc)
+            return []
+        run.judge(n_support, blocks.data_var, self.reg_covar)
+        return [run]
 
     def _check_support(self, n_support, weighted):
         """scikit-learn's error when fewer rows (of non-zero weight) than

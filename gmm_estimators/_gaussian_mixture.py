@@ -97,7 +97,10 @@ or list of those, default='kmeans'
         between merges were broken otherwise) and keeps the best run. Every
         method treats an integer sample weight as repetition, and every
         method but 'hc' is invariant to the order of the rows ('hc', like
-        mclust's tree, breaks ties between merges by the row order).
+        mclust's tree, breaks ties between merges by the row order). For
+        EVE and VVE with more than one component, 'hc' also runs EM with
+        mclust's own M-step (its majorisation steps, which lead EM along
+        another path), on up to 4096 rows, and the better run is kept.
     weights_init : array-like of shape (n_components,), default=None
         Initial weights (by default from ``init_params``).
     means_init : array-like of shape (n_components, n_features), default=None

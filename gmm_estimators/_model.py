@@ -181,6 +181,13 @@ class ComponentModel(abc.ABC):
     #: (:func:`gmm_estimators._em.degeneracy_a_priori`).
     full_matrix = False
 
+    #: The class that fits this model with mclust's own M-step, where it
+    #: differs from this class's (an iterative M-step that mclust stops
+    #: elsewhere): a fit that starts from mclust's 'hc' also runs EM from it
+    #: with that class (:meth:`gmm_estimators._em._BaseMixture._fit`).
+    #: None: this class's M-step is mclust's.
+    mclust_path = None
+
     @classmethod
     def points_needed_by(cls, n_features):
         """Effective points a component needs for regular parameters."""
