@@ -50,6 +50,7 @@ from ._init import (
     _Canonical,
     _labels_source,
     initial_responsibilities,
+    last_hc_responsibilities,
 )
 from ._stats import (  # noqa: F401  (_normalize: imported from here by _ppca)
     BlockStats,
@@ -1573,32 +1574,45 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     kept += [r for r in done if r.method == "hc" and r not in kept][:1]
                     kept = _regular_if_any(kept)
                 go_on(kept, self.tol)
-            if mclust_path and not subsampled and not a_priori:
-                done += self._mclust_path_run(
-                    blocks, sw, scatter, rng, cache, n_support, errors
-                )
+            if mclust_path and not a_priori:
+                # EM from mclust's start as mclust runs it, where the runs
+                # above may not: with mclust's own M-step (EVE, VVE), and on
+                # all rows from the quantile classes of all rows for one
+                # feature where the starts were screened on a subsample
+                cls = None
+                if not subsampled:
+                    cls = self._model_class().mclust_path
+                elif X.shape[1] == 1:
+                    cls = self._model_class()
+                if cls is not None and self.n_components > 1:
+                    done += self._mclust_start_run(
+                        cls, blocks, sw, scatter, rng, cache, n_support, errors
+                    )
             self._keep_best_run(done, out_dtype, stacklevel=3)
         return self._final_pass(X, sw)
 
-    def _mclust_path_run(
-        self, blocks, sample_weight, scatter, rng, cache, n_support, errors
+    def _mclust_start_run(
+        self, cls, blocks, sample_weight, scatter, rng, cache, n_support, errors
     ):
-        """EM from mclust's start ('hc') with mclust's M-step, for a model
-        whose M-step mclust computes otherwise (its class's ``mclust_path``,
-        EVE and VVE): from the same start the two EMs may end at different
-        optima, and mclust's may be the better one.  The run to ``tol`` on all
-        rows, judged, as a list (empty for other models and one component,
-        or when the run fails, as where mclust's fails: its error is
-        appended to ``errors``)."""
-        path = self._model_class().mclust_path
-        if path is None or self.n_components == 1:
-            return []  # (one component: both M-steps have one maximiser)
-        run = None
+        """EM from mclust's start ('hc') on all rows with the model class
+        ``cls``, to ``tol``, judged, as a list (empty when the run fails, as
+        where mclust's own M-step fails: the error is appended to ``errors``).
+
+        Two cases (see :meth:`_fit`): ``cls`` is the model's ``mclust_path``
+        (EVE, VVE), whose M-step is mclust's: from the same start the two
+        EMs may end at different optima, and mclust's may be the better one;
+        or, for one feature on data whose starts were screened on a
+        subsample, the model itself, from mclust's quantile classes of all
+        the rows (mclust's start, cheap and exact), which the screening
+        would have drawn on the subsample.  The run starts from the fit's
+        own 'hc' start where it was drawn on these rows (the same tree)."""
         try:
-            source = self._initial_source(blocks, sample_weight, rng, "hc", cache)
+            source = last_hc_responsibilities(blocks.X, self.n_components, cache)
+            if source is None:
+                source = self._initial_source(blocks, sample_weight, rng, "hc", cache)
             model, weights = model_from_responsibilities(
                 blocks,
-                path,
+                cls,
                 source,
                 sample_weight,
                 self.reg_covar,

@@ -100,7 +100,10 @@ or list of those, default='kmeans'
         mclust's tree, breaks ties between merges by the row order). For
         EVE and VVE with more than one component, 'hc' also runs EM with
         mclust's own M-step (its majorisation steps, which lead EM along
-        another path), on up to 4096 rows, and the better run is kept.
+        another path), on up to 4096 rows, and the better run is kept; for
+        one feature on more rows, where the starts are screened on a
+        subsample, 'hc' also runs EM on all rows from the quantile classes
+        of all rows, as mclust does.
     weights_init : array-like of shape (n_components,), default=None
         Initial weights (by default from ``init_params``).
     means_init : array-like of shape (n_components, n_features), default=None

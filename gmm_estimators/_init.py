@@ -203,6 +203,18 @@ INIT_METHODS = ("hc", "kmeans", "k-means++", "random", "random_from_data")
 HC_SORTED = "hc:sorted"
 
 
+def last_hc_responsibilities(X, n_components, cache):
+    """The responsibility source of the last 'hc' start drawn on the rows
+    ``X`` through ``cache`` (by :func:`initial_responsibilities`), with no
+    draw from a generator: another run from the very same start (its tree's
+    subset included), or None when there was none."""
+    start = (cache or {}).get(("hc", "last", X.shape[0]))
+    if start is None:
+        return None
+    labels, values, split = start.responsibilities(n_components)
+    return _labels_source(labels, n_components, X.dtype, values, split)
+
+
 def initial_responsibilities(method, X, sample_weight, n_components, rng, cache=None):
     """The responsibility source of an initialisation method.
 
@@ -247,6 +259,8 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng, cache=
                 method, X, sample_weight, n_components, np.random.RandomState(seed)
             )
         start = cache[key]
+        if method == "hc":
+            cache[("hc", "last", n_samples)] = start
     if method == "hc":
         labels, values, split = start.responsibilities(n_components)
         return _labels_source(labels, n_components, X.dtype, values, split)
