@@ -27,7 +27,12 @@ import warnings
 
 import numpy as np
 
-from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES, MCLUST_MODELS
+from ._covariance import (
+    COVARIANCE_MODELS,
+    COVARIANCE_TYPES,
+    MCLUST_MODELS,
+    mclust_models,
+)
 
 PROG = "gmm-estimators"
 CRITERIA = ("bic", "aic", "icl", "cv")
@@ -81,7 +86,11 @@ def _components_range(text):
 
 def _covariance_types(text):
     """Parse ``--covariance``: a comma-separated list of covariance types, or
-    ``mclust`` for mclust's fourteen models."""
+    ``mclust`` for mclust's models (the fourteen; for one feature E and V,
+    as mclust: :func:`~gmm_estimators._covariance.mclust_models`), which a
+    list with other names expands to the fourteen."""
+    if text.strip() == "mclust":
+        return "mclust"
     names = [name.strip() for name in text.split(",")]
     names = [
         m for name in names for m in (MCLUST_MODELS if name == "mclust" else [name])
@@ -857,13 +866,16 @@ def _select(X, args, scaling):
     """
     from ._selection import GaussianMixtureSelector
 
-    n_candidates = len(args.components) * len(args.covariance)
+    types = args.covariance
+    if types == "mclust":
+        types = mclust_models(X.shape[1])
+    n_candidates = len(args.components) * len(types)
     folds = f", {args.cv}-fold cross-validation" if args.criterion == "cv" else ""
     _info(
         args,
         f"Selecting among {n_candidates} Gaussian mixtures (components "
         f"{_format_components(args.components)}; covariance "
-        f"{', '.join(args.covariance)}) by {args.criterion.upper()}{folds}, on "
+        f"{', '.join(types)}) by {args.criterion.upper()}{folds}, on "
         f"{_data_description(X, scaling)} ...",
     )
     selector = GaussianMixtureSelector(
@@ -1496,7 +1508,8 @@ def _add_selection_options(parser, default_components, *, demo=False):
         metavar="TYPES",
         help="covariance types to try, comma-separated: scikit-learn's "
         f"{','.join(COVARIANCE_TYPES)} (the default), mclust's "
-        f"{','.join(MCLUST_MODELS)}, or 'mclust' for all fourteen",
+        f"{','.join(MCLUST_MODELS)}, or 'mclust' for mclust's models (the fourteen; "
+        "E and V for one feature)",
     )
     options.add(
         "--criterion",

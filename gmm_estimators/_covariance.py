@@ -1843,6 +1843,31 @@ MCLUST_MODELS = (
 )
 """The fourteen parsimonious models, in mclust's order."""
 
+UNIVARIATE_MODELS = ("E", "V")
+"""mclust's models for one feature, equal and variable variance: what the
+fourteen reduce to there (a volume is all a one-dimensional covariance has),
+and what ``mclustBIC`` fits for one feature."""
+
+
+def mclust_models(n_features):
+    """mclust's models for data of ``n_features`` features.
+
+    The fourteen parsimonious models (:data:`MCLUST_MODELS`), or for one
+    feature the univariate ``"E"`` and ``"V"`` (:data:`UNIVARIATE_MODELS`):
+    there every model's covariance is a volume, equal or variable, so the
+    fourteen are those two fitted seven times each.
+
+    Examples
+    --------
+    >>> from gmm_estimators._covariance import mclust_models
+    >>> mclust_models(1)
+    ('E', 'V')
+    >>> len(mclust_models(2))
+    14
+    """
+    return UNIVARIATE_MODELS if n_features == 1 else MCLUST_MODELS
+
+
 COVARIANCE_MODELS.update(
     {
         "VVV": FullCovariance,

@@ -58,7 +58,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES, MCLUST_MODELS
+from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES, mclust_models
 from ._em import (
     SCREEN_ROWS,
     _BaseMixture,
@@ -536,8 +536,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             default=('full', 'tied', 'diag', 'spherical')
         Covariance types to try: any of :class:`GaussianMixture`'s, so also
         mclust's fourteen parsimonious models (see :ref:`covariance_models`);
-        ``"mclust"`` searches all fourteen (``MCLUST_MODELS``), as mclust's
-        ``mclustBIC`` does. ``None`` keeps
+        ``"mclust"`` searches mclust's models, as mclust's ``mclustBIC``
+        does: all fourteen (``MCLUST_MODELS``), or for one feature the
+        univariate ``"E"`` and ``"V"``, which the fourteen reduce to there. ``None`` keeps
         the estimator's own, and must be used for estimators without a
         ``covariance_type`` parameter (such as
         :class:`~gmm_estimators.MixtureOfPPCA`).
@@ -783,7 +784,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         """The estimator to clone for each candidate."""
         return default_estimator() if self.estimator is None else self.estimator
 
-    def _candidates(self, estimator, n_components):
+    def _candidates(self, estimator, n_components, n_features):
         """Parameter dicts of all candidates, in ``cv_results_`` order."""
         estimator_params = estimator.get_params()
         if self.covariance_type is None:
@@ -795,7 +796,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                     "set covariance_type=None to select its number of components."
                 )
             if self.covariance_type == "mclust":
-                covariance_types = list(MCLUST_MODELS)
+                covariance_types = list(mclust_models(n_features))
             elif isinstance(self.covariance_type, str):
                 covariance_types = [self.covariance_type]
             else:
@@ -947,7 +948,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             X = validate_data(self, X, dtype=[np.float64, np.float32])
         n_samples = X.shape[0]
         n_components = _check_n_components(self.n_components, n_samples)
-        candidates = self._candidates(estimator, n_components)
+        candidates = self._candidates(estimator, n_components, X.shape[1])
         if self.criterion == "icl" and not hasattr(estimator, "predict_proba"):
             raise ValueError(
                 f"criterion='icl' needs the responsibilities: "

@@ -310,6 +310,17 @@ def test_fit_searches_mclust_models(cli, data_csv):
     assert "best of 14 candidates" in result.err
 
 
+def test_fit_searches_mclusts_univariate_models_on_one_feature(cli, tmp_path, data):
+    # for one feature 'mclust' means E and V, as mclustBIC fits there
+    (tmp_path / "one.csv").write_text(
+        "x\n" + "\n".join(f"{v:.6f}" for v in data[:, 0]) + "\n"
+    )
+    result = cli(*"fit one.csv --out - --components 1-3 --covariance mclust".split())
+    assert result.status == 0, result.err
+    assert "covariance E, V)" in result.err
+    assert "best of 6 candidates" in result.err
+
+
 def test_reduce_writes_the_transform_with_feature_names(cli, tmp_path, data, data_csv):
     result = cli(
         *"reduce data.csv --components 2 --latent 1 --out reduced.csv --model "

@@ -335,6 +335,25 @@ def test_mclust_searches_the_fourteen_models(X_small):
         GaussianMixtureSelector(covariance_type=["VEV", "XYZ"]).fit(X_small)
 
 
+def test_mclust_on_one_feature_searches_e_and_v(X_small):
+    """For one feature the fourteen models are E or V (a one-dimensional
+    covariance is a volume): "mclust" searches those two, as mclustBIC does,
+    and each is the same model as its seven counterparts (EII..EVV, VII..VVV)
+    from the same start."""
+    X = X_small[:, :1]
+    selector = GaussianMixtureSelector(
+        n_components=range(1, 4), covariance_type="mclust", random_state=0
+    ).fit(X)
+    types = list(selector.cv_results_["param_covariance_type"])
+    assert types == ["E"] * 3 + ["V"] * 3
+    for name, same in [("E", "EVV"), ("V", "VVE")]:
+        for k in (2, 3):
+            ours = GaussianMixture(k, covariance_type=name, init_params="hc").fit(X)
+            theirs = GaussianMixture(k, covariance_type=same, init_params="hc").fit(X)
+            assert ours.n_parameters_ == theirs.n_parameters_
+            assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=1e-9)
+
+
 def test_covariance_type_none_keeps_the_estimators_own(X_small):
     selector = GaussianMixtureSelector(
         GaussianMixture(covariance_type="diag"),
