@@ -1723,8 +1723,9 @@ class _MclustPath:
     ``iris``, VVE,7, and ``USArrests``, EVE,7).
 
     Internal: the run from mclust's start that a fit of EVE or VVE adds
-    (:meth:`_BaseMixture._mclust_path_run`), so that EM from mclust's start
-    ends where mclust's ends; the fitted model is the public class's."""
+    (:meth:`_BaseMixture._mclust_start_run`), so that EM from mclust's start
+    ends where mclust's ends; the fitted estimator holds only the
+    parameters, which are the public class's."""
 
     _mm_shapes = None
 

@@ -209,10 +209,13 @@ def last_hc_responsibilities(X, n_components, cache):
     draw from a generator: another run from the very same start (its tree's
     subset included), or None when there was none."""
     start = (cache or {}).get(("hc", "last", X.shape[0]))
-    if start is None:
-        return None
+    return None if start is None else _tree_source(start, n_components, X.dtype)
+
+
+def _tree_source(start, n_components, dtype):
+    """The responsibility source of an 'hc' start cut at ``n_components``."""
     labels, values, split = start.responsibilities(n_components)
-    return _labels_source(labels, n_components, X.dtype, values, split)
+    return _labels_source(labels, n_components, dtype, values, split)
 
 
 def initial_responsibilities(method, X, sample_weight, n_components, rng, cache=None):
@@ -262,8 +265,7 @@ def initial_responsibilities(method, X, sample_weight, n_components, rng, cache=
         if method == "hc":
             cache[("hc", "last", n_samples)] = start
     if method == "hc":
-        labels, values, split = start.responsibilities(n_components)
-        return _labels_source(labels, n_components, X.dtype, values, split)
+        return _tree_source(start, n_components, X.dtype)
     if method == "kmeans":
         return _nearest_center_source(X, start, X.dtype)
     dtype = X.dtype
