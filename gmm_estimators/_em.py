@@ -508,7 +508,7 @@ def iterate_stacked(
     n = blocks.n
     xa = blocks.whole()
     sw = sample_weight
-    total = n if sw is None else float(sw.sum())
+    total = _total(blocks, sw)
     K = runs[0].model.n_components
     per_run = max(1, runs[0].model.row_width(K, blocks.d) * n)
     group = max(1, STACK_ELEMENTS // per_run)
@@ -996,7 +996,7 @@ def model_from_responsibilities(
         _add_block_stats(acc, ref, xa, resp, cache, w)
 
     acc = _sum_accs(blocks.run(second, _stats_acc(ref)))
-    total = blocks.n if sw is None else float(sw.sum())
+    total = _total(blocks, sw)
     model, nk = _m_step(ref, acc, reg_covar, scatter)
     return model, nk / total
 
@@ -1031,7 +1031,7 @@ def models_from_responsibilities(
     s1c = moments[:, :-1].astype(np.float64)
     stats = stacked.new_stats()
     stacked.accumulate(stats, xa, resp, cache)
-    total = n if sw is None else float(sw.sum())
+    total = _total(blocks, sw)
     if model_cls is model_cls.stack_class:
         try:
             model = stacked.m_step(nk, s1c, stats, reg_covar, scatter)
@@ -1375,7 +1375,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         runs = self._runs() if do_init else [None]
         if do_init and search.get("starts"):
             runs = [("labels", labels) for labels in search["starts"]]
-        mclust_path = do_init and "hc" in runs
+        mclust_start = do_init and "hc" in runs
         rng = check_random_state(search.get("random_state", self.random_state))
         # (a fit alone keeps its own, so that its starts share their trees)
         cache = search.get("cache")
@@ -1574,7 +1574,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     kept += [r for r in done if r.method == "hc" and r not in kept][:1]
                     kept = _regular_if_any(kept)
                 go_on(kept, self.tol)
-            if mclust_path and not a_priori:
+            if mclust_start and not a_priori:
                 # EM from mclust's start as mclust runs it, where the runs
                 # above may not: with mclust's own M-step (EVE, VVE), and on
                 # all rows from the quantile classes of all rows for one

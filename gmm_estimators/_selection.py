@@ -538,9 +538,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         mclust's fourteen parsimonious models (see :ref:`covariance_models`);
         ``"mclust"`` searches mclust's models, as mclust's ``mclustBIC``
         does: all fourteen (``MCLUST_MODELS``), or for one feature the
-        univariate ``"E"`` and ``"V"``, which the fourteen reduce to there. ``None`` keeps
-        the estimator's own, and must be used for estimators without a
-        ``covariance_type`` parameter (such as
+        univariate ``"E"`` and ``"V"``, which the fourteen reduce to there.
+        ``None`` keeps the estimator's own, and must be used for estimators
+        without a ``covariance_type`` parameter (such as
         :class:`~gmm_estimators.MixtureOfPPCA`).
 
     param_grid : dict or list of dicts, default=None
