@@ -24,6 +24,7 @@ from gmm_estimators import GaussianMixture, GaussianMixtureSelector
 from gmm_estimators._covariance import MCLUST_MODELS
 from gmm_estimators._hc import HierarchicalStart, QuantileStart
 from gmm_estimators._init import initial_responsibilities
+from gmm_estimators._selection import default_estimator
 
 DATA = Path(__file__).parent / "data"
 REFERENCE = json.loads((DATA / "mclust_reference.json").read_text())
@@ -1093,11 +1094,6 @@ def test_second_round_hc_is_skipped_without_ties(monkeypatch):
 # -- EM from mclust's start as mclust runs it ---------------------------------
 
 
-def _faithful():
-    path = Path(__file__).parent / "data" / "faithful.csv"
-    return np.loadtxt(path, delimiter=",", skiprows=1)
-
-
 @pytest.mark.parametrize("K, seeds", [(4, range(6)), (5, range(6))])
 def test_one_feature_screened_on_a_subsample_keeps_mclusts_run(monkeypatch, K, seeds):
     """For one feature, where the starts are screened on a subsample (here
@@ -1108,22 +1104,13 @@ def test_one_feature_screened_on_a_subsample_keeps_mclusts_run(monkeypatch, K, s
     (seed 5) 9.2 below."""
     import gmm_estimators._em as em_module
 
-    X = _faithful()[:, :1]
-    params = dict(
-        n_components=K,
-        covariance_type="full",
-        tol=1e-5,
-        tol_relative=True,
-        reg_covar=1e-10,
-        max_iter=1000,
-    )
-    mclusts = GaussianMixture(init_params="hc", **params).fit(X)
+    X = _load("faithful")[:, :1]
+    searched = default_estimator().set_params(n_components=K, covariance_type="full")
+    mclusts = clone(searched).set_params(init_params="hc", n_init=1).fit(X)
     assert mclusts.degenerate_ == ""
     monkeypatch.setattr(em_module, "SCREEN_ROWS", 100)
-    starts = ("hc", "kmeans", "k-means++", "random_from_data")
     for seed in seeds:
-        gm = GaussianMixture(init_params=starts, n_init=4, random_state=seed, **params)
-        gm.fit(X)
+        gm = clone(searched).set_params(random_state=seed).fit(X)
         assert gm.degenerate_ == ""
         assert gm.lower_bound_ >= mclusts.lower_bound_ - 1e-12, seed
 
@@ -1144,5 +1131,5 @@ def test_mclust_path_runs_from_the_fits_own_tree(monkeypatch):
     monkeypatch.setattr(init_module, "_compute_start", counting)
     GaussianMixtureSelector(
         n_components=range(1, 5), covariance_type=["EVE", "VVE"], random_state=0
-    ).fit(_faithful())
+    ).fit(_load("faithful"))
     assert built.count("hc") == 1
