@@ -206,6 +206,7 @@ class _CovarianceModel(ComponentModel):
 
     name = None
     recenters = True
+    checks_degeneracy = True
 
     @classmethod
     def row_width(cls, n_components, n_features):
@@ -364,6 +365,19 @@ class _CovarianceModel(ComponentModel):
         ``reg_covar``, in units of the data's variance (shape (K,))."""
         scale = np.where(data_var > 0, data_var, np.inf)
         return ((self.covariances - reg_covar) / scale).min(axis=1)
+
+    def grid_variances(self, steps, reg_covar):
+        """Smallest eigenvalue of each component's covariance without
+        ``reg_covar`` over the features recorded on a grid, in units of their
+        steps squared (shape (K,)), or None when no feature is."""
+        steps = np.asarray(steps, dtype=np.float64)
+        grid = steps > 0
+        if not grid.any():
+            return None
+        K, d = self.n_components, self.n_features
+        dense = type(self).dense_covariances(self.covariances, K, d)
+        dense = np.broadcast_to(dense, (K, d, d))[:, grid][:, :, grid]
+        return _smallest_relative_eigenvalues(dense, steps[grid] ** 2, reg_covar)
 
     def accumulate(self, stats, xa, resp, cache):
         """Add one block's second-order statistics to ``stats`` (in place)."""

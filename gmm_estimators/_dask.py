@@ -82,6 +82,7 @@ from ._em import (
     _is_dask_array,
     _one_blas_thread,
     _Run,
+    data_steps,
     posterior_pass,
 )
 from ._init import KMEANS_SUBSAMPLE
@@ -366,6 +367,7 @@ def _sample_blocks(rows, weights, center, row_width, needs_scatter):
     blocks = _Blocks(rows, center, row_width)
     mean, var, scatter = weighted_moments(rows, weights, scatter=True)
     blocks.data_var = var
+    blocks.data_steps = data_steps(rows, weights)
     if not needs_scatter:
         return blocks, None
     delta = mean - center
@@ -390,6 +392,10 @@ class _DaskBlocks:
     computes its own on the worker that holds it, with the in-memory engine's
     per-block code and block boundaries.
     """
+
+    #: The features' recording steps, read from the search's sample (None
+    #: without one: no check of the grid).
+    data_steps = None
 
     def __init__(self, X, sample_weight, center, data_var, rows):
         self.X = X
@@ -768,6 +774,8 @@ def fit_predict(est, X, sample_weight=None):
             rows_s, s_sw, center, row_width, cls.needs_scatter
         )
         s_support = rows_s.shape[0]
+        # the recording steps of all rows are read from the sample's
+        blocks.data_steps = s_blocks.data_steps
     done, errors = [], []
     if screen and do_init and est.verbose == 0:
         # the starts advance together on the sample, as in memory
@@ -812,9 +820,9 @@ def fit_predict(est, X, sample_weight=None):
             errors.append(exc)
             continue
         if screen:
-            run.judge(s_support, s_blocks.data_var, est.reg_covar)
+            run.judge(s_support, s_blocks, est.reg_covar)
         else:
-            run.judge(n_support, blocks.data_var, est.reg_covar)
+            run.judge(n_support, blocks, est.reg_covar)
         if est.max_iter > 0:
             est._verbose_init_end(
                 run.lower_bound, run.converged, perf_counter() - t_start
@@ -833,7 +841,7 @@ def fit_predict(est, X, sample_weight=None):
         done = [best]
         best.lower_bound = -np.inf
         est._iterate(best, blocks, None, scatter, est.tol)
-        best.judge(n_support, blocks.data_var, est.reg_covar)
+        best.judge(n_support, blocks, est.reg_covar)
     est._keep_best_run(done, out_dtype, stacklevel=4)
     # the final E-step under the published parameters, as the in-memory fit
     ll_sum, entropy_sum, total = _sums(dask, est, X, sw, False)

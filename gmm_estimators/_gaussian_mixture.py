@@ -206,9 +206,12 @@ or list of those, default='kmeans'
         fewer effective points than its covariance needs (``d + 1`` for
         'full', 2 for 'diag' and 'spherical', 1 for 'tied'), or whose
         covariance less ``reg_covar`` has, in units of the features'
-        variances, an eigenvalue below 1e-10. Such an optimum is spurious
-        (its likelihood is unbounded but for ``reg_covar``);
-        :class:`GaussianMixtureSelector` never selects it.
+        variances, an eigenvalue below 1e-10 (its likelihood is unbounded
+        but for ``reg_covar``), or, across the features recorded on a grid
+        (integers, one decimal), in units of their steps squared, below
+        1e-6 (the component has collapsed onto the recorded values). Such
+        an optimum is spurious; :class:`GaussianMixtureSelector` never
+        selects it.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

@@ -55,6 +55,9 @@ class ComponentModel(abc.ABC):
 
     #: The M-step needs the data scatter matrix (computed once per fit).
     needs_scatter = False
+    #: The model has degeneracy checks (``relative_variances`` and
+    #: ``grid_variances``; see :func:`gmm_estimators._em.degeneracy`).
+    checks_degeneracy = False
     #: Statistics are taken around the means, so the generic initialisation
     #: (:func:`gmm_estimators._em.model_from_responsibilities`) finds the
     #: means in a first pass.
@@ -201,6 +204,15 @@ class ComponentModel(abc.ABC):
         """Smallest variance of each component without ``reg_covar``, in units
         of the data's variance, for the degeneracy check of
         :func:`gmm_estimators._em.degeneracy`; None: no check."""
+        return None
+
+    def grid_variances(self, steps, reg_covar):
+        """Smallest variance of each component without ``reg_covar`` across
+        the features recorded on a grid (``steps > 0``, see
+        :func:`gmm_estimators._utils.recording_steps`), in units of their
+        steps squared, for the degeneracy check of
+        :func:`gmm_estimators._em.degeneracy`; None: no check (or no such
+        feature)."""
         return None
 
     @property

@@ -65,6 +65,99 @@ def weighted_moments(X, weights, *, scatter=False):
     return (mean, var, s2) if scatter else (mean, var)
 
 
+#: Rows (evenly spaced) whose distinct values give a column's candidate step
+#: in :func:`recording_steps`; all rows then check it in one pass.
+_STEP_SAMPLE = 4096
+
+
+def recording_steps(X, sample_weight=None, finest=0.0):
+    """The step of the grid each feature is recorded on, or 0.
+
+    A column is on a grid of step ``q`` when every value (of the rows of
+    positive weight) is its smallest value plus a whole number of ``q``,
+    ``q`` being the smallest difference between two of its values: integer
+    counts (``q = 1``), a binary indicator, measurements to one decimal
+    (``q = 0.1``), and these shifted or scaled (standardised integers).
+    Returns 0 for a column on no grid (continuous values), a constant one, or
+    one whose step is below ``finest`` times its standard deviation.
+
+    The candidate step comes from the distinct values of at most
+    :data:`_STEP_SAMPLE` evenly spaced rows and is checked on all rows in one
+    pass; only where that check fails (the sample missed the finest
+    spacing) are all the column's distinct values taken.  The result does
+    not depend on the row order: a step that every value is a multiple of,
+    and that two values of the sample are apart, is the smallest difference
+    of the whole column.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Rows of zero weight are left out.
+    finest : float, default=0.0
+        Steps below this fraction of a column's standard deviation are
+        reported as 0 (and continuous values are then told from a fine grid
+        by the sample alone, without sorting all rows).
+
+    Returns
+    -------
+    steps : ndarray of shape (n_features,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators._utils import recording_steps
+    >>> X = np.array([[1.0, 0.25, 3.1], [2.0, 1.7, 3.3], [4.0, 2.9, 2.9]])
+    >>> recording_steps(X)
+    array([1. , 0. , 0.2])
+    """
+    X = np.asarray(X)
+    if sample_weight is not None:
+        X = X[np.asarray(sample_weight) > 0]
+    n, d = X.shape
+    steps = np.zeros(d)
+    if n < 2:
+        return steps
+    # float32 rows hold about 7 digits: a value's distance to the grid is
+    # then larger, in steps, by the ratio of its size to the step
+    eps = float(np.finfo(X.dtype).eps) if X.dtype.kind == "f" else 2.0**-52
+    stride = max(1, n // _STEP_SAMPLE)
+    for j in range(d):
+        col = np.asarray(X[:, j], dtype=np.float64)
+        low, high = float(col.min()), float(col.max())
+        if not high > low:
+            continue
+        sd = float(col.std())
+        q = _grid_step(col[::stride], col, low, high, finest * sd, eps)
+        if q is None and stride > 1:
+            q = _grid_step(col, col, low, high, finest * sd, eps)
+        steps[j] = q or 0.0
+    return steps
+
+
+def _grid_step(sample, col, low, high, finest, eps):
+    """The smallest gap between the distinct values of ``sample`` if every
+    value of ``col`` lies on its grid from ``low`` (see
+    :func:`recording_steps`), 0.0 if that gap is below ``finest``, None if
+    ``col`` is not on its grid."""
+    values = np.unique(sample)
+    if values.size < 2:
+        return None
+    q = float(np.diff(values).min())
+    if q < finest or q <= 0.0:
+        return 0.0
+    # the range over its whole number of steps: the step to the rounding of
+    # the largest values (the smallest gap alone carries that rounding over
+    # every step of the range)
+    q = (high - low) / np.rint((high - low) / q)
+    # a value's rounding, in steps: a few ulps of the largest magnitude
+    tol = 16 * eps * (max(abs(low), abs(high)) / q + 1.0)
+    if tol > 0.01:
+        return 0.0
+    k = (col - low) / q
+    return q if float(np.max(np.abs(k - np.rint(k)))) <= tol else None
+
+
 def max_abs(X):
     """Largest absolute value of an array, in float64 (no temporary copy)."""
     return max(float(np.max(X)), -float(np.min(X)))

@@ -620,3 +620,26 @@ def test_ppca_transform_is_lazy(data):
     np.testing.assert_allclose(
         Z.compute(), selector.best_estimator_.transform(X), rtol=1e-12, atol=1e-300
     )
+
+
+def test_recording_steps_come_from_the_sample(monkeypatch):
+    """On rows beyond the search's sample the degeneracy check reads the
+    features' recording steps from the sample (a Dask array is not sorted):
+    here an integer column and a continuous one."""
+    import gmm_estimators._em as em
+
+    X, _ = _data()
+    X[:, 0] = np.round(X[:, 0])
+    seen = []
+    degeneracy = em.degeneracy
+
+    def spy(*args):
+        seen.append(args[5])
+        return degeneracy(*args)
+
+    monkeypatch.setattr(em, "degeneracy", spy)
+    gm = GaussianMixture(3, init_params=["kmeans", "random"], tol=1e-5, random_state=0)
+    gm.fit(_dask(X)["X"])
+    assert len(X) > SCREEN_ROWS and seen
+    for steps in seen:
+        assert steps[0] == 1.0 and steps[1] == 0.0
