@@ -526,9 +526,12 @@ def test_diabetes_fit_does_not_collapse_onto_the_sex_column():
 def test_usjudgeratings_chooses_mclusts_model():
     """R's USJudgeRatings (43 lawyers' ratings of judges, to one decimal):
     the best fit of full K=2 (BIC 136.0) has collapsed onto the recorded
-    values; without it the selector chooses mclust's EEE,1 (183.48)."""
+    values; without it the selector chooses mclust's EEE,1 (183.48). With
+    one component tied and full are one model, equal but for rounding (the
+    minimum versions' numpy choose full)."""
     selector = _selected("USJudgeRatings")
-    assert (selector.covariance_type_, selector.n_components_) == ("tied", 1)
+    assert selector.n_components_ == 1
+    assert selector.covariance_type_ in ("tied", "full")
     np.testing.assert_allclose(selector.best_score_, 183.4835, atol=0.01)
 
 
