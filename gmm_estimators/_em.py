@@ -1598,15 +1598,23 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             if screen_tol > self.tol:
 
                 def go_on(runs, tol):
-                    """The runs on all rows to ``tol``, then judged (a run
-                    that fails ranks last)."""
+                    """The runs on all rows to ``tol``, then judged.  A run
+                    that fails (a component collapses) ranks last, and is
+                    degenerate whatever the screening judged: where it is
+                    the fit's only run, the fit reports it so (on
+                    scikit-learn's diabetes data, VEE with nine components,
+                    one start of 13 screened regular, then collapsed onto
+                    the 0/1 sex column, and the selector chose it as
+                    regular at BIC 15749)."""
                     failed = self._iterate_runs(runs, blocks, sw, scatter, tol)
                     for run, exc in zip(runs, failed, strict=True):
+                        run.judge(n_support, blocks, self.reg_covar)
                         if exc is not None:
                             errors.append(exc)
+                            run.reason = run.reason or (
+                                f"its EM failed ({str(exc).splitlines()[0]})"
+                            )
                             run.key = (False, -np.inf)
-                        else:
-                            run.judge(n_support, blocks, self.reg_covar)
 
                 kept = _best_runs(done, 1 if subsampled else SCREEN_KEEP)
                 if subsampled:

@@ -523,6 +523,25 @@ def test_diabetes_fit_does_not_collapse_onto_the_sex_column():
     assert gm.bic(X) > 24_000
 
 
+def test_run_that_fails_going_on_is_degenerate():
+    """A run screened regular whose EM then fails (a component collapses)
+    ranks last and is degenerate: on scikit-learn's diabetes data, VEE with
+    nine components from the selector's seed 2, one of the 13 starts
+    screened regular and collapsed onto the 0/1 sex column going on to
+    ``tol``; the fit, its only run, was published as regular (BIC 15749,
+    every component but one with a variance of ``reg_covar`` along sex) and
+    the selector chose it."""
+    X = load_diabetes(scaled=False).data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        selector = GaussianMixtureSelector(
+            n_components=[9], covariance_type=["VEE"], random_state=2
+        ).fit(X)
+    fit = selector.best_estimator_
+    assert "singular but for reg_covar" in fit.degenerate_
+    assert selector.cv_results_["degenerate"][0] == fit.degenerate_
+
+
 def test_usjudgeratings_chooses_mclusts_model():
     """R's USJudgeRatings (43 lawyers' ratings of judges, to one decimal):
     the best fit of full K=2 (BIC 136.0) has collapsed onto the recorded
