@@ -18,7 +18,8 @@ tree is built once per data set and the k-means centres once per number of
 components.
 
 Degenerate fits (a component with fewer effective points than its covariance
-needs, or a covariance held up only by ``reg_covar``) are flagged in
+needs, a covariance held up only by ``reg_covar``, or one collapsed onto the
+values of features recorded on a grid) are flagged in
 ``cv_results_["degenerate"]`` and never selected.
 
 Information criteria are computed from each candidate's fit on all the data
