@@ -828,30 +828,33 @@ def degeneracy(model, weights, n_support, data_var, reg_covar, steps=None):
     if checks is None:
         return ""
     counts, need, rel, grid = checks
-    low = np.flatnonzero(counts < need - 0.05)
-    if low.size:
-        k = int(low[np.argmin(counts[low])])
+    k = _worst_below(counts, need - 0.05)
+    if k is not None:
         return (
             f"component {k} has {counts[k]:.3g} effective points, fewer than the "
             f"{need} its covariance needs"
         )
-    bad = np.flatnonzero(~(rel >= DEGENERATE_VARIANCE))
-    if bad.size:
-        k = int(bad[np.argmin(rel[bad])])
+    k = _worst_below(rel, DEGENERATE_VARIANCE)
+    if k is not None:
         return (
             f"component {k} is singular but for reg_covar (relative variance "
             f"{rel[k]:.2g})"
         )
-    if grid is not None:
-        bad = np.flatnonzero(~(grid >= GRID_VARIANCE))
-        if bad.size:
-            k = int(bad[np.argmin(grid[bad])])
-            return (
-                f"component {k} has collapsed onto the values the data are "
-                f"recorded at (variance {grid[k]:.2g} of a recording step squared "
-                f"across the features recorded in steps)"
-            )
+    k = None if grid is None else _worst_below(grid, GRID_VARIANCE)
+    if k is not None:
+        return (
+            f"component {k} has collapsed onto the values the data are "
+            f"recorded at (variance {grid[k]:.2g} of a recording step squared "
+            f"across the features recorded in steps)"
+        )
     return ""
+
+
+def _worst_below(values, bound):
+    """Index of the smallest of ``values`` below ``bound`` (a NaN counts as
+    below), or None when none is."""
+    bad = np.flatnonzero(~(values >= bound))
+    return int(bad[np.argmin(values[bad])]) if bad.size else None
 
 
 def degeneracy_a_priori(model_cls, n_components, n_features, n_support, flatness=None):

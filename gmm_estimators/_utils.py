@@ -112,9 +112,9 @@ def recording_steps(X, sample_weight=None, finest=0.0):
     array([1. , 0. , 0.2])
     """
     X = np.asarray(X)
-    if sample_weight is not None:
-        X = X[np.asarray(sample_weight) > 0]
-    n, d = X.shape
+    rows = None if sample_weight is None else np.asarray(sample_weight) > 0
+    n = X.shape[0] if rows is None else int(np.count_nonzero(rows))
+    d = X.shape[1]
     steps = np.zeros(d)
     if n < 2:
         return steps
@@ -123,7 +123,9 @@ def recording_steps(X, sample_weight=None, finest=0.0):
     eps = float(np.finfo(X.dtype).eps) if X.dtype.kind == "f" else 2.0**-52
     stride = max(1, n // _STEP_SAMPLE)
     for j in range(d):
-        col = np.asarray(X[:, j], dtype=np.float64)
+        # one column at a time (a weighted fit's rows are not copied whole)
+        col = X[:, j] if rows is None else X[rows, j]
+        col = np.asarray(col, dtype=np.float64)
         low, high = float(col.min()), float(col.max())
         if not high > low:
             continue
@@ -154,8 +156,11 @@ def _grid_step(sample, col, low, high, finest, eps):
     tol = 16 * eps * (max(abs(low), abs(high)) / q + 1.0)
     if tol > 0.01:
         return 0.0
-    k = (col - low) / q
-    return q if float(np.max(np.abs(k - np.rint(k)))) <= tol else None
+    # in place: two temporaries of the column's length
+    k = col - low
+    k /= q
+    k -= np.rint(k)
+    return q if max_abs(k) <= tol else None
 
 
 def max_abs(X):
