@@ -1394,8 +1394,10 @@ class _GeneralFamily(_Parsimonious, FullCovariance):
             np.stack([model.means for model in models]) - center,
             np.stack([model.cov_chol for model in models]),
         )
-        # a collapsed component gives NaN, which the models' check reports
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # a collapsed component gives NaN or inf (VEV's volume times shape
+        # from a start with a component of zero variance: an overflow), which
+        # the models' check reports
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             cov, orientation, *state = cls._constrain(
                 models, cov * nk[..., None, None], nk
             )

@@ -479,6 +479,29 @@ def _estimator_has(attr):
     return check
 
 
+def _searched_types(estimator):
+    """What ``covariance_type="auto"`` searches for ``estimator``: mclust's
+    models for this package's :class:`GaussianMixture`, scikit-learn's four
+    for another estimator with a ``covariance_type`` parameter, None (the
+    estimator's own) for one without.
+
+    Examples
+    --------
+    >>> from sklearn.mixture import GaussianMixture as SklearnMixture
+    >>> from gmm_estimators import GaussianMixture, MixtureOfPPCA
+    >>> from gmm_estimators._selection import _searched_types
+    >>> _searched_types(GaussianMixture()), _searched_types(SklearnMixture())
+    ('mclust', ('full', 'tied', 'diag', 'spherical'))
+    >>> _searched_types(MixtureOfPPCA()) is None
+    True
+    """
+    if isinstance(estimator, GaussianMixture):
+        return "mclust"
+    if "covariance_type" in estimator.get_params(deep=False):
+        return COVARIANCE_TYPES
+    return None
+
+
 class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     """Select the number of components and covariance type of a Gaussian mixture.
 
@@ -533,16 +556,23 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         those. Every value must be an integer between 1 and the number of
         training samples.
 
-    covariance_type : str, sequence of str or None, \
-            default=('full', 'tied', 'diag', 'spherical')
+    covariance_type : "auto", str, sequence of str or None, default="auto"
         Covariance types to try: any of :class:`GaussianMixture`'s, so also
         mclust's fourteen parsimonious models (see :ref:`covariance_models`);
         ``"mclust"`` searches mclust's models, as mclust's ``mclustBIC``
         does: all fourteen (``MCLUST_MODELS``), or for one feature the
         univariate ``"E"`` and ``"V"``, which the fourteen reduce to there.
-        ``None`` keeps the estimator's own, and must be used for estimators
-        without a ``covariance_type`` parameter (such as
-        :class:`~gmm_estimators.MixtureOfPPCA`).
+        ``"auto"`` searches every type the estimator has: ``"mclust"`` for
+        this package's :class:`GaussianMixture` (the default estimator),
+        scikit-learn's four (``'full'``, ``'tied'``, ``'diag'``,
+        ``'spherical'``) for another estimator with a ``covariance_type``
+        parameter (such as scikit-learn's
+        :class:`~sklearn.mixture.GaussianMixture`), and the estimator's own
+        for one without (such as :class:`~gmm_estimators.MixtureOfPPCA`).
+        ``None`` keeps the estimator's own. The fourteen cost about five
+        times the four (see :ref:`the cost of a search <selector-cost>`);
+        pass ``["full", "tied", "diag", "spherical"]`` for scikit-learn's
+        four.
 
     param_grid : dict or list of dicts, default=None
         Other estimator parameters to search, in the format of
@@ -702,9 +732,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     >>> from sklearn.datasets import make_blobs
     >>> from gmm_estimators import GaussianMixtureSelector
     >>> X, _ = make_blobs(n_samples=300, centers=3, random_state=0)
-    >>> selector = GaussianMixtureSelector(n_components=6, random_state=0).fit(X)
-    >>> selector.n_components_, selector.covariance_type_
-    (3, 'tied')
+    >>> selector = GaussianMixtureSelector(n_components=4, random_state=0).fit(X)
+    >>> selector.n_components_, selector.covariance_type_  # of mclust's fourteen
+    (3, 'EII')
     >>> len(set(selector.predict(X)))
     3
     >>> bool(np.isclose(selector.bic(X), selector.best_score_))
@@ -714,8 +744,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
 
     >>> from gmm_estimators import MixtureOfPPCA
     >>> selector = GaussianMixtureSelector(
-    ...     MixtureOfPPCA(n_latent=1), n_components=3, covariance_type=None,
-    ...     random_state=0,
+    ...     MixtureOfPPCA(n_latent=1), n_components=3, random_state=0
     ... )
     >>> Z = selector.fit_transform(X)  # n_components_ * (n_latent + 1) columns
     >>> Z.shape == (300, selector.n_components_ * 2)
@@ -730,7 +759,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "score"]), None],
         "n_components": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "covariance_type": [
-            StrOptions(set(COVARIANCE_MODELS) | {"mclust"}),
+            StrOptions(set(COVARIANCE_MODELS) | {"mclust", "auto"}),
             "array-like",
             None,
         ],
@@ -749,7 +778,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         estimator=None,
         *,
         n_components=10,
-        covariance_type=COVARIANCE_TYPES,
+        covariance_type="auto",
         param_grid=None,
         criterion="bic",
         cv=5,
@@ -788,20 +817,24 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     def _candidates(self, estimator, n_components, n_features):
         """Parameter dicts of all candidates, in ``cv_results_`` order."""
         estimator_params = estimator.get_params()
-        if self.covariance_type is None:
+        covariance_type = self.covariance_type
+        if isinstance(covariance_type, str) and covariance_type == "auto":
+            covariance_type = _searched_types(estimator)
+        if covariance_type is None:
             covariance_types = [None]
         else:
             if "covariance_type" not in estimator_params:
                 raise ValueError(
                     f"{type(estimator).__name__} has no covariance_type parameter: "
-                    "set covariance_type=None to select its number of components."
+                    "set covariance_type=None (or leave the default, 'auto') to "
+                    "select its number of components."
                 )
-            if self.covariance_type == "mclust":
+            if covariance_type == "mclust":
                 covariance_types = list(mclust_models(n_features))
-            elif isinstance(self.covariance_type, str):
-                covariance_types = [self.covariance_type]
+            elif isinstance(covariance_type, str):
+                covariance_types = [covariance_type]
             else:
-                covariance_types = list(self.covariance_type)
+                covariance_types = list(covariance_type)
                 if not covariance_types:
                     raise ValueError("covariance_type is an empty sequence.")
                 unknown = [c for c in covariance_types if c not in COVARIANCE_MODELS]

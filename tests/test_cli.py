@@ -310,6 +310,18 @@ def test_fit_searches_mclust_models(cli, data_csv):
     assert "best of 14 candidates" in result.err
 
 
+def test_fit_searches_mclusts_models_by_default_and_the_demo_the_four(cli, data_csv):
+    # fit, as the selector, searches mclust's fourteen unless told otherwise;
+    # the demo keeps scikit-learn's four (a few seconds on the wine data)
+    result = cli(*"fit data.csv --out - --components 1".split())
+    assert result.status == 0, result.err
+    assert "covariance EII, VII, EEI," in result.err
+    assert "best of 14 candidates" in result.err
+    result = cli("--components", "1", "--no-figure")
+    assert result.status == 0, result.err
+    assert "covariance full, tied, diag, spherical)" in result.err
+
+
 def test_fit_searches_mclusts_univariate_models_on_one_feature(cli, tmp_path, data):
     # for one feature 'mclust' means E and V, as mclustBIC fits there
     (tmp_path / "one.csv").write_text(

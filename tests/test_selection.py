@@ -30,10 +30,10 @@ def overlapping_pair(n_per_cluster=400, separation=2.5, seed=0):
 
 @pytest.fixture(scope="module")
 def fitted(X_small):
-    """A selector over 1..4 components and all covariance types."""
-    return GaussianMixtureSelector(n_components=range(1, 5), random_state=0).fit(
-        X_small
-    )
+    """A selector over 1..4 components and scikit-learn's four covariance types."""
+    return GaussianMixtureSelector(
+        n_components=range(1, 5), covariance_type=COVARIANCE_TYPES, random_state=0
+    ).fit(X_small)
 
 
 class _NoFastPath(GaussianMixture):
@@ -407,9 +407,44 @@ def test_selects_order_and_latent_dimension_of_mixture_of_ppca():
     assert_allclose(selector.transform(X), selector.best_estimator_.transform(X))
 
 
-def test_estimator_without_covariance_type_needs_none(X_small):
-    with pytest.raises(ValueError, match="has no covariance_type parameter"):
-        GaussianMixtureSelector(_SphericalMixture(), n_components=2).fit(X_small)
+def test_estimator_without_covariance_type_refuses_types(X_small):
+    for types in ("mclust", COVARIANCE_TYPES, "diag"):
+        selector = GaussianMixtureSelector(
+            _SphericalMixture(), n_components=2, covariance_type=types
+        )
+        with pytest.raises(ValueError, match="has no covariance_type parameter"):
+            selector.fit(X_small)
+
+
+def test_auto_searches_every_covariance_type_the_estimator_has(X_small):
+    """The default: mclust's fourteen for the package's mixture, scikit-learn's
+    four for scikit-learn's, the estimator's own for one without the
+    parameter; each is the search that names them."""
+    from sklearn.mixture import GaussianMixture as SklearnMixture
+
+    for estimator, types in [
+        (GaussianMixture(init_params="kmeans"), list(MCLUST_MODELS)),
+        (SklearnMixture(random_state=0), list(COVARIANCE_TYPES)),
+        (_SphericalMixture(random_state=0), None),
+    ]:
+        auto = GaussianMixtureSelector(estimator, n_components=[2], random_state=0)
+        assert auto.covariance_type == "auto"
+        auto.fit(X_small)
+        named = GaussianMixtureSelector(
+            estimator,
+            n_components=[2],
+            covariance_type=types,
+            random_state=0,
+        ).fit(X_small)
+        if types is None:
+            assert "param_covariance_type" not in auto.cv_results_
+        else:
+            assert list(auto.cv_results_["param_covariance_type"]) == types
+        assert_allclose(auto.cv_results_["bic"], named.cv_results_["bic"])
+    # one feature: mclust's univariate E and V
+    one = GaussianMixtureSelector(n_components=[1, 2], random_state=0)
+    one.fit(X_small[:, :1])
+    assert list(one.cv_results_["param_covariance_type"]) == ["E", "E", "V", "V"]
 
 
 def test_delegates_to_the_best_estimator(fitted, X_small):
@@ -494,8 +529,9 @@ def test_error_score_raise_reraises(X_small):
 
 
 def test_all_candidates_failing_is_an_error(X_small):
+    # the default grid: mclust's fourteen models, two numbers of components
     selector = GaussianMixtureSelector(_FailsFromThree(), n_components=[3, 4])
-    with pytest.raises(ValueError, match="All 8 candidates failed"):
+    with pytest.raises(ValueError, match="All 28 candidates failed"):
         selector.fit(X_small)
 
 
