@@ -741,6 +741,7 @@ def fit_predict(est, X, sample_weight=None):
         scatter = summary.scatter / scale
     rows = _Blocks(X, center, row_width).rows
     blocks = _DaskBlocks(X, sw, center, summary.var, rows)
+    est._set_reg_covar(summary.var)
 
     do_init = not (est.warm_start and hasattr(est, "converged_"))
     runs = est._runs() if do_init else [None]
@@ -820,9 +821,9 @@ def fit_predict(est, X, sample_weight=None):
             errors.append(exc)
             continue
         if screen:
-            run.judge(s_support, s_blocks, est.reg_covar)
+            run.judge(s_support, s_blocks, est._reg_covar())
         else:
-            run.judge(n_support, blocks, est.reg_covar)
+            run.judge(n_support, blocks, est._reg_covar())
         if est.max_iter > 0:
             est._verbose_init_end(
                 run.lower_bound, run.converged, perf_counter() - t_start
@@ -841,7 +842,7 @@ def fit_predict(est, X, sample_weight=None):
         done = [best]
         best.lower_bound = -np.inf
         est._iterate(best, blocks, None, scatter, est.tol)
-        best.judge(n_support, blocks, est.reg_covar)
+        best.judge(n_support, blocks, est._reg_covar())
     est._keep_best_run(done, out_dtype, stacklevel=4)
     # the final E-step under the published parameters, as the in-memory fit
     ll_sum, entropy_sum, total = _sums(dask, est, X, sw, False)

@@ -323,7 +323,7 @@ class _Squarem:
         return pass_stats(self.blocks, model, weights, self.sw)
 
     def _mstep(self, model, stats):
-        new, nk = _m_step(model, stats, self.est.reg_covar, self.scatter)
+        new, nk = _m_step(model, stats, self.est._reg_covar(), self.scatter)
         return new, nk / nk.sum()
 
     def _keep(self, model, weights, stats, first):
@@ -476,6 +476,34 @@ def stackable(model, blocks):
     advanced together (:func:`iterate_stacked`): data of one block, and a
     model that can be stacked."""
     return blocks.n_blocks == 1 and model.stack_class is not None
+
+
+def fit_reg_covar(reg_covar, data_var, relative):
+    """The regularisation a fit adds to its covariances' diagonals:
+    ``reg_covar``, or with ``relative`` (``reg_covar_relative``) at most
+    ``reg_covar`` times the smallest positive variance of the features
+    ``data_var`` too: ``reg_covar * min(1, v)``.  So on data of small scale a
+    fit of ``c X`` is the fit of ``X`` scaled by ``c``, where an absolute
+    ``1e-10`` swamped the features (iris in units 1e-5 times its own made the
+    selector choose EII,2 instead of VEV,2); on data of larger scale it stays
+    ``reg_covar``, already negligible there, and not a larger one that would
+    swamp a feature's small values (R's ``pressure`` spans 2e-4 to 806).
+
+    Examples
+    --------
+    >>> fit_reg_covar(1e-10, [4.0, 0.25, 0.0], relative=True)
+    2.5e-11
+    >>> fit_reg_covar(1e-10, [4.0, 9.0], relative=True)
+    1e-10
+    >>> fit_reg_covar(1e-6, [4.0, 0.25], relative=False)
+    1e-06
+    """
+    if not relative:
+        return reg_covar
+    var = np.asarray(data_var, dtype=np.float64)
+    positive = var[var > 0]
+    smallest = positive.min() if positive.size else 1.0
+    return float(reg_covar * min(1.0, smallest))
 
 
 def tol_limit(tol, lower_bound, total, relative):
@@ -1298,7 +1326,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 self._model_class(),
                 [source for _, source in sources],
                 sample_weight,
-                self.reg_covar,
+                self._reg_covar(),
                 scatter,
             )
             for (i, _), result in zip(sources, made, strict=True):
@@ -1317,7 +1345,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             self._model_class(),
             source,
             sample_weight,
-            self.reg_covar,
+            self._reg_covar(),
             scatter,
             **self._model_options(),
         )
@@ -1424,6 +1452,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         blocks, scatter = fit_blocks(
             X, sw, self._model_class(), self._fit_row_width(X.shape[1])
         )
+        self._set_reg_covar(blocks.data_var)
         center = blocks.center.astype(np.float64)
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
@@ -1580,7 +1609,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                         raise
                     errors.append(exc)
                     continue
-                run.judge(s_support, s_blocks, self.reg_covar)
+                run.judge(s_support, s_blocks, self._reg_covar())
                 if self.max_iter > 0:
                     self._verbose_init_end(
                         run.lower_bound, run.converged, perf_counter() - t_start
@@ -1611,7 +1640,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     regular at BIC 15749)."""
                     failed = self._iterate_runs(runs, blocks, sw, scatter, tol)
                     for run, exc in zip(runs, failed, strict=True):
-                        run.judge(n_support, blocks, self.reg_covar)
+                        run.judge(n_support, blocks, self._reg_covar())
                         if exc is not None:
                             errors.append(exc)
                             run.reason = run.reason or (
@@ -1693,7 +1722,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 cls,
                 source,
                 sample_weight,
-                self.reg_covar,
+                self._reg_covar(),
                 scatter,
                 **self._model_options(),
             )
@@ -1702,7 +1731,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         except ValueError as exc:
             errors.append(exc)
             return []
-        run.judge(n_support, blocks, self.reg_covar)
+        run.judge(n_support, blocks, self._reg_covar())
         return [run]
 
     def _check_support(self, n_support, weighted):
@@ -1802,7 +1831,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     run.weights,
                     n_support,
                     blocks.data_var,
-                    self.reg_covar,
+                    self._reg_covar(),
                     blocks.data_steps,
                 )
                 if not bad.size:
@@ -1839,7 +1868,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             for (i, run), exc in zip(new, failed, strict=True):
                 if exc is not None:
                     continue
-                run.judge(n_support, blocks, self.reg_covar)
+                run.judge(n_support, blocks, self._reg_covar())
                 repaired[i].append(run)
                 chains.append((i, run))
             if not chains:
@@ -1879,7 +1908,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             if exc is not None:
                 errors.append(exc)
                 continue
-            run.judge(n_support, blocks, self.reg_covar)
+            run.judge(n_support, blocks, self._reg_covar())
             finished.append(run)
         degenerate = [run for run in finished if run.reason]
         repaired = dict(
@@ -1918,7 +1947,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 blocks,
                 sample_weight,
                 scatter,
-                self.reg_covar,
+                self._reg_covar(),
                 tol,
                 max_iter,
                 self._tol_relative(),
@@ -1948,7 +1977,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         while run.n_iter < max_iter:
             prev = run.lower_bound
             run.model, run.weights, run.lower_bound = em_step(
-                blocks, run.model, run.weights, sample_weight, self.reg_covar, scatter
+                blocks,
+                run.model,
+                run.weights,
+                sample_weight,
+                self._reg_covar(),
+                scatter,
             )
             run.n_iter += 1
             run.history.append(run.lower_bound)
@@ -1962,6 +1996,23 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         """Whether runs also stop by mclust's relative rule (:func:`tol_limit`;
         the estimator's ``tol_relative`` parameter, where it has one)."""
         return False
+
+    def _reg_covar_relative(self):
+        """Whether ``reg_covar`` is relative to the data (the estimator's
+        ``reg_covar_relative`` parameter, where it has one): absolute here."""
+        return False
+
+    def _set_reg_covar(self, data_var):
+        """Fix the regularisation of the fit on data of feature variances
+        ``data_var`` (:func:`fit_reg_covar`); :meth:`_reg_covar` reads it."""
+        self._fit_reg_covar = fit_reg_covar(
+            self.reg_covar, data_var, self._reg_covar_relative()
+        )
+
+    def _reg_covar(self):
+        """The regularisation of the fit under way: ``reg_covar``, or relative
+        to the data (:meth:`_set_reg_covar`)."""
+        return self.__dict__.get("_fit_reg_covar", self.reg_covar)
 
     def _acceleration(self):
         """The estimator's EM acceleration (its ``acceleration`` parameter,

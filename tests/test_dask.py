@@ -369,17 +369,20 @@ def test_other_schedulers(data):
 
 def test_no_new_parameters():
     # Dask arrays need no parameter of their own: GaussianMixture has
-    # scikit-learn's parameters and, besides, only ``acceleration`` and
-    # ``tol_relative`` (whose defaults, plain EM stopped by scikit-learn's
-    # rule, are scikit-learn's algorithm).
+    # scikit-learn's parameters and, besides, only ``acceleration``,
+    # ``tol_relative`` and ``reg_covar_relative`` (whose defaults, plain EM
+    # stopped by scikit-learn's rule with an absolute regularisation, are
+    # scikit-learn's algorithm).
     from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
     ours = GaussianMixture().get_params()
     theirs = SkGaussianMixture().get_params()
-    assert set(ours) - set(theirs) == {"acceleration", "tol_relative"}
+    extra = {"acceleration", "tol_relative", "reg_covar_relative"}
+    assert set(ours) - set(theirs) == extra
     assert set(theirs) <= set(ours)
     assert ours["acceleration"] is None
     assert ours["tol_relative"] is False
+    assert ours["reg_covar_relative"] is False
 
 
 def test_missing_dask_is_a_clear_error(data, monkeypatch):

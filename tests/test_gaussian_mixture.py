@@ -803,6 +803,43 @@ def test_squarem_only_on_runs_to_tol(crawling, monkeypatch):
     assert gm.converged_
 
 
+# --- reg_covar_relative: the regularisation in the data's units ---------------
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "VEV", "spherical"])
+def test_reg_covar_relative_is_in_units_of_the_smallest_feature_variance(
+    covariance_type,
+):
+    """reg_covar * min(1, smallest (weighted) feature variance): on data of
+    small scale the fit of c X is the fit of X scaled by c, where an absolute
+    reg_covar swamps them; on data of larger scale, reg_covar itself."""
+    X = load_iris().data
+    w = np.random.RandomState(0).uniform(0.5, 2.0, len(X))
+    common = dict(
+        n_components=3, covariance_type=covariance_type, reg_covar=1e-4, random_state=0
+    )
+    a = GaussianMixture(**common, reg_covar_relative=True).fit(X, sample_weight=w)
+    mean = np.average(X, axis=0, weights=w)
+    smallest = np.average((X - mean) ** 2, axis=0, weights=w).min()
+    absolute = GaussianMixture(**{**common, "reg_covar": 1e-4 * smallest}).fit(
+        X, sample_weight=w
+    )
+    assert_allclose(a.covariances_, absolute.covariances_, rtol=1e-10)
+    c = 1e-7
+    b = GaussianMixture(**common, reg_covar_relative=True).fit(X * c, sample_weight=w)
+    assert_allclose(b.means_ / c, a.means_, rtol=1e-8)
+    assert_allclose(b.covariances_ / c**2, a.covariances_, rtol=1e-6)
+    swamped = GaussianMixture(**common).fit(X * c, sample_weight=w)
+    assert not np.allclose(swamped.covariances_ / c**2, a.covariances_, rtol=0.1)
+    # variances above 1 (the smallest 0.58 * 100**2): reg_covar, not more
+    big = GaussianMixture(**common, reg_covar_relative=True).fit(
+        X * 100, sample_weight=w
+    )
+    plain = GaussianMixture(**common).fit(X * 100, sample_weight=w)
+    assert_allclose(big.covariances_, plain.covariances_, rtol=1e-12)
+    assert GaussianMixture().reg_covar_relative is False  # scikit-learn's rule
+
+
 # --- tol_relative: mclust's relative stopping rule where it is tighter ---------
 
 

@@ -1,5 +1,7 @@
 """Tests of GaussianMixtureSelector: selection, results, robustness, API."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -405,6 +407,61 @@ def test_selects_order_and_latent_dimension_of_mixture_of_ppca():
     assert selector.best_params_ == {"n_components": 3, "n_latent": 1}
     assert selector.covariance_type_ is None
     assert_allclose(selector.transform(X), selector.best_estimator_.transform(X))
+
+
+def test_choice_does_not_depend_on_the_unit_of_the_data():
+    """iris in units 1e7 times smaller or larger: the same choice (VEV,2) and
+    every BIC shifted by 2 n d log(c). With the default estimator's former
+    absolute reg_covar=1e-10, data 1e5 times smaller chose EII,2."""
+    from sklearn.datasets import load_iris
+
+    X = load_iris().data
+    n, d = X.shape
+    params = dict(
+        n_components=range(1, 4),
+        covariance_type=["EII", "VVI", "VEV", "VVV"],
+        random_state=0,
+    )
+    base = GaussianMixtureSelector(**params).fit(X)
+    assert base.best_params_ == {"n_components": 2, "covariance_type": "VEV"}
+    for c in (1e-7, 1e7):
+        scaled = GaussianMixtureSelector(**params).fit(X * c)
+        assert scaled.best_params_ == base.best_params_
+        assert_allclose(
+            scaled.cv_results_["bic"] - 2 * n * d * np.log(c),
+            base.cv_results_["bic"],
+            rtol=0,
+            atol=1e-5,
+        )
+
+
+def test_constant_feature_is_named_in_a_warning(X_small):
+    """A feature constant over the rows of positive weight: every candidate's
+    variance along it is reg_covar, which decides the criteria; the search
+    runs and says so, naming the feature (by name from a DataFrame)."""
+    params = dict(n_components=[1, 2], covariance_type="full", random_state=0)
+    X = np.c_[X_small, np.full(len(X_small), 7.0)]
+    with pytest.warns(
+        UserWarning, match=r"feature\(s\) 2 \(counted from 0\) are constant"
+    ):
+        GaussianMixtureSelector(**params).fit(X)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    with pytest.warns(UserWarning, match="feature\\(s\\) 'c' are constant"):
+        GaussianMixtureSelector(**params).fit(frame)
+    # constant only where the weight is positive
+    varied = X.copy()
+    varied[0, 2] = 8.0
+    weights = np.ones(len(X))
+    weights[0] = 0.0
+    with pytest.warns(UserWarning, match="constant"):
+        GaussianMixtureSelector(**params).fit(varied, sample_weight=weights)
+    # no warning where every feature varies (a duplicated one included)
+    diag = {**params, "covariance_type": "diag"}
+    noise = np.random.RandomState(0).standard_normal(len(X_small))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GaussianMixtureSelector(**diag).fit(np.c_[X_small, noise])
+        GaussianMixtureSelector(**diag).fit(np.c_[X_small, X_small[:, :1]])
 
 
 def test_estimator_without_covariance_type_refuses_types(X_small):
