@@ -1271,11 +1271,14 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         all_fits = [s for f in fits for s in f]
         n_errors = sum(s["error"] is not None for s in all_fits)
         if n_errors:
-            details = "; ".join(
-                f"{_format_params(candidates[i])}: "
-                + "; ".join(sorted({s["error"] for s in f if s["error"] is not None}))
-                for i, f in enumerate(fits)
-                if any(s["error"] is not None for s in f)
+            # each error once, after the candidates it ended (over the
+            # fourteen models, several candidates often fail alike)
+            by_error = {}
+            for i, f in enumerate(fits):
+                for error in sorted({s["error"] for s in f if s["error"] is not None}):
+                    by_error.setdefault(error, []).append(_format_params(candidates[i]))
+            details = " ".join(
+                f"{'; '.join(names)}: {error}" for error, names in by_error.items()
             )
             warnings.warn(
                 f"{n_errors} of {len(all_fits)} fits failed; their scores are set "

@@ -564,7 +564,14 @@ def test_failing_candidates_are_recorded_with_one_warning(X_small):
             error_score=-1.0,
         ).fit(X_small)
     assert len([w for w in record if w.category is FitFailedWarning]) == 1
-    assert "too many components" in str(record[0].message)
+    # each error once, after the candidates it ended
+    message = str(record[0].message)
+    assert message.count("too many components") == 1
+    assert (
+        "n_components=3, covariance_type='full'; n_components=4, covariance_type="
+        "'full'; n_components=3, covariance_type='spherical'; n_components=4, "
+        "covariance_type='spherical': RuntimeError: too many components"
+    ) in message
     results = selector.cv_results_
     failed = np.asarray(results["param_n_components"]) >= 3
     assert (results["bic"][failed] == -1.0).all()
