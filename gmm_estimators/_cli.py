@@ -936,6 +936,33 @@ def _check_rows(path, X, n_components):
         )
 
 
+def _check_constant_columns(path, table):
+    """Refuse the columns with one value over the rows read: they cannot tell
+    clusters apart, and every candidate's variance along them would be its
+    regularisation, which then decides the criteria (iris with a constant
+    fifth column: VVV,2 chosen instead of VEV,2, half the candidates failed)."""
+    X = table.X
+    if X.shape[0] < 2:
+        return
+    constant = np.flatnonzero(np.all(X == X[:1], axis=0))
+    if not constant.size:
+        return
+    plural = len(constant) > 1
+    if table.names is not None:
+        which = ", ".join(repr(table.names[j]) for j in constant)
+        fix = "--drop " + ",".join(table.names[j] for j in constant)
+    else:
+        which = ", ".join(str(j + 1) for j in constant) + " (of the columns read)"
+        fix = "--drop or --columns"
+    value = "one value each" if plural else f"every row {X[0, constant[0]]:g}"
+    raise CLIError(
+        f"{path}: column{'s' * plural} {which} {'are' if plural else 'is'} "
+        f"constant ({value}): {'they' if plural else 'it'} cannot tell clusters "
+        "apart, and the criteria would be decided by the regularisation of a "
+        f"zero variance; leave {'them' if plural else 'it'} out with {fix}"
+    )
+
+
 def _criterion_table(selector, n_rows=5):
     """The best rows of ``cv_results_`` as aligned text."""
     results = selector.cv_results_
@@ -1222,6 +1249,7 @@ def run_fit(args):
         outputs.check(args.plot, "--plot", stdout=False)
         table = _read_data(args, _user_columns(args))
         _check_rows(args.data, table.X, max(args.components))
+        _check_constant_columns(args.data, table)
         scaler, X, scaling = _standardise(args, table.X)
         selector = _select(X, args, scaling)
         best = selector.best_estimator_

@@ -322,6 +322,26 @@ def test_fit_searches_mclusts_models_by_default_and_the_demo_the_four(cli, data_
     assert "covariance full, tied, diag, spherical)" in result.err
 
 
+def test_fit_refuses_a_constant_column_and_says_how_to_drop_it(cli, tmp_path, data):
+    # a constant column cannot tell clusters apart, and its zero variance,
+    # held at the regularisation, would decide the criteria: a clear error
+    rows = "\n".join(",".join(f"{v:.6f}" for v in row) + ",1" for row in data[:, :2])
+    (tmp_path / "const.csv").write_text("x,y,flag\n" + rows + "\n")
+    args = "fit const.csv --out - --components 1,2 --covariance full --quiet"
+    result = cli(*args.split())
+    assert result.status == 2
+    assert "const.csv: column 'flag' is constant (every row 1)" in result.err
+    assert "leave it out with --drop flag" in result.err
+    assert result.out == ""
+    result = cli(*args.split(), "--drop", "flag")
+    assert result.status == 0, result.err
+    # without a header: the column's number among those read
+    (tmp_path / "bare.csv").write_text(rows + "\n")
+    result = cli(*args.replace("const.csv", "bare.csv").split())
+    assert result.status == 2
+    assert "bare.csv: column 3 (of the columns read) is constant" in result.err
+
+
 def test_fit_searches_mclusts_univariate_models_on_one_feature(cli, tmp_path, data):
     # for one feature 'mclust' means E and V, as mclustBIC fits there
     (tmp_path / "one.csv").write_text(
