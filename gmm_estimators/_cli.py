@@ -33,6 +33,7 @@ from ._covariance import (
     MCLUST_MODELS,
     mclust_models,
 )
+from ._utils import constant_features
 
 PROG = "gmm-estimators"
 CRITERIA = ("bic", "aic", "icl", "cv")
@@ -942,9 +943,7 @@ def _check_constant_columns(path, table):
     regularisation, which then decides the criteria (iris with a constant
     fifth column: VVV,2 chosen instead of VEV,2, half the candidates failed)."""
     X = table.X
-    if X.shape[0] < 2:
-        return
-    constant = np.flatnonzero(np.all(X == X[:1], axis=0))
+    constant = constant_features(X)
     if not constant.size:
         return
     plural = len(constant) > 1

@@ -69,7 +69,12 @@ from ._em import (
     split_labels,
 )
 from ._gaussian_mixture import GaussianMixture
-from ._utils import DOC_LINK_MODULE, DOC_LINK_TEMPLATE, canonical_labels
+from ._utils import (
+    DOC_LINK_MODULE,
+    DOC_LINK_TEMPLATE,
+    canonical_labels,
+    constant_features,
+)
 
 __all__ = ["GaussianMixtureSelector"]
 
@@ -983,15 +988,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         decides the likelihoods and the criteria (on iris with a constant
         fifth column, half of the fourteen-model candidates failed and the
         search chose VVV,2 instead of VEV,2; mclust chose EEE,1)."""
-        rows = X
         if sample_weight is not None:
-            weights = np.asarray(sample_weight)
-            if weights.shape != (X.shape[0],):
+            sample_weight = np.asarray(sample_weight)
+            if sample_weight.shape != (X.shape[0],):
                 return  # the candidates' fit refuses it, clearly
-            rows = X[weights > 0]
-        if rows.shape[0] < 2:
-            return
-        constant = np.flatnonzero(np.all(rows == rows[:1], axis=0))
+        constant = constant_features(X, sample_weight)
         if constant.size:
             names = getattr(self, "feature_names_in_", None)
             if names is None:

@@ -163,6 +163,34 @@ def _grid_step(sample, col, low, high, finest, eps):
     return q if max_abs(k) <= tol else None
 
 
+def constant_features(X, sample_weight=None):
+    """Indices of the columns of ``X`` with one value over its rows of
+    positive weight (none with fewer than two such rows): one pass for the
+    smallest and one for the largest values, without copying the rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators._utils import constant_features
+    >>> X = np.array([[1.0, 5.0, 2.0], [2.0, 5.0, 2.0], [3.0, 5.0, 9.0]])
+    >>> constant_features(X)
+    array([1])
+    >>> constant_features(X, sample_weight=[1.0, 1.0, 0.0])
+    array([1, 2])
+    """
+    X = np.asarray(X)
+    if sample_weight is None:
+        if X.shape[0] < 2:
+            return np.array([], dtype=np.intp)
+        return np.flatnonzero(X.min(axis=0) == X.max(axis=0))
+    rows = (np.asarray(sample_weight) > 0)[:, None]
+    if np.count_nonzero(rows) < 2:
+        return np.array([], dtype=np.intp)
+    low = np.min(X, axis=0, where=rows, initial=np.inf)
+    high = np.max(X, axis=0, where=rows, initial=-np.inf)
+    return np.flatnonzero(low == high)
+
+
 def max_abs(X):
     """Largest absolute value of an array, in float64 (no temporary copy)."""
     return max(float(np.max(X)), -float(np.min(X)))
