@@ -37,10 +37,17 @@ SKLEARN_COLLAPSE_MESSAGE = (
 )
 
 
+class CollapseError(ValueError):
+    """A component collapsed (its covariance is singular even with
+    ``reg_covar``): a ``ValueError``, as scikit-learn raises, of its own type
+    so that the selector can report such a candidate as degenerate rather
+    than as a failed fit."""
+
+
 def collapse_error(detail):
     """The error raised when a component collapses: scikit-learn's sentence,
     then what happened."""
-    return ValueError(f"{SKLEARN_COLLAPSE_MESSAGE} {detail}")
+    return CollapseError(f"{SKLEARN_COLLAPSE_MESSAGE} {detail}")
 
 
 def _not_positive_definite(component, reg_covar, detail):

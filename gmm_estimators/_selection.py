@@ -59,7 +59,13 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._covariance import COVARIANCE_MODELS, COVARIANCE_TYPES, mclust_models
+from ._covariance import (
+    COVARIANCE_MODELS,
+    COVARIANCE_TYPES,
+    SKLEARN_COLLAPSE_MESSAGE,
+    CollapseError,
+    mclust_models,
+)
 from ._em import (
     SCREEN_ROWS,
     _BaseMixture,
@@ -225,6 +231,15 @@ def _fit_candidate(
             }
         result = _criteria(est, X_train)
     except Exception as exc:
+        if isinstance(exc, CollapseError) and test is None:
+            # every start of the candidate collapsed: a degenerate candidate
+            # (mclust's NA), reported in cv_results_["degenerate"], not a
+            # failure to debug
+            return {
+                "error": _format_error(exc),
+                "collapsed": "every start collapsed: " + _collapse_detail(str(exc)),
+                "fit_time": time.perf_counter() - start,
+            }
         if error_score == "raise":
             raise
         return {"error": _format_error(exc), "fit_time": time.perf_counter() - start}
@@ -248,6 +263,14 @@ def _fit_candidate(
         estimator=est if keep_estimator else None,
     )
     return result
+
+
+def _collapse_detail(message):
+    """What a :class:`~gmm_estimators._covariance.CollapseError` says after
+    scikit-learn's sentence, on one line."""
+    if message.startswith(SKLEARN_COLLAPSE_MESSAGE):
+        message = message[len(SKLEARN_COLLAPSE_MESSAGE) :]
+    return " ".join(message.split())
 
 
 def _subset(params, rows):
@@ -424,8 +447,10 @@ def _results_table(candidates, fits, n_splits, error_score):
             dtype=dtype,
         )
 
+    # with error_score="raise", only collapsed candidates have no scores
+    missing = np.nan if error_score == "raise" else error_score
     for key in ("bic", "aic", "icl"):
-        results[key] = full_fit_column(key, error_score)
+        results[key] = full_fit_column(key, missing)
     results["log_likelihood"] = full_fit_column("log_likelihood", np.nan)
     results["n_parameters"] = np.ma.MaskedArray(
         full_fit_column("n_parameters", 0, dtype=np.int64), mask=failed
@@ -438,7 +463,12 @@ def _results_table(candidates, fits, n_splits, error_score):
         dtype=np.int64,
     )
     results["degenerate"] = np.array(
-        [f[0].get("degenerate", "") if f[0]["error"] is None else "" for f in fits],
+        [
+            f[0].get("degenerate", "")
+            if f[0]["error"] is None
+            else f[0].get("collapsed", "")
+            for f in fits
+        ],
         dtype=object,
     )
     results["fit_time"] = np.array([f[0]["fit_time"] for f in fits])
@@ -624,7 +654,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         failed candidate is never selected, and one
         :class:`~sklearn.exceptions.FitFailedWarning` summarises the failures.
         ``'raise'`` re-raises the first error. If every candidate fails, a
-        ``ValueError`` is raised.
+        ``ValueError`` is raised. A candidate of the package's mixtures whose
+        every start collapses (a covariance singular even with ``reg_covar``,
+        where mclust reports NA) is not a failure: it is degenerate, with
+        ``error_score`` (NaN under ``'raise'``) as its scores and the reason
+        in ``cv_results_["degenerate"]``, and neither warns nor raises.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the starts of the candidates whose own ``random_state`` is
@@ -682,8 +716,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         - ``converged``, ``n_iter``: convergence of the fit (``n_iter`` masked
           where unknown);
         - ``degenerate``: why the fit is degenerate, ``""`` if it is not
-          (see :attr:`GaussianMixture.degenerate_`); degenerate candidates are
-          never selected;
+          (see :attr:`GaussianMixture.degenerate_`), or ``"every start
+          collapsed: ..."`` where no start gave a fit; degenerate candidates
+          are never selected;
         - ``fit_time``: seconds to fit on all the data (with the cross-type
           restarts); ``mean_fit_time``, ``std_fit_time``: over that fit and
           the cv folds;
@@ -1270,13 +1305,18 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         """One warning for the fits that failed, one for the candidates that
         did not converge."""
         all_fits = [s for f in fits for s in f]
-        n_errors = sum(s["error"] is not None for s in all_fits)
+
+        def errors(f):
+            # a collapsed candidate is degenerate (cv_results_), not failed
+            return [s["error"] for s in f if s["error"] and not s.get("collapsed")]
+
+        n_errors = sum(len(errors(f)) for f in fits)
         if n_errors:
             # each error once, after the candidates it ended (over the
             # fourteen models, several candidates often fail alike)
             by_error = {}
             for i, f in enumerate(fits):
-                for error in sorted({s["error"] for s in f if s["error"] is not None}):
+                for error in sorted(set(errors(f))):
                     by_error.setdefault(error, []).append(_format_params(candidates[i]))
             details = " ".join(
                 f"{'; '.join(names)}: {error}" for error, names in by_error.items()

@@ -584,6 +584,39 @@ def test_failing_candidates_are_recorded_with_one_warning(X_small):
     ).all()
 
 
+@pytest.mark.parametrize("error_score", [np.nan, "raise"])
+def test_candidate_collapsing_from_every_start_is_degenerate_not_failed(error_score):
+    # three distinct points, ten times each, and no regularisation: with two
+    # or three components one holds a single point whatever the start, and
+    # its covariance is exactly zero (mclust's NA).  That is a degenerate
+    # candidate, said in cv_results_, not a fit to debug: no
+    # FitFailedWarning, and no error even with error_score="raise".
+    X = np.repeat([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], 10, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        selector = GaussianMixtureSelector(
+            GaussianMixture(reg_covar=0.0),
+            n_components=range(1, 4),
+            covariance_type=["full", "diag"],
+            error_score=error_score,
+            random_state=0,
+        ).fit(X)
+    results = selector.cv_results_
+    collapsed = np.asarray(results["param_n_components"]) >= 2
+    reasons = results["degenerate"]
+    assert all(r.startswith("every start collapsed: ") for r in reasons[collapsed])
+    assert all("not positive definite" in r for r in reasons[collapsed])
+    assert (reasons[~collapsed] == "").all()
+    assert np.isnan(results["bic"][collapsed]).all()
+    assert results["n_parameters"].mask.tolist() == collapsed.tolist()
+    assert selector.n_components_ == 1
+    # the one-component fits are the closed-form ones
+    for params, bic in zip(results["params"], results["bic"], strict=True):
+        if params["n_components"] == 1:
+            est = GaussianMixture(reg_covar=0.0, **params).fit(X)
+            assert bic == pytest.approx(est.bic(X), rel=1e-12)
+
+
 def test_error_score_raise_reraises(X_small):
     selector = GaussianMixtureSelector(
         _FailsFromThree(), n_components=range(1, 4), error_score="raise"
