@@ -1297,8 +1297,10 @@ class _DiagonalFamily(_Parsimonious, DiagCovariance):
         nk = nk.reshape(S, K)
         means_c = s1c.reshape(S, K, d) / nk[..., None]
         w = np.maximum(stats["sq"].reshape(S, K, d) - nk[..., None] * means_c**2, 0.0)
-        # a collapsed component gives NaN, which the models' check reports
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # a collapsed component gives NaN or inf (VEI's volumes over a shape
+        # with a zero entry, from a start with a component of zero variance
+        # along a feature: an overflow), which the models' check reports
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             cov = cls._constrain(models, w, nk) + reg_covar
         return cls._stacked_from_covariances(models[0].center, means_c, cov, reg_covar)
 

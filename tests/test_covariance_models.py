@@ -60,6 +60,7 @@ from gmm_estimators import GaussianMixture, GaussianMixtureSelector
 from gmm_estimators._covariance import (
     COVARIANCE_MODELS,
     MCLUST_MODELS,
+    VEICovariance,
     dense_covariances,
 )
 from gmm_estimators._em import _m_steps, _Run, fit_blocks, model_from_responsibilities
@@ -773,6 +774,23 @@ def test_a_collapsing_start_raises_a_clear_error_and_no_warning():
         warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(ValueError, match="non-finite covariance"):
             gm.fit(X)
+
+
+def test_vei_collapsing_start_raises_a_clear_error_and_no_warning():
+    # VEI's M-step from a start with a one-row component (scatter of
+    # rounding noise, 1e-17) and a feature whose variance is zero or
+    # subnormal in every component: the fixed point's volumes divided by a
+    # subnormal shape overflowed, and the RuntimeWarning leaked out of the
+    # default search on scikit-learn's diabetes data (its 0/1 sex column);
+    # the models' check then reported the collapse, as it still does
+    values = np.array([[1.299e-310, 0.0, 1.281], [0.6183, 1.140e-17, 0.6434]])
+    model = VEICovariance.reference(np.zeros((2, 3)), np.zeros(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="component 0 is not positive definite"):
+            VEICovariance.m_step_stacked(
+                [model], np.array([30.0, 1.0]), np.zeros((2, 3)), {"sq": values}, 1e-10
+            )
 
 
 @pytest.mark.parametrize("name", ("VEI", "VEE", "VEV"))
