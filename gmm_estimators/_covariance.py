@@ -19,6 +19,7 @@ import functools
 
 import numpy as np
 
+from . import _kernels
 from ._model import ComponentModel
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -1567,6 +1568,8 @@ def _rotation_sweep(orientation, m, b, frozen):
     -B)``.  Returns the new ``D`` and each run's largest turn (radians,
     ``(S,)``).
     """
+    if _kernels.enabled():
+        return _kernels.rotation_sweep(orientation, m, b, frozen, _FLAT_TURN)
     S, d = orientation.shape[0], orientation.shape[-1]
     eye = np.eye(d)
     turn = np.zeros(S)
