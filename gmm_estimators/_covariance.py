@@ -1734,6 +1734,22 @@ MM_MAX_ITER = 1000
 MM_SINGULAR = MM_TOL
 
 
+def _raise_mm_status(status):
+    """The error of mclust's EVE and VVE M-step for an inner loop's status
+    (:func:`~gmm_estimators._kernels.mclust_mm`); nothing for 0."""
+    if status == 1:
+        raise ValueError(
+            "mclust's M-step fails here: a component's scatter has an "
+            f"eigenvalue below {MM_SINGULAR:.3g}."
+        )
+    if status == 2:
+        raise ValueError(
+            f"mclust's M-step fails here: a shape or volume fell below {MM_SINGULAR:.3g}."
+        )
+    if status == 3:
+        raise ValueError(f"mclust's M-step did not converge in {MM_MAX_ITER} steps.")
+
+
 class _MclustPath:
     """EVE and VVE with the M-step of mclust (its Fortran ``meeve`` and
     ``mevve``): Browne & McNicholas's (2014) majorisation-minimisation steps
@@ -1772,52 +1788,14 @@ class _MclustPath:
                 o, shapes = np.eye(d), np.ones((K, d))
             else:
                 o = o.T  # mclust keeps the orientation transposed
-            values = np.linalg.eigvalsh(u)
-            if not np.all(values[:, 0] >= MM_SINGULAR):
-                raise ValueError(
-                    "mclust's M-step fails here: a component's scatter has an "
-                    f"eigenvalue below {MM_SINGULAR:.3g}."
+            if _kernels.enabled():
+                status, o, shapes, volumes, objective = _kernels.mclust_mm(
+                    u, n_k, o, shapes, equal_volume, MM_TOL, MM_MAX_ITER, MM_SINGULAR
                 )
-            omega = values[:, -1]
-            previous = np.finfo(np.float64).max / 2
-            for _ in range(MM_MAX_ITER):
-                # MM 1: F = sum_k A_k^-1 D^T W_k - omega_k A_k^-1 D^T
-                a_dt = o[None] / shapes[:, :, None]
-                f = np.add.reduce(a_dt @ u - omega[:, None, None] * a_dt, axis=0)
-                left, _, right = np.linalg.svd(f)
-                o = left @ right
-                # MM 2: F = sum_k W_k D A_k^-1 - max_j(1 / a_kj) W_k D
-                wd = u @ o.T
-                f = np.add.reduce(
-                    wd / shapes[:, None, :]
-                    - (1.0 / shapes).max(axis=1)[:, None, None] * wd,
-                    axis=0,
-                )
-                left, _, right = np.linalg.svd(f)
-                o = (left @ right).T
-                e = np.einsum("jd,kde,je->kj", o, u, o)  # diag(D^T W_k D)
-                if equal_volume:
-                    shapes = e / _geometric_mean(e)[:, None]
-                else:
-                    shapes = e / n_k[:, None]
-                    volumes = _geometric_mean(shapes)
-                    shapes = shapes / volumes[:, None]
-                if not (
-                    np.all(shapes >= MM_SINGULAR)
-                    and (equal_volume or np.all(volumes >= MM_SINGULAR))
-                ):
-                    raise ValueError(
-                        "mclust's M-step fails here: a shape or volume fell "
-                        f"below {MM_SINGULAR:.3g}."
-                    )
-                objective = float(np.add.reduce(e / shapes, axis=None))
-                change = abs(objective - previous) / (1.0 + abs(objective))
-                previous = objective
-                if not change > MM_TOL:
-                    break
+                _raise_mm_status(status)
             else:
-                raise ValueError(
-                    f"mclust's M-step did not converge in {MM_MAX_ITER} steps."
+                o, shapes, volumes, objective = cls._mm_steps(
+                    u, n_k, o, shapes, equal_volume
                 )
             if equal_volume:
                 volumes = np.full(K, objective / (n_k.sum() * d))
@@ -1827,6 +1805,53 @@ class _MclustPath:
                 np.broadcast_to(o.T, (K, d, d)), volumes[:, None] * shapes
             )
         return cov, orientations, ("_mm_shapes", all_shapes)
+
+    @staticmethod
+    def _mm_steps(u, n_k, o, shapes, equal_volume):
+        """The inner steps of one run's M-step (numpy; compiled:
+        :func:`~gmm_estimators._kernels.mclust_mm`): the orientation, shapes,
+        volumes and the objective where they stop."""
+        volumes = None
+        values = np.linalg.eigvalsh(u)
+        if not np.all(values[:, 0] >= MM_SINGULAR):
+            _raise_mm_status(1)
+        omega = values[:, -1]
+        previous = np.finfo(np.float64).max / 2
+        for _ in range(MM_MAX_ITER):
+            # MM 1: F = sum_k A_k^-1 D^T W_k - omega_k A_k^-1 D^T
+            a_dt = o[None] / shapes[:, :, None]
+            f = np.add.reduce(a_dt @ u - omega[:, None, None] * a_dt, axis=0)
+            left, _, right = np.linalg.svd(f)
+            o = left @ right
+            # MM 2: F = sum_k W_k D A_k^-1 - max_j(1 / a_kj) W_k D
+            wd = u @ o.T
+            f = np.add.reduce(
+                wd / shapes[:, None, :]
+                - (1.0 / shapes).max(axis=1)[:, None, None] * wd,
+                axis=0,
+            )
+            left, _, right = np.linalg.svd(f)
+            o = (left @ right).T
+            e = np.einsum("jd,kde,je->kj", o, u, o)  # diag(D^T W_k D)
+            if equal_volume:
+                shapes = e / _geometric_mean(e)[:, None]
+            else:
+                shapes = e / n_k[:, None]
+                volumes = _geometric_mean(shapes)
+                shapes = shapes / volumes[:, None]
+            if not (
+                np.all(shapes >= MM_SINGULAR)
+                and (equal_volume or np.all(volumes >= MM_SINGULAR))
+            ):
+                _raise_mm_status(2)
+            objective = float(np.add.reduce(e / shapes, axis=None))
+            change = abs(objective - previous) / (1.0 + abs(objective))
+            previous = objective
+            if not change > MM_TOL:
+                break
+        else:
+            _raise_mm_status(3)
+        return o, shapes, volumes, objective
 
 
 class _EVEMclustPath(_MclustPath, EVECovariance):
