@@ -1079,9 +1079,11 @@ def test_compiled_rotation_sweep_is_numpys(monkeypatch, S, K, d):
 
 @pytest.mark.parametrize("name", ["EVE", "VVE"])
 def test_common_orientation_fit_is_the_same_with_or_without_numba(monkeypatch, name):
-    """EM with the compiled sweeps ends where EM with numpy's does (wine,
+    """EM with the compiled kernels ends where EM with numpy's does (wine,
     13 features, from the same start): the same iterations, and the lower
-    bound to 1e-10 relative (rounding, amplified over the iterations)."""
+    bound within the fit's ``tol`` (both runs stop when a step gains less
+    than it, on paths that differ by rounding: measured 4e-12 with numpy 2.4,
+    8e-8 with numpy 1.23 and scipy 1.9, whose LAPACK differs from numba's)."""
     from gmm_estimators import _kernels
 
     if not _kernels.enabled():
@@ -1092,8 +1094,8 @@ def test_common_orientation_fit_is_the_same_with_or_without_numba(monkeypatch, n
     monkeypatch.setattr(_kernels, "enabled", lambda: False)
     reference = GaussianMixture(**params).fit(X)
     assert compiled.n_iter_ == reference.n_iter_
-    assert compiled.lower_bound_ == pytest.approx(reference.lower_bound_, rel=1e-10)
-    assert_allclose(compiled.means_, reference.means_, rtol=0, atol=1e-6)
+    assert compiled.lower_bound_ == pytest.approx(reference.lower_bound_, abs=1e-6)
+    assert_allclose(compiled.means_, reference.means_, rtol=0, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", ["EVE", "VVE"])
@@ -1102,7 +1104,11 @@ def test_compiled_mclust_m_step_is_numpys(monkeypatch, name):
     steps) compiled by numba gives numpy's covariances, orientation and
     shapes, to rounding amplified by the steps (1e-9 relative; measured
     1e-12), from the identity and from a previous M-step's orientation, and
-    the same error where mclust's M-step fails."""
+    the same error where mclust's M-step fails.  The orientation's axes are
+    compared up to their signs, which the singular value decompositions of
+    numba's LAPACK and numpy's may choose apart (they did with numpy 1.23
+    and scipy 1.9): the covariances and the next M-step do not depend on
+    them."""
     from gmm_estimators import _kernels
 
     if not _kernels.enabled():
@@ -1120,8 +1126,12 @@ def test_compiled_mclust_m_step_is_numpys(monkeypatch, name):
         with monkeypatch.context() as patch:
             patch.setattr(_kernels, "enabled", lambda: False)
             reference = cls._constrain(models, w, nk)
-        for a, b in zip(compiled[:2], reference[:2], strict=True):
-            assert_allclose(a, b, rtol=1e-9, atol=1e-12 * np.abs(b).max())
+        cov, ref_cov = compiled[0], reference[0]
+        assert_allclose(cov, ref_cov, rtol=1e-9, atol=1e-12 * np.abs(ref_cov).max())
+        # axes (columns) up to their signs
+        o, ref_o = compiled[1], reference[1]
+        signs = np.sign(np.einsum("sij,sij->sj", o, ref_o))
+        assert_allclose(o * signs[:, None, :], ref_o, rtol=0, atol=1e-9)
         assert_allclose(compiled[2][1], reference[2][1], rtol=1e-9)
         return compiled
 
@@ -1234,8 +1244,10 @@ def test_mclust_path_mstep_matches_mclust(ref_data, monkeypatch, data, name, K):
     the identity, as ``meeve``/``mevve``) from mclust's partition gives
     ``mstep()``'s covariances: the same steps from the same start to the
     same stopping rule (the reference's inner tolerance, 1e-12).  Agreement
-    to 1e-10 in every direction, but 1e-6 for VVE on wine (d = 13, where
-    the slow MM steps carry rounding further: 2.3e-7 measured)."""
+    to 1e-10 in every direction, but 1e-6 on wine (d = 13, where the slow MM
+    steps carry rounding further: 2.3e-7 measured for VVE, and for EVE 1.9e-7
+    with the compiled steps on numpy 1.23 and scipy 1.9, whose LAPACK is not
+    numba's)."""
     monkeypatch.setattr(covariance_module, "MM_TOL", 1e-12)
     monkeypatch.setattr(covariance_module, "MM_MAX_ITER", 10**6)
     X, entry = ref_data[data]
@@ -1244,7 +1256,7 @@ def test_mclust_path_mstep_matches_mclust(ref_data, monkeypatch, data, name, K):
     error = _whitened_error(
         first.covariances, np.asarray(entry["mstep"][name][K]["sigma"])
     )
-    assert error < (1e-6 if (data, name) == ("wine", "VVE") else 1e-10), error
+    assert error < (1e-6 if data == "wine" else 1e-10), error
 
 
 @pytest.mark.parametrize("data, name, K", PATH_EM_CASES)
