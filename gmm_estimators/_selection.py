@@ -587,8 +587,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         ``GaussianMixture(init_params=("hc", "kmeans", "k-means++",
         "random_from_data"), n_init=4, tol=1e-5, max_iter=1000,
         reg_covar=1e-10, tol_relative=True, reg_covar_relative=True)``. It is
-        cloned, never modified,
-        and the candidates get only the searched parameters.
+        cloned, never modified, and the candidates get only the searched
+        parameters.
 
     n_components : int or array-like of int, default=10
         Numbers of components to try. An int ``n`` stands for ``1, 2, ..., n``

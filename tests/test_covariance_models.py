@@ -1081,9 +1081,10 @@ def test_compiled_rotation_sweep_is_numpys(monkeypatch, S, K, d):
 def test_common_orientation_fit_is_the_same_with_or_without_numba(monkeypatch, name):
     """EM with the compiled kernels ends where EM with numpy's does (wine,
     13 features, from the same start): the same iterations, and the lower
-    bound within the fit's ``tol`` (both runs stop when a step gains less
-    than it, on paths that differ by rounding: measured 4e-12 with numpy 2.4,
-    8e-8 with numpy 1.23 and scipy 1.9, whose LAPACK differs from numba's)."""
+    bound within the fit's ``tol`` and the means within 1e-4 (both runs stop
+    when a step gains less than ``tol``, on paths that differ by rounding:
+    measured identical with numpy 2.4; 8e-8 and 1e-5 with numpy 1.23 and
+    scipy 1.9, whose LAPACK differs from numba's)."""
     from gmm_estimators import _kernels
 
     if not _kernels.enabled():
