@@ -390,6 +390,40 @@ class _CovarianceModel(ComponentModel):
     def accumulate(self, stats, xa, resp, cache):
         """Add one block's second-order statistics to ``stats`` (in place)."""
 
+    #: The quadratic features of the model's fused E-step
+    #: (:func:`~gmm_estimators._kernels.feature_block`), None for none.
+    fused_quadratic = None
+
+    def _fused_theta(self, dtype):
+        """``(theta, abs_theta, limit)`` of the fused E-step in ``dtype``
+        (:func:`~gmm_estimators._kernels.feature_block`'s arguments), or None
+        when the model's E-step does not go through features."""
+        return None
+
+    def _add_fused_stats(self, stats, sums):
+        """Add the quadratic part of the fused E-step's sums to ``stats``."""
+
+    def fused_block(self, acc, log_w, xa, w):
+        if self.fused_quadratic is None or not _kernels.enabled():
+            return False
+        parts = self._fused_theta(xa.dtype)
+        if parts is None:
+            return False
+        theta, abs_theta, limit = parts
+        sums = np.zeros(theta.shape)
+        done, ll, weight = _kernels.feature_block(
+            xa, w, theta, log_w, self.fused_quadratic, sums, abs_theta, limit
+        )
+        if not done:
+            return False
+        d = self.n_features
+        acc.ll += ll
+        acc.total_weight += weight
+        acc.s1 += sums[:, :d]
+        acc.nk += sums[:, d]
+        self._add_fused_stats(acc.stats, sums)
+        return True
+
     # -- stacking EM runs (see ComponentModel.stack_class) ---------------------
     @classmethod
     def stack(cls, models):
@@ -647,6 +681,17 @@ class FullCovariance(_CovarianceModel):
         maha *= -0.5
         maha += const[:, None]
         return maha, y
+
+    fused_quadratic = "products"
+
+    def _fused_theta(self, dtype):
+        consts = self._constants(dtype)
+        if "theta" not in consts:
+            return None
+        return consts["theta"], consts["abs_theta"], _FEATURE_BOUND[dtype]
+
+    def _add_fused_stats(self, stats, sums):
+        stats["features"] += sums
 
     def new_stats(self):
         d, K = self.n_features, self.n_components
@@ -1037,6 +1082,18 @@ class DiagCovariance(_CovarianceModel):
         lp += linear @ xa.T
         return lp, sq
 
+    fused_quadratic = "squares"
+
+    def _fused_theta(self, dtype):
+        key = ("fused", np.dtype(dtype))
+        if key not in self._cast:
+            a, linear = self._constants(dtype)
+            self._cast[key] = (np.hstack([linear, a]), None, None)
+        return self._cast[key]
+
+    def _add_fused_stats(self, stats, sums):
+        stats["sq"] += sums[:, self.n_features + 1 :]
+
     def new_stats(self):
         return {"sq": np.zeros(self._sq_shape())}
 
@@ -1091,6 +1148,8 @@ class SphericalCovariance(DiagCovariance):
     def _make_constants(self, dtype):
         a, linear = super()._make_constants(dtype)
         return a[:, :1], linear
+
+    fused_quadratic = "norm"
 
     def _squares(self, xa):
         x = xa[:, :-1]

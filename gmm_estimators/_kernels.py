@@ -252,3 +252,223 @@ def mclust_mm(u, n_k, o, shapes, equal_volume, tol, max_iter, singular):
         int(max_iter),
         float(singular),
     )
+
+
+#: Rows per chunk of :func:`feature_block`: the chunk's features, log-densities
+#: and responsibilities stay in a core's L2 cache (measured on 2 cores, d = 8
+#: and 16, K = 8: 256 rows 5-10% faster than 64 or 512, 30% faster than 1024).
+FEATURE_CHUNK = 256
+#: Rows whose normalisers (each in [1, K]) are multiplied before one logarithm:
+#: their product stays below K^32, finite for any K below 2^31.
+_LOG_GROUP = 32
+_LOG2E = 1.4426950408889634
+# ln 2 in two parts (fdlibm's): k * _LN2_HI is exact for |k| < 2^11
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+#: exp(x) of x below this is taken as 0 (numpy's is a subnormal number, below
+#: 3e-308, there)
+_EXP_FLOOR = -708.0
+#: 1/12!, 1/11!, ..., 1/1!, 1/0!: exp's Taylor coefficients for Horner's rule
+_EXP_TAYLOR = tuple(1.0 / math.factorial(i) for i in range(12, -1, -1))
+
+
+def _feature_block_impl(xa, w, theta, log_w, quad, abs_theta, limit, T):
+    """The loops of :func:`feature_block` (compiled by numba)."""
+    b, d1 = xa.shape
+    d = d1 - 1
+    K, F = theta.shape
+    if limit < np.inf:
+        # the rounding bound of theta . phi: sum_j |theta_kj| max |phi_j|
+        # over the block (FullCovariance._feature_log_prob), from the
+        # largest |z_j|
+        big = np.zeros(d)
+        for i in range(b):
+            for j in range(d):
+                big[j] = max(big[j], abs(xa[i, j]))
+        scale = np.ones(F)
+        scale[:d] = big
+        o = d1
+        if quad == 0:
+            scale[d1:] = big * big
+        elif quad == 1:
+            scale[d1] = np.sum(big * big)
+        else:
+            for i in range(d):
+                for j in range(i, d):
+                    scale[o] = big[i] * big[j]
+                    o += 1
+        for k in range(K):
+            bound = 0.0
+            for j in range(F):
+                bound += abs_theta[k, j] * scale[j]
+            if not bound <= limit:
+                return False, 0.0, 0.0
+    R = FEATURE_CHUNK
+    phi = np.zeros((F, R), xa.dtype)
+    phi_t = phi.T
+    lp = np.empty((K, R), xa.dtype)
+    resp = np.zeros((K, R), xa.dtype)
+    part = np.empty((K, F), xa.dtype)
+    e = np.empty(K * R)
+    bits = np.empty(K * R, np.int64)
+    powers = bits.view(np.float64)
+    top = np.empty(R)
+    tot = np.empty(R)
+    weighted = w.shape[0] > 0
+    ll = 0.0
+    total_weight = 0.0
+    for s in range(0, b, R):
+        m = min(R, b - s)
+        if m < R:  # the last chunk: no stale responsibilities or features
+            resp[:] = 0.0
+            phi[:] = 0.0
+        # the features [z, 1, quadratic terms], one column per row
+        for r in range(m):
+            for j in range(d1):
+                phi[j, r] = xa[s + r, j]
+        if quad == 0:  # squares
+            for j in range(d):
+                for r in range(m):
+                    phi[d1 + j, r] = phi[j, r] * phi[j, r]
+        elif quad == 1:  # the squared norm
+            for r in range(m):
+                phi[d1, r] = 0.0
+            for j in range(d):
+                for r in range(m):
+                    phi[d1, r] += phi[j, r] * phi[j, r]
+        else:  # products z_i z_j, i <= j, row by row of the upper triangle
+            o = d1
+            for i in range(d):
+                for j in range(i, d):
+                    for r in range(m):
+                        phi[o, r] = phi[i, r] * phi[j, r]
+                    o += 1
+        # log-densities (one product), then the normalisation as _normalize
+        np.dot(theta, phi, lp)
+        for r in range(m):
+            top[r] = -np.inf
+        for k in range(K):
+            for r in range(m):
+                v = lp[k, r] + log_w[k]
+                e[k * R + r] = v
+                top[r] = max(top[r], v)
+        for r in range(m):
+            if not np.isfinite(top[r]):
+                top[r] = 0.0
+        # exp(e - top): exp(x) = 2^k exp(x - k ln 2), a degree-12 Taylor
+        # polynomial on |x - k ln 2| <= ln(2) / 2 (relative error 3e-16)
+        for k in range(K):
+            for r in range(m):
+                x = e[k * R + r] - top[r]
+                x0 = max(x, _EXP_FLOOR)
+                q = np.floor(x0 * _LOG2E + 0.5)
+                y = (x0 - q * _LN2_HI) - q * _LN2_LO
+                p = _EXP_TAYLOR[0]
+                for c in _EXP_TAYLOR[1:]:
+                    p = p * y + c
+                e[k * R + r] = p if not x < _EXP_FLOOR else 0.0
+                bits[k * R + r] = (np.int64(q) + 1023) << 52
+        for i in range(K * R):
+            e[i] *= powers[i]
+        for r in range(m):
+            tot[r] = 0.0
+        for k in range(K):
+            for r in range(m):
+                tot[r] += e[k * R + r]
+        if weighted:
+            for r in range(m):
+                wr = w[s + r]
+                ll += wr * (top[r] + np.log(tot[r]))
+                total_weight += wr
+                tot[r] = wr / tot[r]
+        else:
+            for r in range(m):
+                ll += top[r]
+            for g in range(0, m, _LOG_GROUP):
+                prod = 1.0
+                for r in range(g, min(m, g + _LOG_GROUP)):
+                    prod *= tot[r]
+                ll += np.log(prod)
+            total_weight += m
+            for r in range(m):
+                tot[r] = 1.0 / tot[r]
+        for k in range(K):
+            for r in range(m):
+                resp[k, r] = e[k * R + r] * tot[r]
+        # the statistics [S1_k, N_k, quadratic sums] (one product)
+        np.dot(resp, phi_t, part)
+        for k in range(K):
+            for j in range(F):
+                T[k, j] += part[k, j]
+    return True, ll, total_weight
+
+
+@functools.cache
+def _compiled_feature_block():
+    return _numba()(cache=True, nogil=True, fastmath={"contract"})(_feature_block_impl)
+
+
+#: The quadratic features of :func:`feature_block`, by name.
+QUADRATIC = {"squares": 0, "norm": 1, "products": 2}
+
+
+def feature_block(xa, w, theta, log_w, quadratic, out, abs_theta=None, limit=None):
+    """The E-step of one block and its statistics, fused, through
+    second-moment features.
+
+    Each row ``[z, 1]`` of ``xa`` (the engine's layout: the row centred,
+    then a one) has the features ``phi = [z, 1, q(z)]`` with ``q`` the
+    squares ``z_j^2`` (``quadratic="squares"``, diagonal covariances), the
+    squared norm ``|z|^2`` (``"norm"``, spherical) or the products ``z_i
+    z_j``, ``i <= j``, row by row of the upper triangle (``"products"``,
+    full).  The log-density of component ``k`` is ``theta[k] . phi +
+    log_w[k]``; the responsibilities ``r_k`` are normalised as
+    :func:`~gmm_estimators._stats._normalize` does and weighted by ``w``
+    (None for unit weights).  Adds ``sum_i w_i r_ik phi_i`` to ``out``
+    (float64, shape ``(K, F)``) and returns ``(True, log-likelihood,
+    weight)``: the block's ``sum_i w_i log sum_k exp(...)`` and ``sum_i
+    w_i``.  With ``limit``, a block whose rounding bound ``max_k sum_j
+    abs_theta[k, j] max_i |phi_ij|`` exceeds it is left alone: ``(False,
+    0.0, 0.0)``, ``out`` unchanged.
+
+    The rows go in chunks of :data:`FEATURE_CHUNK` that stay in cache, with
+    the two products in BLAS; the exponentials are a vectorised polynomial
+    (numba's own call the C library row by row, five times slower than
+    numpy's).  This replaces about ten numpy passes over the block's
+    ``(K, b)`` arrays.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.special import logsumexp
+    >>> from gmm_estimators._kernels import enabled, feature_block
+    >>> rng = np.random.default_rng(0)
+    >>> xa = np.hstack([rng.normal(size=(5, 2)), np.ones((5, 1))])
+    >>> theta = np.array([[0.0, 0.0, -1.8, -0.5, -0.5],
+    ...                   [1.0, 0.0, -2.3, -0.5, -0.5]])
+    >>> out = np.zeros((2, 5))
+    >>> if enabled():
+    ...     done, ll, weight = feature_block(
+    ...         xa, None, theta, np.log([0.5, 0.5]), "squares", out)
+    ... else:
+    ...     ll = logsumexp(np.hstack([xa, xa[:, :2] ** 2]) @ theta.T, axis=1)
+    ...     done, ll, weight = True, ll.sum() + 5 * np.log(0.5), 5.0
+    >>> phi = np.hstack([xa, xa[:, :2] ** 2])
+    >>> lp = phi @ theta.T + np.log(0.5)
+    >>> print(done, bool(np.isclose(ll, logsumexp(lp, axis=1).sum())), weight)
+    True True 5.0
+    """
+    empty = np.empty(0, dtype=np.float64)
+    w = empty if w is None else np.ascontiguousarray(w, dtype=np.float64)
+    if abs_theta is None:
+        abs_theta = np.empty((0, 0))
+    return _compiled_feature_block()(
+        xa,
+        w,
+        np.ascontiguousarray(theta, dtype=xa.dtype),
+        np.ascontiguousarray(log_w, dtype=np.float64),
+        QUADRATIC[quadratic],
+        np.ascontiguousarray(abs_theta, dtype=np.float64),
+        np.inf if limit is None else float(limit),
+        out,
+    )

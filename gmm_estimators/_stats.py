@@ -440,8 +440,12 @@ def _add_block(acc, model, log_w, xa, w, ws):
     ``xa`` is the block centred at ``model.center`` with a trailing column of
     ones (the engine's layout), ``log_w`` the log mixing weights in the block's
     dtype, ``w`` the block's row weights or None, ``ws`` a workspace dict
-    reused across blocks.  Every back end runs this function on every block.
+    reused across blocks.  Every back end runs this function on every block;
+    a model with a compiled kernel for it (:meth:`ComponentModel.fused_block`)
+    does the whole of it in one call.
     """
+    if model.fused_block(acc, log_w, xa, w):
+        return
     lp, cache = model.log_prob(xa, ws)
     resp, log_norm = _normalize(lp, log_w)
     if w is None:

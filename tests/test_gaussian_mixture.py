@@ -688,8 +688,16 @@ def test_initial_parameters_are_not_modified(blobs):
 #: Four blobs fitted with six components: the surplus components share
 #: clusters, where EM crawls (hundreds to thousands of iterations to 1e-10).
 #: VVE is left out: from this start SQUAREM ends at another optimum of it
-#: (lower by 6e-4 per row), where plain EM from there does not move.
-SLOW_MODELS = ["full", "tied", "diag", "spherical", "EEV", "VEI", "EVE", "VEV"]
+#: (lower by 6e-4 per row), where plain EM from there does not move.  VEI is
+#: left out too: from this start (and with five or seven components) one
+#: component collapses onto a single row, its variances held at reg_covar
+#: (1e-10), where the expanded quadratic form of the log-densities rounds
+#: at about 1e-7 per row, so the lower bound's steps near the end are
+#: rounding noise of either sign and whether one of them falls below
+#: tol=1e-10 is chance (plain EM stopped after 2994 iterations with numpy's
+#: E-step and after 1343 with the compiled one, 1.2e-5 short).  The
+#: SQUAREM tests on iris below cover VEI.
+SLOW_MODELS = ["full", "tied", "diag", "spherical", "EEV", "EVE", "VEV"]
 
 
 @pytest.fixture(scope="module")
