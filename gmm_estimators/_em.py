@@ -54,8 +54,8 @@ from ._init import (
 )
 from ._stats import (  # noqa: F401  (_normalize: imported from here by _ppca)
     BlockStats,
-    _add_block,
     _add_block_stats,
+    _add_rows,
     _m_step,
     _normalize,
     absolute_stats,
@@ -200,20 +200,26 @@ class _Blocks:
         xa[:, -1] = 1.0
         return xa
 
-    def run(self, fn, make_acc):
-        """Call ``fn(acc, start, stop, xa, ws)`` on every block; return the accumulators."""
+    def run(self, fn, make_acc, centred=True):
+        """Call ``fn(acc, start, stop, xa, ws)`` on every block; return the
+        accumulators.  With ``centred=False``, ``fn`` gets the block's rows
+        of ``X`` as they are (a view) in place of ``xa``."""
         T = self.n_threads
         accs = [make_acc() for _ in range(T)]
 
         def worker(t):
-            buf = np.empty((self.rows, self.d + 1), dtype=self.X.dtype)
-            buf[:, -1] = 1.0
+            if centred:
+                buf = np.empty((self.rows, self.d + 1), dtype=self.X.dtype)
+                buf[:, -1] = 1.0
             ws = {}
             for i in range(t, self.n_blocks, T):
                 start = i * self.rows
                 stop = min(start + self.rows, self.n)
-                xa = buf[: stop - start]
-                np.subtract(self.X[start:stop], self.center, out=xa[:, :-1])
+                if centred:
+                    xa = buf[: stop - start]
+                    np.subtract(self.X[start:stop], self.center, out=xa[:, :-1])
+                else:
+                    xa = self.X[start:stop]
                 fn(accs[t], start, stop, xa, ws)
 
         if T == 1:
@@ -1016,11 +1022,11 @@ def pass_stats(blocks, model, weights, sample_weight):
     log_w = np.log(weights).astype(blocks.X.dtype)
     sw = sample_weight
 
-    def fn(acc, start, stop, xa, ws):
+    def fn(acc, start, stop, rows, ws):
         w = None if sw is None else sw[start:stop]
-        _add_block(acc, model, log_w, xa, w, ws)
+        _add_rows(acc, model, log_w, rows, blocks.center, w, ws)
 
-    return _sum_accs(blocks.run(fn, _stats_acc(model)))
+    return _sum_accs(blocks.run(fn, _stats_acc(model), centred=False))
 
 
 def em_step(blocks, model, weights, sample_weight, reg_covar, scatter):

@@ -440,12 +440,8 @@ def _add_block(acc, model, log_w, xa, w, ws):
     ``xa`` is the block centred at ``model.center`` with a trailing column of
     ones (the engine's layout), ``log_w`` the log mixing weights in the block's
     dtype, ``w`` the block's row weights or None, ``ws`` a workspace dict
-    reused across blocks.  Every back end runs this function on every block;
-    a model with a compiled kernel for it (:meth:`ComponentModel.fused_block`)
-    does the whole of it in one call.
+    reused across blocks.
     """
-    if model.fused_block(acc, log_w, xa, w):
-        return
     lp, cache = model.log_prob(xa, ws)
     resp, log_norm = _normalize(lp, log_w)
     if w is None:
@@ -457,6 +453,27 @@ def _add_block(acc, model, log_w, xa, w, ws):
     _add_block_stats(acc, model, xa, resp, cache, w)
 
 
+def _add_rows(acc, model, log_w, rows, center, w, ws):
+    """The E-step of a block of raw ``rows`` and its statistics, added to
+    ``acc``: every back end runs this function on every block.
+
+    A model with a compiled kernel for it (:meth:`ComponentModel.fused_block`)
+    does the whole of it in one call, centring included; otherwise the
+    block is centred at ``center`` into the engine's layout (a buffer kept
+    in ``ws``) for :func:`_add_block`.
+    """
+    if model.fused_block(acc, log_w, rows, center, w):
+        return
+    b, d = rows.shape
+    buf = ws.get("rows:xa")
+    if buf is None or buf.shape[0] < b or buf.dtype != rows.dtype:
+        buf = ws["rows:xa"] = np.empty((b, d + 1), dtype=rows.dtype)
+        buf[:, -1] = 1.0
+    xa = buf[:b]
+    np.subtract(rows, center, out=xa[:, :-1])
+    _add_block(acc, model, log_w, xa, w, ws)
+
+
 def _rows_stats(acc, model, log_w, X, sample_weight, rows, offset=0):
     """Add the statistics of the rows of ``X`` to ``acc``, ``rows`` at a time.
 
@@ -465,20 +482,16 @@ def _rows_stats(acc, model, log_w, X, sample_weight, rows, offset=0):
     of an array cut where the in-memory engine cuts its blocks see the same
     blocks.
     """
-    n, d = X.shape
+    n = X.shape[0]
     if n == 0:
         return acc
     center = np.asarray(model.center, dtype=X.dtype)
-    buf = np.empty((min(rows, n), d + 1), dtype=X.dtype)
-    buf[:, -1] = 1.0
     ws = {}
     start = 0
     while start < n:
         stop = min(n, start + rows - (offset + start) % rows)
-        xa = buf[: stop - start]
-        np.subtract(X[start:stop], center, out=xa[:, :-1])
         w = None if sample_weight is None else sample_weight[start:stop]
-        _add_block(acc, model, log_w, xa, w, ws)
+        _add_rows(acc, model, log_w, X[start:stop], center, w, ws)
         start = stop
     return acc
 

@@ -36,13 +36,14 @@ def _features(z, quadratic):
 def _problem(quadratic, n, d=3, K=4, dtype=np.float64, seed=0):
     rng = np.random.default_rng(seed)
     z = rng.normal(size=(n, d)) * 2.0
-    xa = np.hstack([z, np.ones((n, 1))]).astype(dtype)
+    center = rng.normal(size=d)
+    x = (z + center).astype(dtype)
     F = _features(z[:1], quadratic).shape[1]
     theta = rng.normal(size=(K, F)) * 0.3
     theta[:, d + 1 :] = -np.abs(theta[:, d + 1 :])  # densities that decay
     log_w = np.log(rng.dirichlet(np.ones(K)))
     log_w[-1] = -np.inf  # a component of weight zero takes no row
-    return xa, theta, log_w
+    return x, center, theta, log_w
 
 
 @pytest.mark.parametrize("quadratic", ["squares", "norm", "products"])
@@ -51,12 +52,15 @@ def _problem(quadratic, n, d=3, K=4, dtype=np.float64, seed=0):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_feature_block_matches_logsumexp(quadratic, n, weighted, dtype):
     # chunk boundaries (256 rows) on both sides, one row, weights or none
-    xa, theta, log_w = _problem(quadratic, n, dtype=dtype)
+    x, center, theta, log_w = _problem(quadratic, n, dtype=dtype)
     w = np.random.default_rng(1).uniform(0.0, 3.0, n) if weighted else None
     out = np.zeros(theta.shape)
-    done, ll, weight = _kernels.feature_block(xa, w, theta, log_w, quadratic, out)
+    done, ll, weight = _kernels.feature_block(
+        x, center, w, theta, log_w, quadratic, out
+    )
 
-    phi = _features(xa[:, :-1].astype(np.float64), quadratic)
+    z = x.astype(np.float64) - center.astype(dtype).astype(np.float64)
+    phi = _features(z, quadratic)
     theta_used = theta.astype(dtype).astype(np.float64)
     lp = phi @ theta_used.T + log_w
     norm = logsumexp(lp, axis=1)
@@ -74,11 +78,11 @@ def test_feature_block_matches_logsumexp(quadratic, n, weighted, dtype):
 
 
 def test_feature_block_adds_to_out():
-    xa, theta, log_w = _problem("products", 300)
+    x, center, theta, log_w = _problem("products", 300)
     once = np.zeros(theta.shape)
-    _kernels.feature_block(xa, None, theta, log_w, "products", once)
+    _kernels.feature_block(x, center, None, theta, log_w, "products", once)
     twice = once.copy()
-    _kernels.feature_block(xa, None, theta, log_w, "products", twice)
+    _kernels.feature_block(x, center, None, theta, log_w, "products", twice)
     np.testing.assert_allclose(twice, 2 * once, rtol=1e-15)
 
 
@@ -86,16 +90,17 @@ def test_feature_block_leaves_a_block_over_its_rounding_bound():
     # the bound is sum_j |theta_kj| max_i |phi_ij|: for one component with
     # theta = (0, 0, 0, -1/2, 0, 0) on phi = (z1, z2, 1, z1^2, z1 z2, z2^2) it
     # is max z1^2 / 2
-    xa = np.array([[3.0, 0.5, 1.0], [-4.0, 0.0, 1.0]])
+    x = np.array([[4.0, 1.5], [-3.0, 1.0]])  # centred at (1, 1): z1 = 3, -4
     theta = np.array([[0.0, 0.0, 0.0, -0.5, 0.0, 0.0]])
     out = np.zeros((1, 6))
     kw = dict(abs_theta=np.abs(theta))
+    center = np.ones(2)
     assert not _kernels.feature_block(
-        xa, None, theta, [0.0], "products", out, limit=7.99, **kw
+        x, center, None, theta, [0.0], "products", out, limit=7.99, **kw
     )[0]
     assert np.all(out == 0.0)
     assert _kernels.feature_block(
-        xa, None, theta, [0.0], "products", out, limit=8.0, **kw
+        x, center, None, theta, [0.0], "products", out, limit=8.0, **kw
     )[0]
     assert out[0, 2] == 2.0  # both rows counted
 
@@ -105,9 +110,9 @@ def test_feature_block_exponential_is_accurate():
     # normalisation feeds it (differences from 0 down to below -708)
     x = np.concatenate([-np.geomspace(1e-300, 800.0, 5000), [0.0, -np.inf]])
     theta = np.zeros((len(x), 1))
-    xa = np.ones((1, 1))  # no features: phi = (1,), so lp_k = log_w_k
+    rows = np.ones((1, 0))  # no features: phi = (1,), so lp_k = log_w_k
     out = np.zeros((len(x), 1))
-    _, ll, _ = _kernels.feature_block(xa, None, theta, x, "squares", out)
+    _, ll, _ = _kernels.feature_block(rows, np.zeros(0), None, theta, x, "squares", out)
     expected = np.exp(x) / np.exp(x).sum()
     keep = x > -708.0
     # the polynomial's 3e-16, the normalising division's and numpy's own
@@ -117,6 +122,7 @@ def test_feature_block_exponential_is_accurate():
     assert ll == pytest.approx(logsumexp(x), rel=1e-15)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(
     "covariance_type", ["full", "diag", "spherical", "EEI", "VVI", "EII", "VEV"]
 )
