@@ -403,7 +403,7 @@ class _CovarianceModel(ComponentModel):
     def _add_fused_stats(self, stats, sums):
         """Add the quadratic part of the fused E-step's sums to ``stats``."""
 
-    def fused_block(self, acc, log_w, rows, center, w):
+    def fused_block(self, acc, log_w, rows, center, w, spread=None):
         if self.fused_quadratic is None or not _kernels.enabled():
             return False
         parts = self._fused_theta(rows.dtype)
@@ -412,7 +412,16 @@ class _CovarianceModel(ComponentModel):
         theta, abs_theta, limit = parts
         sums = np.zeros(theta.shape)
         done, ll, weight = _kernels.feature_block(
-            rows, center, w, theta, log_w, self.fused_quadratic, sums, abs_theta, limit
+            rows,
+            center,
+            w,
+            theta,
+            log_w,
+            self.fused_quadratic,
+            sums,
+            abs_theta,
+            limit,
+            spread,
         )
         if not done:
             return False

@@ -43,6 +43,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from . import _kernels
 from ._covariance import _smallest_relative_eigenvalues
 from ._init import (
     HC_SORTED,
@@ -179,6 +180,7 @@ class _Blocks:
         #: threads the BLAS library allowed when the blocks were made (the
         #: stacked runs split their one block's rows over as many)
         self.max_threads = threads
+        self._spread = None
         self.n_threads = 1
         if self.n_blocks > 1:
             self.n_threads = min(threads, self.n_blocks)
@@ -191,6 +193,14 @@ class _Blocks:
         block, two BLAS threads were measured several times slower).
         """
         return _one_blas_thread()
+
+    def spread(self):
+        """``max |X - center|`` per feature, computed once: the compiled
+        E-step's rounding check takes it for every block (a bound of each
+        block's own, one pass for the fit instead of one a block a pass)."""
+        if self._spread is None:
+            self._spread = _kernels.spread_of(self.X, self.center)
+        return self._spread
 
     def whole(self):
         """All rows as one block ``[X - center, 1]`` (for data of one block:
@@ -1022,9 +1032,11 @@ def pass_stats(blocks, model, weights, sample_weight):
     log_w = np.log(weights).astype(blocks.X.dtype)
     sw = sample_weight
 
+    spread = blocks.spread()
+
     def fn(acc, start, stop, rows, ws):
         w = None if sw is None else sw[start:stop]
-        _add_rows(acc, model, log_w, rows, blocks.center, w, ws)
+        _add_rows(acc, model, log_w, rows, blocks.center, w, ws, spread)
 
     return _sum_accs(blocks.run(fn, _stats_acc(model), centred=False))
 

@@ -265,30 +265,65 @@ _CHUNK_ROWS = (32, 256)
 #: Rows whose normalisers (each in [1, K]) are multiplied before one logarithm:
 #: their product stays below K^32, finite for any K below 2^31.
 _LOG_GROUP = 32
-_LOG2E = 1.4426950408889634
-# ln 2 in two parts (fdlibm's): k * _LN2_HI is exact for |k| < 2^11
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-#: exp(x) of x below this is taken as 0 (numpy's is a subnormal number, below
-#: 3e-308, there)
-_EXP_FLOOR = -708.0
-#: 1/12!, 1/11!, ..., 1/1!, 1/0!: exp's Taylor coefficients for Horner's rule
-_EXP_TAYLOR = tuple(1.0 / math.factorial(i) for i in range(12, -1, -1))
 
 
-def _feature_block_impl(x, center, w, theta, log_w, quad, abs_theta, limit, T, R):
+def _exp_constants(dtype):
+    """The constants of :func:`feature_block`'s exponential in ``dtype``:
+    ``[log2(e), ln(2) in two parts, the floor, 1, the rounding constant]``,
+    the Taylor coefficients for Horner's rule (highest first, thirteen;
+    float32's degree 7 padded with zeros), and the exponent's bias and
+    shift in the floating-point format.
+
+    ``exp(u) = 2^q exp(u - q ln 2)`` with ``q`` the nearest integer to ``u
+    log2(e)`` (rounded by adding and subtracting ``1.5 * 2^p``, ``p`` the
+    mantissa's bits), ``2^q`` built from its bits: the polynomial's
+    argument is within ``ln(2) / 2``, where the Taylor polynomials'
+    relative error is 3e-16 (degree 12, float64) and 5e-9 (degree 7,
+    float32); ``u`` below the floor (where numpy's result is subnormal:
+    below 3e-308 in float64, 1.6e-38 in float32) gives 0.  ``ln 2`` is
+    split as fdlibm's (float64) and Cephes' (float32) do, so that ``q``
+    times its first part is exact.
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.float64:
+        ln2 = (6.93147180369123816490e-01, 1.90821492927058770002e-10)
+        floor, degree, bits, bias = -708.0, 12, 52, 1023
+    else:
+        ln2 = (0.693359375, -2.12194440e-4)
+        floor, degree, bits, bias = -87.0, 7, 23, 127
+    constants = np.array(
+        [1.4426950408889634, *ln2, floor, 1.0, 1.5 * 2.0**bits], dtype=dtype
+    )
+    taylor = np.zeros(13, dtype=dtype)
+    taylor[12 - degree :] = [1.0 / math.factorial(i) for i in range(degree, -1, -1)]
+    return constants, taylor, bias, bits
+
+
+def _feature_block_impl(
+    x,
+    center,
+    w,
+    theta,
+    log_w,
+    quad,
+    abs_theta,
+    limit,
+    big,
+    T,
+    R,
+    ec,
+    taylor,
+    ebits,
+    ibuf,
+    pw,
+):
     """The loops of :func:`feature_block` (compiled by numba)."""
     b, d = x.shape
     d1 = d + 1
     K, F = theta.shape
     if limit < np.inf:
         # the rounding bound of theta . phi: sum_j |theta_kj| max |phi_j|
-        # over the block (FullCovariance._feature_log_prob), from the
-        # largest |z_j|
-        big = np.zeros(d)
-        for i in range(b):
-            for j in range(d):
-                big[j] = max(big[j], abs(x[i, j] - center[j]))
+        # (FullCovariance._feature_log_prob), from the largest |z_j|, big
         scale = np.ones(F)
         scale[:d] = big
         o = d1
@@ -307,17 +342,21 @@ def _feature_block_impl(x, center, w, theta, log_w, quad, abs_theta, limit, T, R
                 bound += abs_theta[k, j] * scale[j]
             if not bound <= limit:
                 return False, 0.0, 0.0
+    sums = np.zeros((K, F))
     phi = np.zeros((F, R), x.dtype)
     phi_t = phi.T
     theta_t = theta.T
     lp_t = np.empty((R, K), x.dtype)
     resp = np.zeros((K, R), x.dtype)
     part_t = np.empty((F, K), x.dtype)
-    e = np.empty(K * R)
-    bits = np.empty(K * R, np.int64)
-    powers = bits.view(np.float64)
-    top = np.empty(R)
-    tot = np.empty(R)
+    # the normalisation in the data's dtype, as numpy's path
+    e = np.empty(K * R, x.dtype)
+    top = np.empty(R, x.dtype)
+    tot = np.empty(R, x.dtype)
+    log2e, ln2_hi, ln2_lo, floor, one, magic = ec[0], ec[1], ec[2], ec[3], ec[4], ec[5]
+    # 2^q from its bits: ibuf (integers of the dtype's width) and pw, the
+    # same memory seen as the dtype
+    bias, shift = ebits[0], ebits[1]
     weighted = w.shape[0] > 0
     ll = 0.0
     total_weight = 0.0
@@ -362,21 +401,24 @@ def _feature_block_impl(x, center, w, theta, log_w, quad, abs_theta, limit, T, R
         for r in range(m):
             if not np.isfinite(top[r]):
                 top[r] = 0.0
-        # exp(e - top): exp(x) = 2^k exp(x - k ln 2), a degree-12 Taylor
-        # polynomial on |x - k ln 2| <= ln(2) / 2 (relative error 3e-16)
+        # exp(e - top) (see _exp_constants)
         for k in range(K):
             for r in range(m):
                 u = e[k * R + r] - top[r]
-                u0 = max(u, _EXP_FLOOR)
-                q = np.floor(u0 * _LOG2E + 0.5)
-                y = (u0 - q * _LN2_HI) - q * _LN2_LO
-                p = _EXP_TAYLOR[0]
-                for c in _EXP_TAYLOR[1:]:
-                    p = p * y + c
-                e[k * R + r] = p if not u < _EXP_FLOOR else 0.0
-                bits[k * R + r] = (np.int64(q) + 1023) << 52
+                u0 = max(u, floor)
+                q = (u0 * log2e + magic) - magic
+                y = (u0 - q * ln2_hi) - q * ln2_lo
+                p = taylor[0]
+                for c in range(1, 13):
+                    p = p * y + taylor[c]
+                e[k * R + r] = p
+                if u < floor:
+                    e[k * R + r] = 0.0
+                # q is in [floor log2(e), 0] but for a NaN u (a model with
+                # NaN parameters, whose p is NaN): keep the exponent valid
+                ibuf[k * R + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
         for i in range(K * R):
-            e[i] *= powers[i]
+            e[i] *= pw[i]
         for r in range(m):
             tot[r] = 0.0
         for k in range(K):
@@ -392,13 +434,13 @@ def _feature_block_impl(x, center, w, theta, log_w, quad, abs_theta, limit, T, R
             for r in range(m):
                 ll += top[r]
             for g in range(0, m, _LOG_GROUP):
-                prod = 1.0
+                prod = 1.0  # float64: a float32 product could overflow
                 for r in range(g, min(m, g + _LOG_GROUP)):
                     prod *= tot[r]
                 ll += np.log(prod)
             total_weight += m
             for r in range(m):
-                tot[r] = 1.0 / tot[r]
+                tot[r] = one / tot[r]
         for k in range(K):
             for r in range(m):
                 resp[k, r] = e[k * R + r] * tot[r]
@@ -406,8 +448,49 @@ def _feature_block_impl(x, center, w, theta, log_w, quad, abs_theta, limit, T, R
         np.dot(phi, resp.T, part_t)
         for k in range(K):
             for j in range(F):
-                T[k, j] += part_t[j, k]
+                sums[k, j] += part_t[j, k]
+    for k in range(K):
+        for j in range(F):
+            T[k, j] += sums[k, j]
     return True, ll, total_weight
+
+
+_exp_constants_cached = functools.cache(_exp_constants)
+
+
+def _spread_impl(x, center, big):
+    """The loop of :func:`spread_of` (compiled by numba)."""
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            big[j] = max(big[j], abs(x[i, j] - center[j]))
+
+
+@functools.cache
+def _compiled_spread():
+    return _numba()(cache=True, nogil=True)(_spread_impl)
+
+
+def spread_of(x, center):
+    """``max_i |x_ij - center_j|`` per column ``j`` (float64): one compiled
+    pass over ``x`` (numpy's column reductions of an array of few columns
+    were ten times slower).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators._kernels import spread_of
+    >>> spread_of(np.array([[0.0, 5.0], [3.0, 1.0]]), np.array([1.0, 2.0]))
+    array([2., 3.])
+    """
+    big = np.zeros(x.shape[1])
+    center = np.asarray(center, dtype=np.float64)
+    if not enabled():
+        if x.shape[0]:
+            high = x.max(axis=0).astype(np.float64) - center
+            big = np.maximum(high, center - x.min(axis=0).astype(np.float64))
+        return big
+    _compiled_spread()(x, center, big)
+    return big
 
 
 @functools.cache
@@ -420,7 +503,7 @@ QUADRATIC = {"squares": 0, "norm": 1, "products": 2}
 
 
 def feature_block(
-    x, center, w, theta, log_w, quadratic, out, abs_theta=None, limit=None
+    x, center, w, theta, log_w, quadratic, out, abs_theta=None, limit=None, spread=None
 ):
     """The E-step of one block and its statistics, fused, through
     second-moment features.
@@ -438,7 +521,9 @@ def feature_block(
     weight)``: the block's ``sum_i w_i log sum_k exp(...)`` and ``sum_i
     w_i``.  With ``limit``, a block whose rounding bound ``max_k sum_j
     abs_theta[k, j] max_i |phi_ij|`` exceeds it is left alone: ``(False,
-    0.0, 0.0)``, ``out`` unchanged.
+    0.0, 0.0)``, ``out`` unchanged.  The bound takes ``max_i |z_ij|`` from
+    ``spread`` (shape ``(d,)``; an upper bound such as the whole data's,
+    which a fit computes once) or, when it is None, from the block.
 
     The rows go in chunks that stay in cache (:data:`FEATURE_CHUNK_BYTES`), with
     the two products in BLAS; the exponentials are a vectorised polynomial
@@ -472,18 +557,28 @@ def feature_block(
     w = empty if w is None else np.ascontiguousarray(w, dtype=np.float64)
     if abs_theta is None:
         abs_theta = np.empty((0, 0))
+    if limit is not None and spread is None:
+        spread = spread_of(x, center)
+    ec, taylor, bias, shift = _exp_constants_cached(x.dtype)
     low, high = _CHUNK_ROWS
     rows = FEATURE_CHUNK_BYTES // (8 * theta.shape[1])
     rows = int(min(high, max(low, rows - rows % 8)))
+    ibuf = np.empty(rows * theta.shape[0], dtype=np.int64 if shift == 52 else np.int32)
     return _compiled_feature_block()(
         x,
         np.ascontiguousarray(center, dtype=x.dtype),
         w,
         np.ascontiguousarray(theta, dtype=x.dtype),
-        np.ascontiguousarray(log_w, dtype=np.float64),
+        np.ascontiguousarray(log_w, dtype=x.dtype),
         QUADRATIC[quadratic],
         np.ascontiguousarray(abs_theta, dtype=np.float64),
         np.inf if limit is None else float(limit),
+        empty if limit is None else np.asarray(spread, dtype=np.float64),
         out,
         rows,
+        ec,
+        taylor,
+        np.array([bias, shift], dtype=np.int64),
+        ibuf,
+        ibuf.view(x.dtype),
     )

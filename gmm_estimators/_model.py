@@ -102,14 +102,15 @@ class ComponentModel(abc.ABC):
         column, the counts) when the model's own product gave them: the
         engine then skips its own."""
 
-    def fused_block(self, acc, log_w, rows, center, w):
+    def fused_block(self, acc, log_w, rows, center, w, spread=None):
         """The E-step of a block of raw ``rows`` (centred at ``center`` by
         the kernel itself) and its statistics added to ``acc`` (a
         :class:`~gmm_estimators._stats.BlockStats`) by one compiled kernel,
         as :meth:`log_prob`, the normalisation and :meth:`accumulate` would,
         to rounding; ``log_w`` the log mixing weights, ``w`` the block's row
-        weights or None.  Returns whether it did: False (the default) leaves
-        the block to those steps."""
+        weights or None, ``spread`` None or an upper bound of ``|rows -
+        center|`` per feature (for a rounding check).  Returns whether it
+        did: False (the default) leaves the block to those steps."""
         return False
 
     @abc.abstractmethod

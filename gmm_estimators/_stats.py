@@ -453,16 +453,17 @@ def _add_block(acc, model, log_w, xa, w, ws):
     _add_block_stats(acc, model, xa, resp, cache, w)
 
 
-def _add_rows(acc, model, log_w, rows, center, w, ws):
+def _add_rows(acc, model, log_w, rows, center, w, ws, spread=None):
     """The E-step of a block of raw ``rows`` and its statistics, added to
     ``acc``: every back end runs this function on every block.
 
     A model with a compiled kernel for it (:meth:`ComponentModel.fused_block`)
     does the whole of it in one call, centring included; otherwise the
     block is centred at ``center`` into the engine's layout (a buffer kept
-    in ``ws``) for :func:`_add_block`.
+    in ``ws``) for :func:`_add_block`.  ``spread``: None or an upper bound
+    of ``|rows - center|`` per feature, for the kernel's rounding check.
     """
-    if model.fused_block(acc, log_w, rows, center, w):
+    if model.fused_block(acc, log_w, rows, center, w, spread):
         return
     b, d = rows.shape
     buf = ws.get("rows:xa")
