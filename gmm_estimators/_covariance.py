@@ -710,7 +710,8 @@ class FullCovariance(_CovarianceModel):
                 const = self.log_det_prec_chol() - 0.5 * d * LOG_2PI
                 self._cast[key] = self._feature_constants(w, const, dtype)
             consts = self._cast[key]
-        return consts["theta"], consts["abs_theta"], _FEATURE_BOUND[dtype]
+        limits = (_FEATURE_BOUND[dtype], _FEATURE_BOUND_ANY[dtype], _NEGLIGIBLE_LOG)
+        return consts["theta"], consts["abs_theta"], limits
 
     def _add_fused_stats(self, stats, sums):
         stats["features"] += sums

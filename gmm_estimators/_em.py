@@ -22,6 +22,7 @@ attributes.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import contextlib
+import itertools
 import math
 import os
 import threading
@@ -82,6 +83,12 @@ from ._utils import (
 _TARGET_BLOCK_BYTES = 8 * 2**20
 _SMALL_BLOCK_BYTES = 4 * 2**20
 _MIN_ROWS, _MAX_ROWS = 128, 65536
+#: Runs of blocks per thread in a pass (:meth:`_Blocks.run`).  Measured on
+#: 2 cores (full covariances, 100 000 x 16, K=8): the pool's thread started
+#: its share 2-4 ms late, or stalled for as long, in the first passes of a
+#: fit, which doubled those passes (20 ms against 11) while each thread had
+#: a fixed half of the blocks.
+_SLOTS_PER_THREAD = 4
 
 
 _BLAS = {}
@@ -146,9 +153,43 @@ if hasattr(os, "register_at_fork"):
 
 
 def _blas_threads():
-    """Threads the BLAS library may use now (the user's limits respected)."""
+    """Threads the BLAS library may use now (the user's limits respected),
+    or those it could use when the fit in progress in this thread began
+    (:func:`fit_threads`)."""
+    threads = getattr(_FIT_STATE, "threads", None)
+    if threads is not None:
+        return threads
     counts = [lib.num_threads for lib in _blas_controller().lib_controllers]
     return max(counts) if counts else 1
+
+
+_FIT_STATE = threading.local()
+
+
+@contextlib.contextmanager
+def fit_threads():
+    """A fit's threads: the block threads as many as BLAS could use on
+    entry (the user's limits respected), BLAS itself kept to one thread
+    until the fit ends; re-entrant.
+
+    OpenBLAS's threads spin for about 0.1 s after a product they shared
+    before they sleep.  Between the block passes a fit makes a few products
+    large enough for BLAS to share (data moments, initialisation); its
+    spinning threads then took the cores from the block threads of the next
+    passes.  Measured (2 cores, full covariances, 100 000 x 16, K=8): the
+    first three or four passes of every fit stalled for 4 ms at a time, 20
+    ms a pass instead of 11-13; with BLAS kept to one thread throughout, none
+    did.
+    """
+    if getattr(_FIT_STATE, "threads", None) is not None:
+        yield
+        return
+    _FIT_STATE.threads = _blas_threads()
+    try:
+        with _one_blas_thread():
+            yield
+    finally:
+        _FIT_STATE.threads = None
 
 
 class _Blocks:
@@ -184,6 +225,9 @@ class _Blocks:
         self.n_threads = 1
         if self.n_blocks > 1:
             self.n_threads = min(threads, self.n_blocks)
+        #: runs of blocks that the threads share out (see :meth:`run`): four
+        #: a thread, each with its own accumulator
+        self.n_slots = min(self.n_blocks, _SLOTS_PER_THREAD * self.n_threads)
 
     def limits(self):
         """Context that keeps BLAS to one thread while blocks run.
@@ -213,29 +257,43 @@ class _Blocks:
     def run(self, fn, make_acc, centred=True):
         """Call ``fn(acc, start, stop, xa, ws)`` on every block; return the
         accumulators.  With ``centred=False``, ``fn`` gets the block's rows
-        of ``X`` as they are (a view) in place of ``xa``."""
+        of ``X`` as they are (a view) in place of ``xa``.
+
+        The blocks are cut into :attr:`n_slots` runs of consecutive blocks,
+        each with its own accumulator; the threads take the next run as
+        they come free, so a thread that starts late or stalls (as the
+        scheduler's threads do, by milliseconds, on a shared machine) leaves
+        its runs to the others instead of holding up the pass.  The
+        accumulators come back in run order, so results do not depend on
+        which thread did what.
+        """
         T = self.n_threads
-        accs = [make_acc() for _ in range(T)]
+        slots = self.n_slots
+        accs = [make_acc() for _ in range(slots)]
+        taken = itertools.count()  # next() on it is atomic under the GIL
 
         def worker(t):
             if centred:
                 buf = np.empty((self.rows, self.d + 1), dtype=self.X.dtype)
                 buf[:, -1] = 1.0
             ws = {}
-            for i in range(t, self.n_blocks, T):
-                start = i * self.rows
-                stop = min(start + self.rows, self.n)
-                if centred:
-                    xa = buf[: stop - start]
-                    np.subtract(self.X[start:stop], self.center, out=xa[:, :-1])
-                else:
-                    xa = self.X[start:stop]
-                fn(accs[t], start, stop, xa, ws)
+            while (slot := next(taken)) < slots:
+                first = slot * self.n_blocks // slots
+                last = (slot + 1) * self.n_blocks // slots
+                for i in range(first, last):
+                    start = i * self.rows
+                    stop = min(start + self.rows, self.n)
+                    if centred:
+                        xa = buf[: stop - start]
+                        np.subtract(self.X[start:stop], self.center, out=xa[:, :-1])
+                    else:
+                        xa = self.X[start:stop]
+                    fn(accs[slot], start, stop, xa, ws)
 
         if T == 1:
             worker(0)
             return accs
-        # the calling thread takes the first share, the pool the others
+        # the calling thread works too, with the pool's others
         futures = [_block_pool().submit(worker, t) for t in range(1, T)]
         try:
             worker(0)
@@ -1452,7 +1510,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         try:
             if _is_dask_array(X):  # chunks on the workers (gmm_estimators._dask)
                 return _dask_module().fit_predict(self, X, sample_weight)
-            return self._fit(X, sample_weight)
+            with fit_threads():
+                return self._fit(X, sample_weight)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(state)

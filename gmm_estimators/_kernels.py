@@ -321,7 +321,11 @@ def _feature_block_impl(
     b, d = x.shape
     d1 = d + 1
     K, F = theta.shape
-    if limit < np.inf:
+    # over[k]: component k's rounding bound is above limit[0], so the
+    # block is left to numpy's path wherever k matters to a row (below)
+    over = np.zeros(K, np.bool_)
+    any_over = False
+    if limit[0] < np.inf:
         # the rounding bound of theta . phi: sum_j |theta_kj| max |phi_j|
         # (FullCovariance._feature_log_prob), from the largest |z_j|, big
         scale = np.ones(F)
@@ -340,8 +344,12 @@ def _feature_block_impl(
             bound = 0.0
             for j in range(F):
                 bound += abs_theta[k, j] * scale[j]
-            if not bound <= limit:
+            if not bound <= limit[1]:
                 return False, 0.0, 0.0
+            if bound > limit[0]:
+                over[k] = True
+                any_over = True
+    negligible = limit[2]
     sums = np.zeros((K, F))
     phi = np.zeros((F, R), x.dtype)
     phi_t = phi.T
@@ -391,6 +399,17 @@ def _feature_block_impl(
                     o += 1
         # log-densities (one product), then the normalisation as _normalize
         np.dot(phi_t, theta_t, lp_t)
+        if any_over:
+            # a component over the bound may only be negligible to every
+            # row: its log-density (without the weights, as numpy's check)
+            # more than `negligible` below the row's best
+            for r in range(m):
+                best = lp_t[r, 0]
+                for k in range(1, K):
+                    best = max(best, lp_t[r, k])
+                for k in range(K):
+                    if over[k] and lp_t[r, k] >= best - negligible:
+                        return False, 0.0, 0.0
         for r in range(m):
             top[r] = -np.inf
         for k in range(K):
@@ -519,9 +538,13 @@ def feature_block(
     (None for unit weights).  Adds ``sum_i w_i r_ik phi_i`` to ``out``
     (float64, shape ``(K, F)``) and returns ``(True, log-likelihood,
     weight)``: the block's ``sum_i w_i log sum_k exp(...)`` and ``sum_i
-    w_i``.  With ``limit``, a block whose rounding bound ``max_k sum_j
-    abs_theta[k, j] max_i |phi_ij|`` exceeds it is left alone: ``(False,
-    0.0, 0.0)``, ``out`` unchanged.  The bound takes ``max_i |z_ij|`` from
+    w_i``.  With ``limit = (bound, bound_any, negligible)``, a block is left
+    alone, ``(False, 0.0, 0.0)`` with ``out`` unchanged, where the rounding
+    bound ``B_k = sum_j abs_theta[k, j] max_i |phi_ij|`` of a component
+    exceeds ``bound_any``, or exceeds ``bound`` for a component whose
+    log-density (``theta[k] . phi``) is within ``negligible`` of a row's
+    best (the rule of numpy's path,
+    :meth:`~gmm_estimators._covariance.FullCovariance._feature_log_prob`).  The bound takes ``max_i |z_ij|`` from
     ``spread`` (shape ``(d,)``; an upper bound such as the whole data's,
     which a fit computes once) or, when it is None, from the block.
 
@@ -572,7 +595,7 @@ def feature_block(
         np.ascontiguousarray(log_w, dtype=x.dtype),
         QUADRATIC[quadratic],
         np.ascontiguousarray(abs_theta, dtype=np.float64),
-        np.inf if limit is None else float(limit),
+        np.full(3, np.inf) if limit is None else np.asarray(limit, dtype=np.float64),
         empty if limit is None else np.asarray(spread, dtype=np.float64),
         out,
         rows,

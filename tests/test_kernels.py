@@ -96,13 +96,31 @@ def test_feature_block_leaves_a_block_over_its_rounding_bound():
     kw = dict(abs_theta=np.abs(theta))
     center = np.ones(2)
     assert not _kernels.feature_block(
-        x, center, None, theta, [0.0], "products", out, limit=7.99, **kw
+        x, center, None, theta, [0.0], "products", out, limit=(7.99, 1e9, 100), **kw
     )[0]
     assert np.all(out == 0.0)
     assert _kernels.feature_block(
-        x, center, None, theta, [0.0], "products", out, limit=8.0, **kw
+        x, center, None, theta, [0.0], "products", out, limit=(8.0, 1e9, 100), **kw
     )[0]
     assert out[0, 2] == 2.0  # both rows counted
+
+
+def test_feature_block_ignores_a_negligible_component_over_the_bound():
+    # component 1's bound (|theta| = 40 on z1^2: 40 * 16 = 640) is over 100
+    # but its log-density is 355.5 or more below component 0's on every row:
+    # the block is done; within 100 of it on some row, or over bound_any,
+    # the block is left to numpy (numpy's rule)
+    x = np.array([[3.0, 0.0], [-4.0, 0.5]])
+    theta = np.array([[0.0, 0.0, 0.0, -0.5, 0.0, 0.0], [0, 0, 0, -40.0, 0, 0]])
+    kw = dict(abs_theta=np.abs(theta), spread=np.array([4.0, 0.5]))
+    args = (x, np.zeros(2), None, theta, np.log([0.5, 0.5]), "products")
+    out = np.zeros((2, 6))
+    assert _kernels.feature_block(*args, out, limit=(100, 1e9, 100), **kw)[0]
+    assert out[1, 2] < 1e-100 and out[0, 2] == pytest.approx(2.0)
+    out = np.zeros((2, 6))
+    assert not _kernels.feature_block(*args, out, limit=(100, 1e9, 400), **kw)[0]
+    assert not _kernels.feature_block(*args, out, limit=(100, 600, 100), **kw)[0]
+    assert np.all(out == 0.0)
 
 
 def test_feature_block_exponential_is_accurate():
