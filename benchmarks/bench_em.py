@@ -156,6 +156,8 @@ EM_COLUMNS = (
     "peak mem ours (xX)",
     "peak mem sklearn (xX)",
     "float32 speedup",
+    "ours f32 s/iter",
+    "daal4py f32 s/iter",
     "|Δ lower bound| rel",
     "float32 |Δ lb| rel",
 )
@@ -403,25 +405,32 @@ def mixture_runner(cls: type, X: np.ndarray, problem: Problem, init):
 
 
 def daal4py_runner(d4p, X: np.ndarray, problem: Problem, init):
-    """``run(max_iter)`` calling ``daal4py.em_gmm`` from the same start.
+    """``run(max_iter)`` calling ``daal4py.em_gmm`` from the same start, in
+    ``X``'s precision (``fptype="float"`` for float32 data).
 
     Its ``goalFunction`` is the total log-likelihood; divided by ``n`` it is
     comparable to scikit-learn's ``lower_bound_``.
     """
     kind = problem.covariance_type
-    covariances = [c if kind == "full" else c[None, :] for c in init.covariances]
-    weights = init.weights[None, :]
+    dtype = X.dtype
+    covariances = [
+        (c if kind == "full" else c[None, :]).astype(dtype) for c in init.covariances
+    ]
+    weights = init.weights[None, :].astype(dtype)
+    means = init.means.astype(dtype)
+    fptype = "float" if dtype == np.float32 else "double"
 
     def run(max_iter: int) -> RunResult:
         algorithm = d4p.em_gmm(
             nComponents=problem.n_components,
+            fptype=fptype,
             maxIterations=max_iter,
             accuracyThreshold=0.0,
             regularizationFactor=REG_COVAR,
             covarianceStorage=DAAL_STORAGE[kind],
         )
         seconds, result = timed(
-            lambda: algorithm.compute(X, weights, init.means, covariances)
+            lambda: algorithm.compute(X, weights, means, covariances)
         )
         goal = float(result.goalFunction[0, 0]) / X.shape[0]
         return RunResult(seconds, int(result.nIterations[0, 0]), goal)
@@ -572,6 +581,9 @@ def em_contenders(problem: Problem, X: np.ndarray, init, ours: type, d4p):
     if d4p is not None and problem.covariance_type in DAAL_STORAGE:
         runner = daal4py_runner(d4p, X, problem, init)
         contenders.append(Contender("daal4py", runner))
+        if problem.covariance_type == "full":
+            runner = daal4py_runner(d4p, X32, problem, init)
+            contenders.append(Contender("daal4py-f32", runner))
     return contenders
 
 
@@ -579,6 +591,7 @@ def em_row(problem, timings, peaks, floor, nbytes) -> dict:
     """Table row of a fixed-length EM problem."""
     ours, sk = timings["ours"], timings["sklearn"]
     f32, daal = timings.get("ours-f32"), timings.get("daal4py")
+    daal32 = timings.get("daal4py-f32")
     flops = sum(gemm.flops for gemm in iteration_gemms(problem))
     return {
         "problem": f"{problem.name} ({problem.max_iter} it)",
@@ -592,6 +605,8 @@ def em_row(problem, timings, peaks, floor, nbytes) -> dict:
         "peak mem ours (xX)": fmt_memory(peaks["ours"], nbytes),
         "peak mem sklearn (xX)": fmt_memory(peaks["sklearn"], nbytes),
         "float32 speedup": fmt(f32 and ours.per_iter / f32.per_iter, ".2f", "x"),
+        "ours f32 s/iter": fmt(f32 and f32.per_iter),
+        "daal4py f32 s/iter": fmt(daal32 and daal32.per_iter),
         "|Δ lower bound| rel": fmt(
             relative_gap(ours.lower_bound, sk.lower_bound), ".1e"
         ),
