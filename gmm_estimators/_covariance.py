@@ -396,8 +396,10 @@ class _CovarianceModel(ComponentModel):
 
     def _fused_theta(self, dtype):
         """``(theta, abs_theta, limit)`` of the fused E-step in ``dtype``
-        (:func:`~gmm_estimators._kernels.feature_block`'s arguments), or None
-        when the model's E-step does not go through features."""
+        (:func:`~gmm_estimators._kernels.feature_block`'s ``theta`` and
+        ``limit``; ``abs_theta``, None for no rounding check, gives its
+        ``bounds``), or None when the model's E-step does not go through
+        features."""
         return None
 
     def _add_fused_stats(self, stats, sums):
@@ -410,18 +412,14 @@ class _CovarianceModel(ComponentModel):
         if parts is None:
             return False
         theta, abs_theta, limit = parts
+        bounds = None
+        if abs_theta is not None:  # the rounding bounds of _feature_log_prob
+            if spread is None:
+                spread = _kernels.spread_of(rows, center)
+            bounds = abs_theta @ _feature_scale(spread)
         sums = np.zeros(theta.shape)
         done, ll, weight = _kernels.feature_block(
-            rows,
-            center,
-            w,
-            theta,
-            log_w,
-            self.fused_quadratic,
-            sums,
-            abs_theta,
-            limit,
-            spread,
+            rows, center, w, theta, log_w, self.fused_quadratic, sums, bounds, limit
         )
         if not done:
             return False
@@ -608,16 +606,23 @@ class FullCovariance(_CovarianceModel):
     def n_cov_parameters(cls, n_components, n_features):
         return n_components * n_features * (n_features + 1) // 2
 
+    def _offsets(self):
+        """``w_k = -m_k U_k`` and ``const_k = log det U_k - d log(2 pi) / 2``
+        (float64): ``log N(x | k) = const_k - |z U_k + w_k|^2 / 2``."""
+        w = -np.einsum("kd,kde->ke", self.means_centered, self.prec_chol)
+        const = self.log_det_prec_chol() - 0.5 * self.n_features * LOG_2PI
+        return w, const
+
     def _make_constants(self, dtype):
         # the whitened path's [U_k; -m_k U_k] and constants (float64 until cast)
         d = self.n_features
+        w, const = self._offsets()
         ua = np.empty((self.n_components, d + 1, d))
         ua[:, :d] = self.prec_chol
-        ua[:, d] = -np.einsum("kd,kde->ke", self.means_centered, self.prec_chol)
-        const = self.log_det_prec_chol() - 0.5 * d * LOG_2PI
+        ua[:, d] = w
         consts = {"ua": ua.astype(dtype), "const": const.astype(dtype)}
         if self._may_use_features():
-            consts.update(self._feature_constants(ua[:, d], const, dtype))
+            consts.update(self._feature_constants(w, const, dtype))
         return consts
 
     def _feature_constants(self, w, const, dtype):
@@ -705,10 +710,7 @@ class FullCovariance(_CovarianceModel):
         if "theta" not in consts:
             key = ("fused", dtype)
             if key not in self._cast:
-                d = self.n_features
-                w = -np.einsum("kd,kde->ke", self.means_centered, self.prec_chol)
-                const = self.log_det_prec_chol() - 0.5 * d * LOG_2PI
-                self._cast[key] = self._feature_constants(w, const, dtype)
+                self._cast[key] = self._feature_constants(*self._offsets(), dtype)
             consts = self._cast[key]
         limits = (_FEATURE_BOUND[dtype], _FEATURE_BOUND_ANY[dtype], _NEGLIGIBLE_LOG)
         return consts["theta"], consts["abs_theta"], limits
@@ -930,17 +932,23 @@ def _features(xa, ws):
         top = np.maximum(phi[:d].max(axis=1), -phi[:d].min(axis=1)).astype(np.float64)
     else:
         top = np.zeros(d)
-    scale = np.empty(F)
-    scale[:d] = top
-    scale[d] = 1.0
     o = d + 1
     for i in range(d):
         np.multiply(phi[i], phi[i:d], out=phi[o : o + d - i])
-        scale[o : o + d - i] = top[i] * top[i:]
         o += d - i
+    scale = _feature_scale(top)
     # a reference to xa keeps it alive, so ``is`` cannot match a new array
     ws["block:features"] = (xa, phi, scale)
     return phi, scale
+
+
+def _feature_scale(top):
+    """The largest ``|phi_j|`` of the features :func:`_features` builds from
+    rows whose largest ``|z_j|`` are ``top``: ``[top, 1, top_i top_j (i <=
+    j)]`` (float64)."""
+    d = len(top)
+    iu, ju = _upper_indices(d)
+    return np.concatenate([top, [1.0], top[iu] * top[ju]]).astype(np.float64)
 
 
 #: Up to this many elements of ``y`` (components x rows x features), the

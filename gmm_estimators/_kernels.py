@@ -276,6 +276,7 @@ _CHUNK_ROWS = (32, 256)
 _LOG_GROUP = 32
 
 
+@functools.cache
 def _exp_constants(dtype):
     """The constants of :func:`feature_block`'s exponential in ``dtype``:
     ``[log2(e), ln(2) in two parts, the floor, 1, the rounding constant]``,
@@ -315,9 +316,8 @@ def _feature_block_impl(
     theta,
     log_w,
     quad,
-    abs_theta,
+    bounds,
     limit,
-    big,
     T,
     R,
     ec,
@@ -334,30 +334,12 @@ def _feature_block_impl(
     # block is left to numpy's path wherever k matters to a row (below)
     over = np.zeros(K, np.bool_)
     any_over = False
-    if limit[0] < np.inf:
-        # the rounding bound of theta . phi: sum_j |theta_kj| max |phi_j|
-        # (FullCovariance._feature_log_prob), from the largest |z_j|, big
-        scale = np.ones(F)
-        scale[:d] = big
-        o = d1
-        if quad == 0:
-            scale[d1:] = big * big
-        elif quad == 1:
-            scale[d1] = np.sum(big * big)
-        else:
-            for i in range(d):
-                for j in range(i, d):
-                    scale[o] = big[i] * big[j]
-                    o += 1
-        for k in range(K):
-            bound = 0.0
-            for j in range(F):
-                bound += abs_theta[k, j] * scale[j]
-            if not bound <= limit[1]:
-                return False, 0.0, 0.0
-            if bound > limit[0]:
-                over[k] = True
-                any_over = True
+    for k in range(bounds.shape[0]):
+        if not bounds[k] <= limit[1]:
+            return False, 0.0, 0.0
+        if bounds[k] > limit[0]:
+            over[k] = True
+            any_over = True
     negligible = limit[2]
     sums = np.zeros((K, F))
     phi = np.zeros((F, R), x.dtype)
@@ -483,9 +465,6 @@ def _feature_block_impl(
     return True, ll, total_weight
 
 
-_exp_constants_cached = functools.cache(_exp_constants)
-
-
 def _spread_impl(x, center, big):
     """The loop of :func:`spread_of` (compiled by numba)."""
     for i in range(x.shape[0]):
@@ -530,9 +509,7 @@ def _compiled_feature_block():
 QUADRATIC = {"squares": 0, "norm": 1, "products": 2}
 
 
-def feature_block(
-    x, center, w, theta, log_w, quadratic, out, abs_theta=None, limit=None, spread=None
-):
+def feature_block(x, center, w, theta, log_w, quadratic, out, bounds=None, limit=None):
     """The E-step of one block and its statistics, fused, through
     second-moment features.
 
@@ -547,15 +524,14 @@ def feature_block(
     (None for unit weights).  Adds ``sum_i w_i r_ik phi_i`` to ``out``
     (float64, shape ``(K, F)``) and returns ``(True, log-likelihood,
     weight)``: the block's ``sum_i w_i log sum_k exp(...)`` and ``sum_i
-    w_i``.  With ``limit = (bound, bound_any, negligible)``, a block is left
-    alone, ``(False, 0.0, 0.0)`` with ``out`` unchanged, where the rounding
-    bound ``B_k = sum_j abs_theta[k, j] max_i |phi_ij|`` of a component
+    w_i``.  With ``bounds`` (shape ``(K,)``) and ``limit = (bound,
+    bound_any, negligible)``, a block is left alone, ``(False, 0.0, 0.0)``
+    with ``out`` unchanged, where the rounding bound ``bounds[k]`` of a
+    component (``sum_j |theta_kj| max_i |phi_ij|``, see
+    :meth:`~gmm_estimators._covariance.FullCovariance._feature_log_prob`)
     exceeds ``bound_any``, or exceeds ``bound`` for a component whose
     log-density (``theta[k] . phi``) is within ``negligible`` of a row's
-    best (the rule of numpy's path,
-    :meth:`~gmm_estimators._covariance.FullCovariance._feature_log_prob`).  The bound takes ``max_i |z_ij|`` from
-    ``spread`` (shape ``(d,)``; an upper bound such as the whole data's,
-    which a fit computes once) or, when it is None, from the block.
+    best: the rule of numpy's path.
 
     The rows go in chunks that stay in cache (:data:`FEATURE_CHUNK_BYTES`), with
     the two products in BLAS; the exponentials are a vectorised polynomial
@@ -587,11 +563,9 @@ def feature_block(
     """
     empty = np.empty(0, dtype=np.float64)
     w = empty if w is None else np.ascontiguousarray(w, dtype=np.float64)
-    if abs_theta is None:
-        abs_theta = np.empty((0, 0))
-    if limit is not None and spread is None:
-        spread = spread_of(x, center)
-    ec, taylor, bias, shift = _exp_constants_cached(x.dtype)
+    if bounds is None:
+        bounds, limit = empty, np.full(3, np.inf)
+    ec, taylor, bias, shift = _exp_constants(np.dtype(x.dtype))
     low, high = _CHUNK_ROWS
     rows = FEATURE_CHUNK_BYTES // (8 * theta.shape[1])
     rows = int(min(high, max(low, rows - rows % 8)))
@@ -603,9 +577,8 @@ def feature_block(
         np.ascontiguousarray(theta, dtype=x.dtype),
         np.ascontiguousarray(log_w, dtype=x.dtype),
         QUADRATIC[quadratic],
-        np.ascontiguousarray(abs_theta, dtype=np.float64),
-        np.full(3, np.inf) if limit is None else np.asarray(limit, dtype=np.float64),
-        empty if limit is None else np.asarray(spread, dtype=np.float64),
+        np.ascontiguousarray(bounds, dtype=np.float64),
+        np.asarray(limit, dtype=np.float64),
         out,
         rows,
         ec,

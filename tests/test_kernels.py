@@ -16,6 +16,7 @@ from sklearn import config_context
 from sklearn.datasets import make_blobs
 
 from gmm_estimators import GaussianMixture, _kernels
+from gmm_estimators._covariance import _feature_scale
 
 pytestmark = pytest.mark.skipif(
     not _kernels.enabled(), reason="numba is not installed (or GMM_ESTIMATORS_NUMBA=0)"
@@ -86,6 +87,12 @@ def test_feature_block_adds_to_out():
     np.testing.assert_allclose(twice, 2 * once, rtol=1e-15)
 
 
+def _bounds(theta, x, center):
+    # the full model's rounding bounds, as FullCovariance.fused_block takes
+    # them: sum_j |theta_kj| max_i |phi_ij| from the rows' spread
+    return np.abs(theta) @ _feature_scale(_kernels.spread_of(x, center))
+
+
 def test_feature_block_leaves_a_block_over_its_rounding_bound():
     # the bound is sum_j |theta_kj| max_i |phi_ij|: for one component with
     # theta = (0, 0, 0, -1/2, 0, 0) on phi = (z1, z2, 1, z1^2, z1 z2, z2^2) it
@@ -93,14 +100,15 @@ def test_feature_block_leaves_a_block_over_its_rounding_bound():
     x = np.array([[4.0, 1.5], [-3.0, 1.0]])  # centred at (1, 1): z1 = 3, -4
     theta = np.array([[0.0, 0.0, 0.0, -0.5, 0.0, 0.0]])
     out = np.zeros((1, 6))
-    kw = dict(abs_theta=np.abs(theta))
     center = np.ones(2)
+    bounds = _bounds(theta, x, center)
+    assert bounds[0] == 8.0
     assert not _kernels.feature_block(
-        x, center, None, theta, [0.0], "products", out, limit=(7.99, 1e9, 100), **kw
+        x, center, None, theta, [0.0], "products", out, bounds, (7.99, 1e9, 100)
     )[0]
     assert np.all(out == 0.0)
     assert _kernels.feature_block(
-        x, center, None, theta, [0.0], "products", out, limit=(8.0, 1e9, 100), **kw
+        x, center, None, theta, [0.0], "products", out, bounds, (8.0, 1e9, 100)
     )[0]
     assert out[0, 2] == 2.0  # both rows counted
 
@@ -112,14 +120,15 @@ def test_feature_block_ignores_a_negligible_component_over_the_bound():
     # the block is left to numpy (numpy's rule)
     x = np.array([[3.0, 0.0], [-4.0, 0.5]])
     theta = np.array([[0.0, 0.0, 0.0, -0.5, 0.0, 0.0], [0, 0, 0, -40.0, 0, 0]])
-    kw = dict(abs_theta=np.abs(theta), spread=np.array([4.0, 0.5]))
+    bounds = _bounds(theta, x, np.zeros(2))
+    np.testing.assert_array_equal(bounds, [8.0, 640.0])
     args = (x, np.zeros(2), None, theta, np.log([0.5, 0.5]), "products")
     out = np.zeros((2, 6))
-    assert _kernels.feature_block(*args, out, limit=(100, 1e9, 100), **kw)[0]
+    assert _kernels.feature_block(*args, out, bounds, (100, 1e9, 100))[0]
     assert out[1, 2] < 1e-100 and out[0, 2] == pytest.approx(2.0)
     out = np.zeros((2, 6))
-    assert not _kernels.feature_block(*args, out, limit=(100, 1e9, 400), **kw)[0]
-    assert not _kernels.feature_block(*args, out, limit=(100, 600, 100), **kw)[0]
+    assert not _kernels.feature_block(*args, out, bounds, (100, 1e9, 400))[0]
+    assert not _kernels.feature_block(*args, out, bounds, (100, 600, 100))[0]
     assert np.all(out == 0.0)
 
 
