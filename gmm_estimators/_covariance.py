@@ -414,9 +414,8 @@ class _CovarianceModel(ComponentModel):
         theta, abs_theta, limit = parts
         bounds = None
         if abs_theta is not None:  # the rounding bounds of _feature_log_prob
-            if spread is None:
-                spread = _kernels.spread_of(rows, center)
-            bounds = abs_theta @ _feature_scale(spread)
+            top = _kernels.spread_of(rows, center) if spread is None else spread()
+            bounds = abs_theta @ _feature_scale(top)
         sums = np.zeros(theta.shape)
         done, ll, weight = _kernels.feature_block(
             rows, center, w, theta, log_w, self.fused_quadratic, sums, bounds, limit

@@ -222,6 +222,7 @@ class _Blocks:
         #: stacked runs split their one block's rows over as many)
         self.max_threads = threads
         self._spread = None
+        self._spread_lock = threading.Lock()
         self.n_threads = 1
         if self.n_blocks > 1:
             self.n_threads = min(threads, self.n_blocks)
@@ -239,11 +240,14 @@ class _Blocks:
         return _one_blas_thread()
 
     def spread(self):
-        """``max |X - center|`` per feature, computed once: the compiled
-        E-step's rounding check takes it for every block (a bound of each
-        block's own, one pass for the fit instead of one a block a pass)."""
-        if self._spread is None:
-            self._spread = _kernels.spread_of(self.X, self.center)
+        """``max |X - center|`` per feature, computed once, on the first
+        call (from any block thread): the compiled E-step's rounding check
+        takes it for every block (a bound of each block's own, one pass for
+        the fit instead of one a block a pass, and none for the models
+        without the check)."""
+        with self._spread_lock:
+            if self._spread is None:
+                self._spread = _kernels.spread_of(self.X, self.center)
         return self._spread
 
     def whole(self):
@@ -1090,11 +1094,9 @@ def pass_stats(blocks, model, weights, sample_weight):
     log_w = np.log(weights).astype(blocks.X.dtype)
     sw = sample_weight
 
-    spread = blocks.spread()
-
     def fn(acc, start, stop, rows, ws):
         w = None if sw is None else sw[start:stop]
-        _add_rows(acc, model, log_w, rows, blocks.center, w, ws, spread)
+        _add_rows(acc, model, log_w, rows, blocks.center, w, ws, blocks.spread)
 
     return _sum_accs(blocks.run(fn, _stats_acc(model), centred=False))
 

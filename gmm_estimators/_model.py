@@ -108,8 +108,9 @@ class ComponentModel(abc.ABC):
         :class:`~gmm_estimators._stats.BlockStats`) by one compiled kernel,
         as :meth:`log_prob`, the normalisation and :meth:`accumulate` would,
         to rounding; ``log_w`` the log mixing weights, ``w`` the block's row
-        weights or None, ``spread`` None or an upper bound of ``|rows -
-        center|`` per feature (for a rounding check).  Returns whether it
+        weights or None, ``spread`` None or a function (of no arguments)
+        giving an upper bound of ``|rows - center|`` per feature, called
+        only by a kernel with a rounding check.  Returns whether it
         did: False (the default) leaves the block to those steps."""
         return False
 

@@ -462,7 +462,8 @@ def _add_rows(acc, model, log_w, rows, center, w, ws, spread=None):
     A model with a compiled kernel for it (:meth:`ComponentModel.fused_block`)
     does the whole of it in one call, centring included; otherwise the
     block is centred at ``center`` into the engine's layout (a buffer kept
-    in ``ws``) for :func:`_add_block`.  ``spread``: None or an upper bound
+    in ``ws``) for :func:`_add_block`.  ``spread``: None or a function
+    (of no arguments) that gives an upper bound
     of ``|rows - center|`` per feature, for the kernel's rounding check.
     """
     if model.fused_block(acc, log_w, rows, center, w, spread):
