@@ -355,7 +355,7 @@ def _feature_block_impl(
     log2e, ln2_hi, ln2_lo, floor, one, magic = ec[0], ec[1], ec[2], ec[3], ec[4], ec[5]
     # 2^q from its bits: ibuf (integers of the dtype's width) and pw, the
     # same memory seen as the dtype
-    bias, shift = ebits[0], ebits[1]
+    bias, shift, first = ebits[0], ebits[1], ebits[2]
     weighted = w.shape[0] > 0
     ll = 0.0
     total_weight = 0.0
@@ -411,22 +411,34 @@ def _feature_block_impl(
         for r in range(m):
             if not np.isfinite(top[r]):
                 top[r] = 0.0
-        # exp(e - top) (see _exp_constants)
-        for k in range(K):
-            for r in range(m):
-                u = e[k * R + r] - top[r]
-                u0 = max(u, floor)
-                q = (u0 * log2e + magic) - magic
-                y = (u0 - q * ln2_hi) - q * ln2_lo
-                p = taylor[0]
-                for c in range(1, 13):
-                    p = p * y + taylor[c]
-                e[k * R + r] = p
-                if u < floor:
-                    e[k * R + r] = 0.0
-                # q is in [floor log2(e), 0] but for a NaN u (a model with
-                # NaN parameters, whose p is NaN): keep the exponent valid
-                ibuf[k * R + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
+        # exp(e - top) (see _exp_constants); the polynomial's degree fixed
+        # in each branch, so that the loop over rows vectorises
+        if first == 0:
+            for k in range(K):
+                for r in range(m):
+                    u = e[k * R + r] - top[r]
+                    u0 = max(u, floor)
+                    q = (u0 * log2e + magic) - magic
+                    y = (u0 - q * ln2_hi) - q * ln2_lo
+                    p = taylor[0]
+                    for c in range(1, 13):
+                        p = p * y + taylor[c]
+                    e[k * R + r] = p if u >= floor else 0.0
+                    # q is in [floor log2(e), 0] but for a NaN u (a model
+                    # with NaN parameters, whose p is NaN): a valid exponent
+                    ibuf[k * R + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
+        else:
+            for k in range(K):
+                for r in range(m):
+                    u = e[k * R + r] - top[r]
+                    u0 = max(u, floor)
+                    q = (u0 * log2e + magic) - magic
+                    y = (u0 - q * ln2_hi) - q * ln2_lo
+                    p = taylor[5]
+                    for c in range(6, 13):
+                        p = p * y + taylor[c]
+                    e[k * R + r] = p if u >= floor else 0.0
+                    ibuf[k * R + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
         for i in range(K * R):
             e[i] *= pw[i]
         for r in range(m):
@@ -583,7 +595,7 @@ def feature_block(x, center, w, theta, log_w, quadratic, out, bounds=None, limit
         rows,
         ec,
         taylor,
-        np.array([bias, shift], dtype=np.int64),
+        np.array([bias, shift, 0 if shift == 52 else 5], dtype=np.int64),
         ibuf,
         ibuf.view(x.dtype),
     )
