@@ -343,13 +343,10 @@ def _feature_block_impl(
     negligible = limit[2]
     sums = np.zeros((K, F))
     phi = np.zeros((F, R), x.dtype)
-    phi_t = phi.T
-    theta_t = theta.T
-    lp_t = np.empty((R, K), x.dtype)
     resp = np.zeros((K, R), x.dtype)
     part_t = np.empty((F, K), x.dtype)
     # the normalisation in the data's dtype, as numpy's path
-    e = np.empty(K * R, x.dtype)
+    e = np.empty((K, R), x.dtype)
     top = np.empty(R, x.dtype)
     tot = np.empty(R, x.dtype)
     log2e, ln2_hi, ln2_lo, floor, one, magic = ec[0], ec[1], ec[2], ec[3], ec[4], ec[5]
@@ -389,24 +386,28 @@ def _feature_block_impl(
                         phi[o, r] = phi[i, r] * phi[j, r]
                     o += 1
         # log-densities (one product), then the normalisation as _normalize
-        np.dot(phi_t, theta_t, lp_t)
+        np.dot(theta, phi, e)
         if any_over:
             # a component over the bound may only be negligible to every
             # row: its log-density (without the weights, as numpy's check)
             # more than `negligible` below the row's best
             for r in range(m):
-                best = lp_t[r, 0]
-                for k in range(1, K):
-                    best = max(best, lp_t[r, k])
-                for k in range(K):
-                    if over[k] and lp_t[r, k] >= best - negligible:
-                        return False, 0.0, 0.0
+                top[r] = e[0, r]
+            for k in range(1, K):
+                for r in range(m):
+                    top[r] = max(top[r], e[k, r])
+            for k in range(K):
+                if over[k]:
+                    for r in range(m):
+                        if e[k, r] >= top[r] - negligible:
+                            return False, 0.0, 0.0
         for r in range(m):
             top[r] = -np.inf
         for k in range(K):
+            lwk = log_w[k]
             for r in range(m):
-                v = lp_t[r, k] + log_w[k]
-                e[k * R + r] = v
+                v = e[k, r] + lwk
+                e[k, r] = v
                 top[r] = max(top[r], v)
         for r in range(m):
             if not np.isfinite(top[r]):
@@ -416,36 +417,41 @@ def _feature_block_impl(
         if first == 0:
             for k in range(K):
                 for r in range(m):
-                    u = e[k * R + r] - top[r]
+                    u = e[k, r] - top[r]
                     u0 = max(u, floor)
                     q = (u0 * log2e + magic) - magic
                     y = (u0 - q * ln2_hi) - q * ln2_lo
                     p = taylor[0]
                     for c in range(1, 13):
                         p = p * y + taylor[c]
-                    e[k * R + r] = p if u >= floor else 0.0
+                    e[k, r] = p
+                    if u < floor:
+                        e[k, r] = 0.0
                     # q is in [floor log2(e), 0] but for a NaN u (a model
                     # with NaN parameters, whose p is NaN): a valid exponent
                     ibuf[k * R + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
         else:
             for k in range(K):
                 for r in range(m):
-                    u = e[k * R + r] - top[r]
+                    u = e[k, r] - top[r]
                     u0 = max(u, floor)
                     q = (u0 * log2e + magic) - magic
                     y = (u0 - q * ln2_hi) - q * ln2_lo
                     p = taylor[5]
                     for c in range(6, 13):
                         p = p * y + taylor[c]
-                    e[k * R + r] = p if u >= floor else 0.0
+                    e[k, r] = p
+                    if u < floor:
+                        e[k, r] = 0.0
                     ibuf[k * R + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
-        for i in range(K * R):
-            e[i] *= pw[i]
+        for k in range(K):
+            for r in range(R):
+                e[k, r] *= pw[k * R + r]
         for r in range(m):
             tot[r] = 0.0
         for k in range(K):
             for r in range(m):
-                tot[r] += e[k * R + r]
+                tot[r] += e[k, r]
         if weighted:
             for r in range(m):
                 wr = w[s + r]
@@ -465,7 +471,7 @@ def _feature_block_impl(
                 tot[r] = one / tot[r]
         for k in range(K):
             for r in range(m):
-                resp[k, r] = e[k * R + r] * tot[r]
+                resp[k, r] = e[k, r] * tot[r]
         # the statistics [S1_k, N_k, quadratic sums] (one product)
         np.dot(phi, resp.T, part_t)
         for k in range(K):
