@@ -444,14 +444,13 @@ def _feature_block_impl(
                     if u < floor:
                         e[k, r] = 0.0
                     ibuf[k * R + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
-        for k in range(K):
-            for r in range(R):
-                e[k, r] *= pw[k * R + r]
         for r in range(m):
             tot[r] = 0.0
         for k in range(K):
             for r in range(m):
-                tot[r] += e[k, r]
+                v = e[k, r] * pw[k * R + r]
+                e[k, r] = v
+                tot[r] += v
         if weighted:
             for r in range(m):
                 wr = w[s + r]
