@@ -414,8 +414,17 @@ class _CovarianceModel(ComponentModel):
         theta, abs_theta, limit = parts
         bounds = None
         if abs_theta is not None:  # the rounding bounds of _feature_log_prob
-            top = _kernels.spread_of(rows, center) if spread is None else spread()
-            bounds = abs_theta @ _feature_scale(top)
+            if spread is None:
+                top = _kernels.spread_of(rows, center)
+                bounds = abs_theta @ _feature_scale(top)
+            else:
+                # the same spread for every block of a pass: its bounds once
+                top = spread()
+                key = ("fused bounds", rows.dtype)
+                cached = self._cast.get(key)
+                if cached is None or cached[0] is not top:
+                    cached = self._cast[key] = (top, abs_theta @ _feature_scale(top))
+                bounds = cached[1]
         sums = np.zeros(theta.shape)
         done, ll, weight = _kernels.feature_block(
             rows, center, w, theta, log_w, self.fused_quadratic, sums, bounds, limit

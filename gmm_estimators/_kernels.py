@@ -342,11 +342,14 @@ def _feature_block_impl(
             any_over = True
     negligible = limit[2]
     sums = np.zeros((K, F))
-    phi = np.zeros((F, R), x.dtype)
-    resp = np.zeros((K, R), x.dtype)
+    # each chunk's features, log-densities and responsibilities are the
+    # first elements of these, shaped (F, m) and (K, m) for its m rows: the
+    # products of a short last chunk cover its rows only
+    phi_buf = np.empty(F * R, x.dtype)
+    resp_buf = np.empty(K * R, x.dtype)
     part_t = np.empty((F, K), x.dtype)
     # the normalisation in the data's dtype, as numpy's path
-    e = np.empty((K, R), x.dtype)
+    e_buf = np.empty(K * R, x.dtype)
     top = np.empty(R, x.dtype)
     tot = np.empty(R, x.dtype)
     log2e, ln2_hi, ln2_lo, floor, one, magic = ec[0], ec[1], ec[2], ec[3], ec[4], ec[5]
@@ -358,9 +361,9 @@ def _feature_block_impl(
     total_weight = 0.0
     for s in range(0, b, R):
         m = min(R, b - s)
-        if m < R:  # the last chunk: no stale responsibilities or features
-            resp[:] = 0.0
-            phi[:] = 0.0
+        phi = phi_buf[: F * m].reshape((F, m))
+        resp = resp_buf[: K * m].reshape((K, m))
+        e = e_buf[: K * m].reshape((K, m))
         # the features [z, 1, quadratic terms], one column per row
         for j in range(d):
             c = center[j]
