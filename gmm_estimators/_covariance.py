@@ -2035,6 +2035,42 @@ def mclust_models(n_features):
     return UNIVARIATE_MODELS if n_features == 1 else MCLUST_MODELS
 
 
+MCLUST_NAME = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
+"""mclust's name of each of scikit-learn's four covariance types."""
+
+#: The order of each letter of mclust's names: the identity, equal, variable.
+_LETTER_ORDER = {"I": 0, "E": 1, "V": 2}
+
+
+def nested_in(inner, outer):
+    """Whether every mixture of covariance type ``inner`` is also one of
+    ``outer`` (the same number of components), the two types different.
+
+    mclust's names say it letter by letter: volume, shape and orientation
+    each identity (``I``), equal (``E``) or variable (``V``) across the
+    components, and a model holds another when each of its three letters is
+    at least the other's in that order (``VEI`` holds ``VII`` and ``EEI``;
+    ``EVE`` and ``EEV`` hold neither the other).  For one feature, ``V``
+    holds ``E``.  A covariance type EM fits better than a type it holds, at
+    the same number of components, has missed an optimum: the larger model
+    can at least reproduce the smaller one's fit.
+
+    Examples
+    --------
+    >>> from gmm_estimators._covariance import nested_in
+    >>> nested_in("EEE", "full"), nested_in("diag", "tied"), nested_in("EVE", "EEV")
+    (True, False, False)
+    """
+    inner, outer = (MCLUST_NAME.get(t, t) for t in (inner, outer))
+    if inner == outer:
+        return False
+    if len(inner) != len(outer):
+        return False
+    return all(
+        _LETTER_ORDER[a] <= _LETTER_ORDER[b] for a, b in zip(inner, outer, strict=True)
+    )
+
+
 COVARIANCE_MODELS.update(
     {
         "VVV": FullCovariance,

@@ -1359,10 +1359,15 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
     def _initial_source(self, blocks, sample_weight, rng, method, cache=None):
         """The responsibility source of the start ``method`` on the data.
 
-        ``method`` is an ``init_params`` name, or ``("labels", labels)``: a
-        hard partition handed over by a search (another candidate's labels).
+        ``method`` is an ``init_params`` name, ``("labels", labels)``: a
+        hard partition handed over by a search (another candidate's labels),
+        or ``("responsibilities", resp)``, shape ``(n_samples,
+        n_components)``: another candidate's posterior.
         """
         if not isinstance(method, str):
+            if method[0] == "responsibilities":
+                resp = np.asarray(method[1], dtype=blocks.X.dtype)
+                return lambda start, stop: resp[start:stop].T
             labels = np.asarray(method[1], dtype=np.intp)
             return _labels_source(labels, self.n_components, blocks.X.dtype)
         weights = np.ones(blocks.n) if sample_weight is None else sample_weight
@@ -1552,7 +1557,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             blocks.data_steps = steps
         runs = self._runs() if do_init else [None]
         if do_init and search.get("starts"):
-            runs = [("labels", labels) for labels in search["starts"]]
+            runs = [
+                ("labels" if np.ndim(start) == 1 else "responsibilities", start)
+                for start in search["starts"]
+            ]
         mclust_start = do_init and "hc" in runs
         rng = check_random_state(search.get("random_state", self.random_state))
         # (a fit alone keeps its own, so that its starts share their trees)

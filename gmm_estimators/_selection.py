@@ -65,6 +65,7 @@ from ._covariance import (
     SKLEARN_COLLAPSE_MESSAGE,
     CollapseError,
     mclust_models,
+    nested_in,
 )
 from ._em import (
     SCREEN_ROWS,
@@ -355,6 +356,81 @@ def _restart_partitions(
     return second
 
 
+def _nesting(candidates, by_k):
+    """For each number of components k with nested covariance types: the
+    candidates with k components in an order where every candidate comes
+    after those whose covariance type it holds
+    (:func:`~gmm_estimators._covariance.nested_in`), each with the indices of
+    those (the other parameters the same)."""
+    out = []
+    for k, indices in by_k.items():
+
+        def point(i):
+            return _grid_point(
+                {n: v for n, v in candidates[i].items() if n != "covariance_type"}
+            )
+
+        inner = {
+            i: [
+                j
+                for j in indices
+                if point(j) == point(i)
+                and nested_in(
+                    candidates[j].get("covariance_type"),
+                    candidates[i].get("covariance_type"),
+                )
+            ]
+            for i in indices
+        }
+        if any(inner.values()):
+            # a type holds more types than any type it holds
+            order = sorted(indices, key=lambda i: len(inner[i]))
+            out.append((k, [(i, inner[i]) for i in order]))
+    return out
+
+
+def _regular_fit(fit):
+    """Whether a first- or second-round fit ended regular (fitted, not
+    degenerate)."""
+    return fit["error"] is None and not fit.get("degenerate")
+
+
+def _nested_restarts(order, fits, fit_from, X):
+    """The third round for one number of components: ``order`` from
+    :func:`_nesting`, ``fits`` the candidates' fits on all rows by index, and
+    ``fit_from(i, resp)`` fits candidate ``i`` from the responsibilities
+    ``resp``.  A candidate whose fit a regular fit of a type it holds beats
+    (on the likelihood, or by being regular) is fitted again from the best
+    such fit's posterior, and keeps the better of the two.  Returns the
+    changed fits by index."""
+    changed = {}
+    for i, inner in order:
+        fit = fits[i]
+        if fit.get("a_priori"):
+            continue  # degenerate whatever its start
+        better = [
+            j
+            for j in inner
+            if _regular_fit(fits[j])
+            and fits[j].get("estimator") is not None
+            and _better(fits[j], fit)
+        ]
+        if not better:
+            continue
+        best = better[0]
+        for j in better[1:]:
+            if _better(fits[j], fits[best]):
+                best = j
+        resp = fits[best]["estimator"].predict_proba(X)
+        result = fit_from(i, resp)
+        result["fit_time"] += fit["fit_time"]
+        if _better(result, fit):
+            fits[i] = changed[i] = result
+        else:
+            fit["fit_time"] = result["fit_time"]
+    return changed
+
+
 def _rank_key(fit, criterion):
     """Sort key of a first-round fit: regular fits first, then the criterion
     (the BIC when the criterion is cross-validation)."""
@@ -559,7 +635,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     tree per data set, one k-means per number of components), then restarted
     from the partitions the other covariance types found with the same number
     of components and from a split of its own type's solution with one
-    component fewer.
+    component fewer; last, a candidate that fits worse than a regular fit of
+    a covariance type it holds (same number of components; e.g. ``VVE`` and
+    ``EVE``) is fitted again from that fit's posterior, so that a larger
+    model never ends below a regular smaller one but where that start ends
+    degenerate (not on a Dask array).
     Degenerate fits (``cv_results_["degenerate"]``) are never selected.
     Candidates are fitted in parallel with joblib, one job per number of
     components.
@@ -1150,7 +1230,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                         fit_params,
                         score_params,
                         self.error_score,
-                        self.refit and split == 0,
+                        # (the third round starts from the full fits'
+                        # posteriors)
+                        split == 0,
                     )
                 )
             return out
@@ -1201,6 +1283,42 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                             fits[index][0] = result
                         else:
                             first["fit_time"] = result["fit_time"]
+
+            # Third round, where a covariance type fits worse than a type it
+            # holds with the same number of components (EVE better than VVE,
+            # EEE better than VVV): EM for the larger model from the smaller
+            # one's posterior, whose first M-step can only raise the larger
+            # model's likelihood above the smaller's; each k's types in
+            # order, so that a gain passes on to the types that hold it.
+            if sample is None:
+                nesting = _nesting(candidates, by_k)
+                results = Parallel(n_jobs=self.n_jobs, prefer=prefer)(
+                    delayed(_nested_restarts)(
+                        order,
+                        {i: fits[i][0] for i, _ in order},
+                        lambda i, resp: _fit_candidate(
+                            estimator,
+                            self._candidate_params(estimator, candidates[i]),
+                            X,
+                            None,
+                            None,
+                            {
+                                "random_state": fit_seed,
+                                "cache": caches[0],
+                                "starts": [resp],
+                            },
+                            fit_params,
+                            score_params,
+                            self.error_score,
+                            True,
+                        ),
+                        X,
+                    )
+                    for _, order in nesting
+                )
+                for job in results:
+                    for index, result in job.items():
+                        fits[index][0] = result
 
         if self.verbose > 0:
             for index in range(len(candidates)):

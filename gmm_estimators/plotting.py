@@ -10,7 +10,7 @@ works without it.
 import numpy as np
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._covariance import dense_covariances
+from ._covariance import MCLUST_NAME, dense_covariances
 
 __all__ = ["ClusterDisplay", "CriterionDisplay"]
 
@@ -47,9 +47,6 @@ def _line_label(params):
 #: With more lines than this, the legend goes beside the axes.
 _LEGEND_INSIDE = 6
 
-#: mclust's name of scikit-learn's four covariance types, for their line style.
-_MCLUST_NAME = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
-
 
 def _line_style(label, index, many):
     """Style of a criterion line.  With many lines, mclust's models are grouped
@@ -62,7 +59,7 @@ def _line_style(label, index, many):
     import matplotlib
 
     colors = matplotlib.colormaps["tab20"].colors
-    name = _MCLUST_NAME.get(str(label), str(label))
+    name = MCLUST_NAME.get(str(label), str(label))
     style["color"] = colors[index % len(colors)]
     if len(name) == 3 and set(name) <= set("EVI"):
         family = "o" if name[1] == "I" else {"I": "s", "E": "^", "V": "D"}[name[2]]

@@ -63,6 +63,7 @@ from gmm_estimators._covariance import (
     MCLUST_MODELS,
     VEICovariance,
     dense_covariances,
+    nested_in,
 )
 from gmm_estimators._em import _m_steps, _Run, fit_blocks, model_from_responsibilities
 from gmm_estimators._gaussian_mixture import initial_parameters
@@ -547,6 +548,63 @@ def test_restart_from_a_fitted_model_does_not_lose_likelihood(iris, iris_fits, n
         assert bounds.min() >= fit.lower_bound_ - 1e-10 * abs(fit.lower_bound_), (
             bounds - fit.lower_bound_
         )
+
+
+def test_nested_in_is_mclusts_lattice():
+    """A type holds another when each of its letters is at least the other's
+    (identity < equal < variable): a partial order, with scikit-learn's
+    names as their mclust models and the univariate V holding E."""
+    names = list(MCLUST_MODELS)
+    for a in names:
+        assert not nested_in(a, a)
+        for b in names:
+            if nested_in(a, b):
+                assert not nested_in(b, a)
+                assert all(nested_in(a, c) for c in names if nested_in(b, c))
+    holds = {name: {a for a in names if nested_in(a, name)} for name in names}
+    assert holds["EII"] == set()
+    assert holds["VVV"] == set(names) - {"VVV"}
+    assert holds["VVE"] == {
+        "EII",
+        "VII",
+        "EEI",
+        "VEI",
+        "EVI",
+        "VVI",
+        "EEE",
+        "VEE",
+        "EVE",
+    }
+    assert holds["EEV"] == {"EII", "EEI", "EEE"}
+    assert not nested_in("EVE", "EEV") and not nested_in("EEV", "EVE")
+    assert nested_in("tied", "full") and nested_in("spherical", "diag")
+    assert not nested_in("diag", "tied") and not nested_in("full", "VVV")
+    assert nested_in("E", "V") and not nested_in("V", "E")
+
+
+@pytest.mark.parametrize("outer", MCLUST_MODELS[1:])
+def test_larger_model_from_a_smaller_ones_posterior_keeps_its_likelihood(
+    iris, iris_fits, outer
+):
+    """EM for a model from the posterior of a model it holds (the
+    selector's third round, a ``("responsibilities", resp)`` start): the
+    first M-step maximises the larger model's expected log-likelihood, whose
+    value at the smaller fit's parameters is the smaller fit's, so the
+    larger model's first lower bound is at least the smaller fit's
+    log-likelihood; and EM only raises it."""
+    for inner in MCLUST_MODELS:
+        if not nested_in(inner, outer):
+            continue
+        fit = iris_fits[inner]
+        gm = GaussianMixture(3, covariance_type=outer, reg_covar=0.0, max_iter=3, tol=0)
+        gm._search_context = {"starts": [fit.predict_proba(iris)], "random_state": 0}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gm.fit(iris)
+        bounds = np.asarray(gm.lower_bounds_)
+        ll = fit.score(iris)
+        assert bounds[0] >= ll - 1e-10 * abs(ll), (inner, bounds[0] - ll)
+        assert np.all(np.diff(bounds) >= -1e-12 * abs(ll)), (inner, bounds)
 
 
 @pytest.mark.parametrize("name", MCLUST_MODELS)
@@ -1377,6 +1435,29 @@ def test_selector_over_the_family_chooses_mclusts_model(
             and bic + theirs > 0.5
         ]
         assert worse == []
+        # and no regular fit below a regular fit of a type it holds with the
+        # same number of components (six such cells, from EEI,9 < EEE,9 to
+        # VVI,9 < VVE,9, before the third round restarted them)
+        results = selector.cv_results_
+        regular = {
+            (p["covariance_type"], p["n_components"]): ll
+            for p, ll, why in zip(
+                results["params"],
+                results["log_likelihood"],
+                results["degenerate"],
+                strict=True,
+            )
+            if not why
+        }
+        below = [
+            (inner, outer, k)
+            for (outer, k), ll in regular.items()
+            for (inner, k2), ll_inner in regular.items()
+            if k2 == k
+            and nested_in(inner, outer)
+            and ll < ll_inner - 1e-10 * abs(ll_inner)
+        ]
+        assert below == []
 
 
 @pytest.mark.parametrize("name", ["EVE", "VVE"])

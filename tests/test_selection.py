@@ -701,3 +701,71 @@ def test_verbose_above_one_is_passed_to_candidates(X_small, capsys):
         GaussianMixtureSelector(n_components=[2]).fit(X_small).best_estimator_.verbose
         == 0
     )
+
+
+class _Posterior:
+    """A fitted candidate's stand-in: its posterior is filled with a tag."""
+
+    def __init__(self, tag):
+        self.tag = tag
+
+    def predict_proba(self, X):
+        return np.full((len(X), 2), self.tag)
+
+
+def test_nested_restarts_start_larger_types_from_the_best_smaller_fit():
+    # The third round: a candidate that a regular fit of a type it holds
+    # beats is refitted from the best such fit's posterior, in the lattice's
+    # order (a gain passes on), and keeps the better of its two fits.
+    from gmm_estimators._selection import _nested_restarts, _nesting
+
+    types = ["EEE", "EVE", "VVE", "EEV", "VVV"]
+    candidates = [{"n_components": 2, "covariance_type": t} for t in types]
+    ((k, order),) = _nesting(candidates, {2: list(range(5))})
+    assert k == 2
+    assert [types[i] for i, _ in order] == ["EEE", "EVE", "EEV", "VVE", "VVV"]
+    assert {types[i]: sorted(types[j] for j in inner) for i, inner in order} == {
+        "EEE": [],
+        "EVE": ["EEE"],
+        "EEV": ["EEE"],
+        "VVE": ["EEE", "EVE"],
+        "VVV": ["EEE", "EEV", "EVE", "VVE"],
+    }
+
+    def fit(ll, tag, degenerate=""):
+        return {
+            "error": None,
+            "log_likelihood": ll,
+            "degenerate": degenerate,
+            "fit_time": 1.0,
+            "estimator": _Posterior(tag),
+        }
+
+    fits = {
+        0: fit(-1.0, 0),  # EEE
+        1: fit(-1.5, 1),  # EVE: below EEE
+        2: fit(-2.0, 2),  # VVE: below both
+        3: fit(-0.9, 3, degenerate="a component ..."),  # EEV: degenerate
+        4: fit(-0.05, 4),  # VVV: above all
+    }
+    calls = []
+    refits = {1: -0.2, 3: -3.0, 2: -0.1}
+
+    def fit_from(i, resp):
+        calls.append((types[i], resp[0, 0]))
+        return fit(refits[i], 10 + i)
+
+    changed = _nested_restarts(order, fits, fit_from, np.zeros((3, 1)))
+    # EVE from EEE's posterior; the regular EEV from EEE's (a regular fit
+    # beats a degenerate one whatever its likelihood); VVE from EVE's new fit
+    assert calls == [("EVE", 0), ("EEV", 0), ("VVE", 11)]
+    assert sorted(changed) == [1, 2, 3]
+    assert changed[2]["log_likelihood"] == -0.1
+    assert changed[2]["fit_time"] == 2.0  # both fits' time
+
+    # a refit that ends lower is not kept (its time is)
+    fits = {0: fit(-1.0, 0), 1: fit(-1.5, 1)}
+    order = [(0, []), (1, [0])]
+    changed = _nested_restarts(order, fits, lambda i, r: fit(-1.6, 9), np.zeros((3, 1)))
+    assert changed == {}
+    assert fits[1]["log_likelihood"] == -1.5 and fits[1]["fit_time"] == 2.0
