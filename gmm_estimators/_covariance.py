@@ -405,6 +405,11 @@ class _CovarianceModel(ComponentModel):
     def _add_fused_stats(self, stats, sums):
         """Add the quadratic part of the fused E-step's sums to ``stats``."""
 
+    def prepare_estep(self, dtype):
+        self._constants(dtype)
+        if self.fused_quadratic is not None and _kernels.enabled():
+            self._fused_theta(dtype)
+
     def fused_block(self, acc, log_w, rows, center, w, spread=None):
         if self.fused_quadratic is None or not _kernels.enabled():
             return False

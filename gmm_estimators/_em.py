@@ -1093,6 +1093,9 @@ def pass_stats(blocks, model, weights, sample_weight):
         return own(model, weights)
     log_w = np.log(weights).astype(blocks.X.dtype)
     sw = sample_weight
+    # the model's E-step constants made here, once, before the block
+    # threads ask for them
+    model.prepare_estep(blocks.X.dtype)
 
     def fn(acc, start, stop, rows, ws):
         w = None if sw is None else sw[start:stop]

@@ -102,6 +102,12 @@ class ComponentModel(abc.ABC):
         column, the counts) when the model's own product gave them: the
         engine then skips its own."""
 
+    def prepare_estep(self, dtype):
+        """Make the constants of the E-step on rows of ``dtype`` (before
+        the block threads run it, each of which would otherwise make them
+        at its first block).  The default does nothing."""
+        return None
+
     def fused_block(self, acc, log_w, rows, center, w, spread=None):
         """The E-step of a block of raw ``rows`` (centred at ``center`` by
         the kernel itself) and its statistics added to ``acc`` (a
