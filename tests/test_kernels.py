@@ -51,9 +51,12 @@ def _problem(quadratic, n, d=3, K=4, dtype=np.float64, seed=0):
 @pytest.mark.parametrize("n", [1, 255, 256, 257, 1000])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_feature_block_matches_logsumexp(quadratic, n, weighted, dtype):
-    # chunk boundaries (256 rows) on both sides, one row, weights or none
-    x, center, theta, log_w = _problem(quadratic, n, dtype=dtype)
+@pytest.mark.parametrize("d", [3, 11])
+def test_feature_block_matches_logsumexp(quadratic, n, weighted, dtype, d):
+    # chunk boundaries (256 rows) on both sides, one row, weights or none;
+    # with d = 11 the full model's 78 features take the wide layout of the
+    # responsibilities (_WIDE_FEATURES)
+    x, center, theta, log_w = _problem(quadratic, n, d=d, dtype=dtype)
     w = np.random.default_rng(1).uniform(0.0, 3.0, n) if weighted else None
     out = np.zeros(theta.shape)
     done, ll, weight = _kernels.feature_block(
