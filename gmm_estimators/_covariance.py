@@ -2056,9 +2056,10 @@ def nested_in(inner, outer):
     components, and a model holds another when each of its three letters is
     at least the other's in that order (``VEI`` holds ``VII`` and ``EEI``;
     ``EVE`` and ``EEV`` hold neither the other).  For one feature, ``V``
-    holds ``E``.  A covariance type EM fits better than a type it holds, at
-    the same number of components, has missed an optimum: the larger model
-    can at least reproduce the smaller one's fit.
+    holds ``E``; any other value (None, a type outside mclust's family)
+    holds and is held by nothing.  A covariance type EM fits better than a
+    type it holds, at the same number of components, has missed an optimum:
+    the larger model can at least reproduce the smaller one's fit.
 
     Examples
     --------
@@ -2067,8 +2068,9 @@ def nested_in(inner, outer):
     (True, False, False)
     """
     inner, outer = (MCLUST_NAME.get(t, t) for t in (inner, outer))
-    if inner == outer:
-        return False
+    known = (*MCLUST_MODELS, *UNIVARIATE_MODELS)
+    if inner == outer or inner not in known or outer not in known:
+        return False  # (None, another estimator's types: nothing held)
     if len(inner) != len(outer):
         return False
     return all(

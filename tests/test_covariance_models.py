@@ -580,6 +580,8 @@ def test_nested_in_is_mclusts_lattice():
     assert nested_in("tied", "full") and nested_in("spherical", "diag")
     assert not nested_in("diag", "tied") and not nested_in("full", "VVV")
     assert nested_in("E", "V") and not nested_in("V", "E")
+    # names outside the family (another estimator's, none) hold nothing
+    assert not nested_in(None, "full") and not nested_in("VVV", "isotropic")
 
 
 @pytest.mark.parametrize("outer", MCLUST_MODELS[1:])
