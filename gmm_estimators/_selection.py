@@ -362,14 +362,14 @@ def _nesting(candidates, by_k):
     after those whose covariance type it holds
     (:func:`~gmm_estimators._covariance.nested_in`), each with the indices of
     those (the other parameters the same)."""
+
+    def point(i):  # the candidate's parameters but k and its type
+        return _grid_point(
+            {n: v for n, v in candidates[i].items() if n != "covariance_type"}
+        )
+
     out = []
     for k, indices in by_k.items():
-
-        def point(i):
-            return _grid_point(
-                {n: v for n, v in candidates[i].items() if n != "covariance_type"}
-            )
-
         inner = {
             i: [
                 j
@@ -389,12 +389,6 @@ def _nesting(candidates, by_k):
     return out
 
 
-def _regular_fit(fit):
-    """Whether a first- or second-round fit ended regular (fitted, not
-    degenerate)."""
-    return fit["error"] is None and not fit.get("degenerate")
-
-
 def _nested_restarts(order, fits, fit_from, X):
     """The third round for one number of components: ``order`` from
     :func:`_nesting`, ``fits`` the candidates' fits on all rows by index, and
@@ -411,7 +405,8 @@ def _nested_restarts(order, fits, fit_from, X):
         better = [
             j
             for j in inner
-            if _regular_fit(fits[j])
+            if fits[j]["error"] is None
+            and not fits[j].get("degenerate")
             and fits[j].get("estimator") is not None
             and _better(fits[j], fit)
         ]
