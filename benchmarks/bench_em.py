@@ -871,7 +871,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="problems to run (default: all)",
     )
     parser.add_argument(
-        "--repeats", type=int, default=3, help="timed runs per measurement (fastest for s/iter, median end to end)"
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed runs per measurement (fastest for s/iter, median end to end)",
     )
     parser.add_argument(
         "--out",
