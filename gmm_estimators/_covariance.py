@@ -147,6 +147,11 @@ def _cholesky_factors(covariances, reg_covar, component=None):
         When a matrix is not positive definite or its factor not finite.
     """
     name = component or (lambda i: i)
+    if _kernels.enabled() and covariances.shape[-1] <= _COMPILED_MAX_FEATURES:
+        factors = _kernels.cholesky_factors(covariances)
+        if factors is not None:
+            return factors
+        # numpy's factorisation says which matrix failed and why
     try:
         chol = np.linalg.cholesky(covariances)
     except np.linalg.LinAlgError:
@@ -195,6 +200,41 @@ def _weighted_covariances(nk, s1c, scatter, means_centered, cov_chol):
     cov /= nk[..., None, None]
     cov -= delta[..., :, None] * delta[..., None, :]
     return means_c, 0.5 * (cov + np.swapaxes(cov, -1, -2))
+
+
+#: Up to this many features, the full model's M-step (its covariances from
+#: a pass's statistics, :func:`_scatter_covariances`) and the Cholesky
+#: factors of every stack of covariances (:func:`_cholesky_factors`) run in
+#: compiled loops where numba is installed
+#: (:func:`~gmm_estimators._kernels.scatter_covariances`,
+#: :func:`~gmm_estimators._kernels.cholesky_factors`): there numpy's cost is
+#: its number of calls on small matrices.
+_COMPILED_MAX_FEATURES = 16
+
+
+def _scatter_covariances(nk, s1c, stats, means_c, prec_chol, cov_chol):
+    """:func:`_weighted_covariances` of the whitened scatters of ``stats``
+    (:func:`_whitened_scatter`) around the previous centred means
+    ``means_c``, with the previous factors ``prec_chol`` and ``cov_chol``:
+    the new centred means and weighted covariances.  Stacks with any
+    leading axes; one compiled call for the stack with few features."""
+    d = means_c.shape[-1]
+    if not (_kernels.enabled() and d <= _COMPILED_MAX_FEATURES):
+        return _weighted_covariances(
+            nk, s1c, _whitened_scatter(stats, means_c, prec_chol), means_c, cov_chol
+        )
+    lead = means_c.shape[:-1]
+    t = stats.get("features")
+    means, cov = _kernels.scatter_covariances(
+        nk.reshape(-1),
+        s1c.reshape(-1, d),
+        stats["scatter"].reshape(-1, d, d),
+        np.zeros((0, 0)) if t is None else t.reshape(-1, t.shape[-1]),
+        means_c.reshape(-1, d),
+        prec_chol.reshape(-1, d, d),
+        cov_chol.reshape(-1, d, d),
+    )
+    return means.reshape(lead + (d,)), cov.reshape(lead + (d, d))
 
 
 class _CovarianceModel(ComponentModel):
@@ -789,8 +829,8 @@ class FullCovariance(_CovarianceModel):
             scatter[k] += z.T @ z
 
     def m_step(self, nk, s1c, stats, reg_covar, scatter=None):
-        means_c, cov = _weighted_covariances(
-            nk, s1c, self._scatter(stats), self.means_centered, self.cov_chol
+        means_c, cov = _scatter_covariances(
+            nk, s1c, stats, self.means_centered, self.prec_chol, self.cov_chol
         )
         idx = np.arange(self.n_features)
         cov[:, idx, idx] += reg_covar
@@ -1508,18 +1548,15 @@ class _GeneralFamily(_Parsimonious, FullCovariance):
         K, d = models[0].means.shape
         center = models[0].center
         nk = nk.reshape(S, K)
-        means_c, cov = _weighted_covariances(
+        means_c, cov = _scatter_covariances(
             nk,
             s1c.reshape(S, K, d),
-            _whitened_scatter(
-                {
-                    key: value.reshape((S, K) + value.shape[1:])
-                    for key, value in stats.items()
-                },
-                np.stack([model.means for model in models]) - center,
-                np.stack([model.prec_chol for model in models]),
-            ),
+            {
+                key: value.reshape((S, K) + value.shape[1:])
+                for key, value in stats.items()
+            },
             np.stack([model.means for model in models]) - center,
+            np.stack([model.prec_chol for model in models]),
             np.stack([model.cov_chol for model in models]),
         )
         # a collapsed component gives NaN or inf (VEV's volume times shape

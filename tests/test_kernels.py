@@ -183,3 +183,82 @@ def test_fit_is_the_same_with_or_without_the_kernel(
     np.testing.assert_allclose(fused.means_, plain.means_, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(fused.covariances_, plain.covariances_, rtol=rtol * 10)
     assert fused.means_.dtype == plain.means_.dtype
+
+
+def _spd(rng, n, d):
+    a = rng.normal(size=(n, d, d))
+    return a @ np.swapaxes(a, -1, -2) + d * np.eye(d)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 16])
+@pytest.mark.parametrize("with_features", [False, True])
+def test_scatter_covariances_is_numpys(d, with_features):
+    from gmm_estimators._covariance import (
+        _n_moment_features,
+        _weighted_covariances,
+        _whitened_scatter,
+    )
+
+    rng = np.random.default_rng(d)
+    N = 7
+    cov_old = _spd(rng, N, d)
+    cov_chol = np.linalg.cholesky(cov_old)
+    prec_chol = np.swapaxes(np.linalg.inv(cov_chol), -1, -2)
+    mu = rng.normal(size=(N, d))
+    nk = rng.uniform(5.0, 50.0, N)
+    s1c = rng.normal(size=(N, d)) * nk[:, None]
+    stats = {"scatter": np.triu(_spd(rng, N, d))}
+    if with_features:
+        F = _n_moment_features(d)
+        t = rng.normal(size=(N, F))
+        t[:, d] = nk
+        stats["features"] = t
+    expected = _weighted_covariances(
+        nk, s1c, _whitened_scatter(stats, mu, prec_chol), mu, cov_chol
+    )
+    got = _kernels.scatter_covariances(
+        nk,
+        s1c,
+        stats["scatter"],
+        stats.get("features", np.zeros((0, 0))),
+        mu,
+        prec_chol,
+        cov_chol,
+    )
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12 * np.abs(e).max())
+    np.testing.assert_array_equal(got[1], np.swapaxes(got[1], -1, -2))
+
+
+@pytest.mark.parametrize("d", [1, 3, 16])
+def test_cholesky_factors_are_numpys(d):
+    rng = np.random.default_rng(d)
+    cov = _spd(rng, 9, d)
+    chol, prec_chol = _kernels.cholesky_factors(cov)
+    expected = np.linalg.cholesky(cov)
+    np.testing.assert_allclose(chol, expected, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(
+        prec_chol, np.swapaxes(np.linalg.inv(expected), -1, -2), rtol=1e-12, atol=1e-14
+    )
+    # exactly triangular, as numpy's path zeroes the other triangle
+    assert np.all(np.triu(chol, 1) == 0.0) and np.all(np.tril(prec_chol, -1) == 0.0)
+
+
+@pytest.mark.parametrize("bad", ["indefinite", "nan", "inf"])
+def test_cholesky_factors_refuse_and_the_error_is_numpys(monkeypatch, bad):
+    from gmm_estimators._covariance import _cholesky_factors
+
+    cov = _spd(np.random.default_rng(0), 4, 3)
+    cov[2] = {
+        "indefinite": np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
+        "nan": np.where(np.eye(3) > 0, 1.0, np.nan),
+        "inf": np.where(np.eye(3) > 0, 1.0, np.inf),
+    }[bad]
+    assert _kernels.cholesky_factors(cov) is None
+    messages = []
+    for enabled in (True, False):
+        monkeypatch.setattr(_kernels, "enabled", lambda e=enabled: e)
+        with pytest.raises(ValueError, match="component 2 is not positive") as info:
+            _cholesky_factors(cov, 1e-6)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
