@@ -669,13 +669,20 @@ class FullCovariance(_CovarianceModel):
     def _make_constants(self, dtype):
         # the whitened path's [U_k; -m_k U_k] and constants (float64 until cast)
         d = self.n_features
-        w, const = self._offsets()
+        features = self._may_use_features()
+        if _kernels.enabled() and d <= _COMPILED_MAX_FEATURES:
+            w, const, theta = _kernels.estep_constants(
+                self.means_centered, self.prec_chol, features, LOG_2PI
+            )
+        else:
+            w, const = self._offsets()
+            theta = self._feature_theta(w, const) if features else None
         ua = np.empty((self.n_components, d + 1, d))
         ua[:, :d] = self.prec_chol
         ua[:, d] = w
         consts = {"ua": ua.astype(dtype), "const": const.astype(dtype)}
-        if self._may_use_features():
-            consts.update(self._feature_constants(w, const, dtype))
+        if features:
+            consts.update({"theta": theta.astype(dtype), "abs_theta": np.abs(theta)})
         return consts
 
     def _feature_constants(self, w, const, dtype):
@@ -684,6 +691,14 @@ class FullCovariance(_CovarianceModel):
         m_k, const_k - m_k' P_k m_k / 2, -P_k/2 on the diagonal and -P_k off
         it (upper triangle)]``, and the pieces of the rounding bound
         (:meth:`_feature_log_prob`)."""
+        theta = self._feature_theta(w, const)
+        return {
+            "theta": theta.astype(dtype),
+            "abs_theta": np.abs(theta),
+        }
+
+    def _feature_theta(self, w, const):
+        """``theta`` of :meth:`_feature_constants` (float64)."""
         d = self.n_features
         iu, ju = _upper_indices(d)
         prec = self.precisions
@@ -691,13 +706,9 @@ class FullCovariance(_CovarianceModel):
         lin = -np.einsum("kij,kj->ki", self.prec_chol, w)
         quad = -prec[:, iu, ju]
         quad[:, iu == ju] *= 0.5
-        theta = np.concatenate(
+        return np.concatenate(
             [lin, (const - 0.5 * np.einsum("kd,kd->k", w, w))[:, None], quad], axis=1
         )
-        return {
-            "theta": theta.astype(dtype),
-            "abs_theta": np.abs(theta),
-        }
 
     def log_prob(self, xa, ws):
         consts = self._constants(xa.dtype)

@@ -262,3 +262,23 @@ def test_cholesky_factors_refuse_and_the_error_is_numpys(monkeypatch, bad):
             _cholesky_factors(cov, 1e-6)
         messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+@pytest.mark.parametrize("d", [1, 3, 16])
+def test_estep_constants_are_numpys(d):
+    from gmm_estimators._covariance import LOG_2PI, FullCovariance
+
+    rng = np.random.default_rng(d)
+    K = 5
+    cov = _spd(rng, K, d)
+    model = FullCovariance(rng.normal(size=(K, d)), np.zeros(d), covariances=cov)
+    w, const = model._offsets()
+    theta = model._feature_theta(w, const)
+    got = _kernels.estep_constants(model.means_centered, model.prec_chol, True, LOG_2PI)
+    for g, e in zip(got, (w, const, theta), strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-13 * np.abs(e).max())
+    w2, const2, none = _kernels.estep_constants(
+        model.means_centered, model.prec_chol, False, LOG_2PI
+    )
+    assert none.size == 0
+    np.testing.assert_array_equal(w2, got[0])
