@@ -744,21 +744,26 @@ def _stacked_estep(stacked, K, log_w, xa, sw, w, ws):
     lp, cache = stacked.log_prob(xa, ws)
     S = lp.shape[0] // K
     lp = lp.reshape(S, K, b)
-    lp += log_w[:, :, None]
-    top = lp.max(axis=1)
-    top[~np.isfinite(top)] = 0.0
-    lp -= top[:, None, :]
-    np.exp(lp, out=lp)
-    norm = lp.sum(axis=1)
-    lp /= norm[:, None, :]
-    log_norm = top + np.log(norm)
-    if sw is None:
-        ll = log_norm.sum(axis=1, dtype=np.float64)
+    if _kernels.enabled() and lp.flags.c_contiguous:
+        # the lines below in one compiled pass (numpy's results to rounding)
+        ll = _kernels.normalise_stacked(lp, log_w, sw, w)
+        resp = lp.reshape(S * K, b)
     else:
-        ll = log_norm @ sw
-    resp = lp.reshape(S * K, b)
-    if w is not None:
-        resp *= w
+        lp += log_w[:, :, None]
+        top = lp.max(axis=1)
+        top[~np.isfinite(top)] = 0.0
+        lp -= top[:, None, :]
+        np.exp(lp, out=lp)
+        norm = lp.sum(axis=1)
+        lp /= norm[:, None, :]
+        log_norm = top + np.log(norm)
+        if sw is None:
+            ll = log_norm.sum(axis=1, dtype=np.float64)
+        else:
+            ll = log_norm @ sw
+        resp = lp.reshape(S * K, b)
+        if w is not None:
+            resp *= w
     stats = stacked.new_stats()
     moments = stacked.accumulate(stats, xa, resp, cache)
     if moments is None:

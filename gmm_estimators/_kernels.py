@@ -816,6 +816,133 @@ def spread_of(x, center):
     return big
 
 
+def _normalise_impl(lp, log_w, sw, w, ec, taylor, ebits, ibuf, pw, ll):
+    """The loops of :func:`normalise_stacked` (compiled by numba)."""
+    S, K, b = lp.shape
+    top = np.empty(b, lp.dtype)
+    tot = np.empty(b, lp.dtype)
+    log2e, ln2_hi, ln2_lo, floor, one, magic = ec[0], ec[1], ec[2], ec[3], ec[4], ec[5]
+    bias, shift, first = ebits[0], ebits[1], ebits[2]
+    weighted = w.shape[0] > 0
+    for s in range(S):
+        e = lp[s]
+        for r in range(b):
+            top[r] = -np.inf
+        for k in range(K):
+            lwk = log_w[s, k]
+            for r in range(b):
+                v = e[k, r] + lwk
+                e[k, r] = v
+                top[r] = max(top[r], v)
+        for r in range(b):
+            if not np.isfinite(top[r]):
+                top[r] = 0.0
+        # exp(e - top) as feature_block's, the degree fixed in each branch
+        if first == 0:
+            for k in range(K):
+                for r in range(b):
+                    u = e[k, r] - top[r]
+                    u0 = max(u, floor)
+                    q = (u0 * log2e + magic) - magic
+                    y = (u0 - q * ln2_hi) - q * ln2_lo
+                    p = taylor[0]
+                    for c in range(1, 13):
+                        p = p * y + taylor[c]
+                    e[k, r] = p
+                    if u < floor:
+                        e[k, r] = 0.0
+                    ibuf[k * b + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
+        else:
+            for k in range(K):
+                for r in range(b):
+                    u = e[k, r] - top[r]
+                    u0 = max(u, floor)
+                    q = (u0 * log2e + magic) - magic
+                    y = (u0 - q * ln2_hi) - q * ln2_lo
+                    p = taylor[5]
+                    for c in range(6, 13):
+                        p = p * y + taylor[c]
+                    e[k, r] = p
+                    if u < floor:
+                        e[k, r] = 0.0
+                    ibuf[k * b + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
+        for r in range(b):
+            tot[r] = 0.0
+        for k in range(K):
+            for r in range(b):
+                v = e[k, r] * pw[k * b + r]
+                e[k, r] = v
+                tot[r] += v
+        total = 0.0
+        if sw.shape[0] > 0:
+            for r in range(b):
+                total += sw[r] * (top[r] + np.log(tot[r]))
+        else:
+            for r in range(b):
+                total += top[r] + np.log(tot[r])
+        ll[s] = total
+        for r in range(b):
+            tot[r] = one / tot[r]
+            if weighted:
+                tot[r] *= w[r]
+        for k in range(K):
+            for r in range(b):
+                e[k, r] *= tot[r]
+
+
+@functools.cache
+def _compiled_normalise():
+    return _numba()(cache=True, nogil=True, fastmath={"contract"})(_normalise_impl)
+
+
+def normalise_stacked(lp, log_w, sw=None, w=None):
+    """The E-step's normalisation of stacked runs, in place: ``lp`` ``(S, K,
+    b)`` holds the log-densities of each run's ``K`` components at ``b``
+    rows (C order, float64 or float32) and becomes the responsibilities,
+    times ``w`` (the row weights in ``lp``'s dtype, or None); ``log_w``
+    ``(S, K)`` are the runs' log-weights.  Returns each run's
+    log-likelihood ``(S,)`` (float64), its rows weighted by ``sw`` (float64
+    or None).  As :func:`~gmm_estimators._em._stacked_estep`'s numpy lines
+    (the exponential of :func:`feature_block`), in one call: on small data
+    their cost is their number of passes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.special import logsumexp
+    >>> from gmm_estimators._kernels import enabled, normalise_stacked
+    >>> lp = np.log([[[0.2, 0.5], [0.1, 0.5]]])  # one run, 2 components, 2 rows
+    >>> log_w = np.log([[0.5, 0.5]])
+    >>> expected = logsumexp(lp + log_w[..., None], axis=1).sum(axis=1)
+    >>> if enabled():
+    ...     ll = normalise_stacked(lp, log_w)
+    ... else:
+    ...     ll, lp = expected, np.array([[[2 / 3, 0.5], [1 / 3, 0.5]]])
+    >>> bool(np.allclose(ll, expected)), np.round(lp[0], 3)
+    (True, array([[0.667, 0.5  ],
+           [0.333, 0.5  ]]))
+    """
+    dtype = np.dtype(lp.dtype)
+    ec, taylor, first, bias, shift = _exp_constants(dtype)
+    S, K, b = lp.shape
+    ibuf = np.empty(K * b, dtype=np.int64 if shift == 52 else np.int32)
+    empty = np.empty(0, dtype=np.float64)
+    ll = np.empty(S)
+    _compiled_normalise()(
+        lp,
+        np.ascontiguousarray(log_w, dtype=dtype),
+        empty if sw is None else np.ascontiguousarray(sw, dtype=np.float64),
+        np.empty(0, dtype) if w is None else np.ascontiguousarray(w, dtype=dtype),
+        ec,
+        taylor,
+        np.array([bias, shift, first], dtype=np.int64),
+        ibuf,
+        ibuf.view(dtype),
+        ll,
+    )
+    return ll
+
+
 @functools.cache
 def _compiled_feature_block():
     return _numba()(cache=True, nogil=True, fastmath={"contract"})(_feature_block_impl)

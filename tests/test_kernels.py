@@ -282,3 +282,35 @@ def test_estep_constants_are_numpys(d):
     )
     assert none.size == 0
     np.testing.assert_array_equal(w2, got[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_normalise_stacked_is_numpys(dtype, weighted):
+    # the numpy lines of _em._stacked_estep, with a component of zero
+    # weight (log-weight -inf) and log-densities far apart
+    rng = np.random.default_rng(0)
+    S, K, b = 3, 4, 300
+    lp = (rng.normal(size=(S, K, b)) * 30).astype(dtype)
+    log_w = np.log(rng.dirichlet(np.ones(K), size=S)).astype(dtype)
+    log_w[1, 2] = -np.inf
+    sw = rng.uniform(0.5, 2.0, b) if weighted else None
+    w = None if sw is None else sw.astype(dtype)
+    expected = lp + log_w[:, :, None]
+    top = expected.max(axis=1)
+    expected = np.exp(expected - top[:, None, :])
+    norm = expected.sum(axis=1)
+    expected /= norm[:, None, :]
+    log_norm = top + np.log(norm)
+    ll_expected = (
+        log_norm.sum(axis=1, dtype=np.float64) if sw is None else log_norm @ sw
+    )
+    if w is not None:
+        expected *= w
+    got = lp.copy()
+    ll = _kernels.normalise_stacked(got, log_w, sw, w)
+    rtol = 1e-13 if dtype == np.float64 else 1e-5
+    assert got.dtype == dtype and ll.dtype == np.float64
+    np.testing.assert_allclose(ll, ll_expected, rtol=rtol)
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * 1e-3)
+    assert np.all(got[1, 2] == 0.0)
