@@ -62,6 +62,12 @@ def enabled():
     return _numba() is not None
 
 
+#: The options of the kernels whose arithmetic may meet a zero divisor or
+#: a logarithm of zero on a collapsed run: numpy's error model (inf and
+#: NaN, which the model's checks report) instead of Python's exceptions.
+_NUMPY_ERRORS = {"cache": True, "nogil": True, "error_model": "numpy"}
+
+
 def _rotation_sweep_impl(orientation, m, b, frozen, pair_i, pair_j, starts, flat):
     """The loops of :func:`rotation_sweep` (compiled by numba)."""
     S, d = orientation.shape[0], orientation.shape[1]
@@ -333,7 +339,7 @@ def _covariances_impl(nk, s1c, scatter, feats, mu, U, L, means_c, cov):
 
 @functools.cache
 def _compiled_covariances():
-    return _numba()(cache=True, nogil=True)(_covariances_impl)
+    return _numba()(**_NUMPY_ERRORS)(_covariances_impl)
 
 
 def scatter_covariances(nk, s1c, scatter, features, means_c, prec_chol, cov_chol):
@@ -418,7 +424,7 @@ def _constants_impl(means_c, U, log_2pi, w, const, theta):
 
 @functools.cache
 def _compiled_constants():
-    return _numba()(cache=True, nogil=True)(_constants_impl)
+    return _numba()(**_NUMPY_ERRORS)(_constants_impl)
 
 
 def estep_constants(means_c, prec_chol, features, log_2pi):
@@ -500,7 +506,7 @@ def _cholesky_impl(cov, chol, prec_chol):
 
 @functools.cache
 def _compiled_cholesky():
-    return _numba()(cache=True, nogil=True)(_cholesky_impl)
+    return _numba()(**_NUMPY_ERRORS)(_cholesky_impl)
 
 
 def cholesky_factors(covariances):
@@ -892,7 +898,7 @@ def _normalise_impl(lp, log_w, sw, w, ec, taylor, ebits, ibuf, pw, ll):
 
 @functools.cache
 def _compiled_normalise():
-    return _numba()(cache=True, nogil=True, fastmath={"contract"})(_normalise_impl)
+    return _numba()(fastmath={"contract"}, **_NUMPY_ERRORS)(_normalise_impl)
 
 
 def normalise_stacked(lp, log_w, sw=None, w=None):

@@ -314,3 +314,14 @@ def test_normalise_stacked_is_numpys(dtype, weighted):
     np.testing.assert_allclose(ll, ll_expected, rtol=rtol)
     np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * 1e-3)
     assert np.all(got[1, 2] == 0.0)
+
+
+def test_normalise_stacked_row_of_zero_density_is_nan_as_numpys():
+    # every component -inf at a row: numpy's path gives NaN responsibilities
+    # and a -inf log-likelihood (the M-step then reports the collapse); the
+    # kernel must not raise ZeroDivisionError
+    lp = np.zeros((1, 2, 3))
+    lp[0, :, 1] = -np.inf
+    ll = _kernels.normalise_stacked(lp, np.log([[0.5, 0.5]]))
+    assert ll[0] == -np.inf
+    assert np.isnan(lp[0, :, 1]).all() and np.isfinite(lp[0, :, [0, 2]]).all()
