@@ -1423,6 +1423,10 @@ def _common_shape(values, nk, lam, steps):
     others go on, so each stops where it would stop alone.  Returns the
     volumes ``(S, K)`` and the shapes ``(S, d)``.
     """
+    if _kernels.enabled():  # run by run, in one compiled call
+        return _kernels.common_shape(
+            values, nk, lam, steps, M_STEP_TOL, M_STEP_MAX_ITER
+        )
     nkd = nk * values.shape[-1]
     done = np.zeros(len(values), dtype=bool)
     shape = None

@@ -395,7 +395,7 @@ def _constants_impl(means_c, U, log_2pi, w, const, theta):
     for k in range(K):
         log_det = 0.0
         for j in range(d):
-            log_det += math.log(U[k, j, j])
+            log_det += np.log(U[k, j, j])
         const[k] = log_det - 0.5 * d * log_2pi
         for e in range(d):
             v = 0.0
@@ -463,6 +463,90 @@ def estep_constants(means_c, prec_chol, features, log_2pi):
         theta,
     )
     return w, const, theta
+
+
+def _common_shape_impl(values, nk, lam0, steps, tol, max_iter, lam_out, shape_out):
+    """The loops of :func:`common_shape` (compiled by numba)."""
+    S, K, d = values.shape
+    new = np.empty(K)
+    shape = np.empty(d)
+    for s in range(S):
+        lam = lam_out[s]
+        for k in range(K):
+            lam[k] = lam0[s, k]
+        for step in range(1, max_iter + 1):
+            for j in range(d):
+                v = 0.0
+                for k in range(K):
+                    v += values[s, k, j] / lam[k]
+                shape[j] = v
+            g = 0.0
+            for j in range(d):
+                g += np.log(shape[j])
+            g = np.exp(g / d)
+            for j in range(d):
+                shape[j] /= g
+            stop = steps[s] <= step
+            close = True
+            for k in range(K):
+                v = 0.0
+                for j in range(d):
+                    v += values[s, k, j] / shape[j]
+                v = v / (nk[s, k] * d)
+                if not abs(v - lam[k]) <= tol * abs(lam[k]):
+                    close = False
+                if not np.isfinite(v):
+                    stop = True
+                new[k] = v
+            for k in range(K):
+                lam[k] = new[k]
+            for j in range(d):
+                shape_out[s, j] = shape[j]
+            if stop or close:
+                break
+
+
+@functools.cache
+def _compiled_common_shape():
+    return _numba()(**_NUMPY_ERRORS)(_common_shape_impl)
+
+
+def common_shape(values, nk, lam, steps, tol, max_iter):
+    """:func:`~gmm_estimators._covariance._common_shape` (Celeux & Govaert's
+    fixed point for variable volumes and one shape) run by run in one call:
+    ``values`` ``(S, K, d)``, ``nk`` and the starting volumes ``lam`` ``(S,
+    K)``, ``steps`` ``(S,)`` the most steps of each run; each run stops when
+    its volumes change by at most ``tol`` relative, or one is not finite,
+    or after its steps (at most ``max_iter``).  Returns the volumes ``(S,
+    K)`` and shapes ``(S, d)`` (float64).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators._kernels import common_shape, enabled
+    >>> values = np.array([[[4.0, 1.0], [8.0, 2.0]]])  # two components, d = 2
+    >>> if enabled():
+    ...     lam, shape = common_shape(values, np.array([[1.0, 1.0]]),
+    ...                               np.ones((1, 2)), np.array([1000]), 1e-12, 1000)
+    ... else:
+    ...     lam, shape = np.array([[2.0, 4.0]]), np.array([[2.0, 0.5]])
+    >>> lam, shape
+    (array([[2., 4.]]), array([[2. , 0.5]]))
+    """
+    S, K, d = values.shape
+    lam_out = np.empty((S, K))
+    shape_out = np.empty((S, d))
+    _compiled_common_shape()(
+        np.ascontiguousarray(values, dtype=np.float64),
+        np.ascontiguousarray(nk, dtype=np.float64),
+        np.ascontiguousarray(lam, dtype=np.float64),
+        np.ascontiguousarray(steps, dtype=np.int64),
+        float(tol),
+        int(max_iter),
+        lam_out,
+        shape_out,
+    )
+    return lam_out, shape_out
 
 
 def _cholesky_impl(cov, chol, prec_chol):

@@ -325,3 +325,21 @@ def test_normalise_stacked_row_of_zero_density_is_nan_as_numpys():
     ll = _kernels.normalise_stacked(lp, np.log([[0.5, 0.5]]))
     assert ll[0] == -np.inf
     assert np.isnan(lp[0, :, 1]).all() and np.isfinite(lp[0, :, [0, 2]]).all()
+
+
+def test_common_shape_is_numpys(monkeypatch):
+    from gmm_estimators import _covariance
+
+    rng = np.random.default_rng(0)
+    S, K, d = 6, 4, 5
+    values = rng.uniform(0.1, 10.0, size=(S, K, d))
+    values[4, 1, 2] = 0.0  # a collapsed component: NaN or inf, as numpy's
+    nk = rng.uniform(5.0, 50.0, size=(S, K))
+    lam = rng.uniform(0.5, 2.0, size=(S, K))
+    steps = np.array([1, 2, 5, 1000, 1000, 3])  # each run stops on its own
+    with np.errstate(all="ignore"):
+        got = _covariance._common_shape(values, nk, lam, steps)
+        monkeypatch.setattr(_kernels, "enabled", lambda: False)
+        expected = _covariance._common_shape(values, nk, lam, steps)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-12, equal_nan=True)
