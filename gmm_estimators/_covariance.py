@@ -1629,6 +1629,11 @@ class VEECovariance(_GeneralFamily):
         S, K, d = w.shape[:3]
         trace = np.trace(w, axis1=-2, axis2=-1)
         lam, steps = _start_volumes(cls._previous_log_det(models), trace, nk, d)
+        if _kernels.enabled() and d <= _COMPILED_MAX_FEATURES:
+            lam, kept = _kernels.common_matrix(
+                w, nk, lam, steps, M_STEP_TOL, M_STEP_MAX_ITER
+            )
+            return lam[..., None, None] * kept[:, None], None
         nkd = nk * d
         # tr(W_k C^-1) = sum_ij W_kij C^-1_ji: W_k^T flattened, against C^-1
         wt = np.swapaxes(w, -1, -2).reshape(S, K, d * d)

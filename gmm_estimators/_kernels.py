@@ -549,6 +549,148 @@ def common_shape(values, nk, lam, steps, tol, max_iter):
     return lam_out, shape_out
 
 
+def _common_matrix_impl(w, nk, lam0, steps, tol, max_iter, lam_out, c_out):
+    """The loops of :func:`common_matrix` (compiled by numba)."""
+    S, K, d = w.shape[0], w.shape[1], w.shape[2]
+    c = np.empty((d, d))
+    lu = np.empty((d, d))
+    inv = np.empty((d, d))
+    perm = np.empty(d, np.int64)
+    x = np.empty(d)
+    new = np.empty(K)
+    for s in range(S):
+        lam = lam_out[s]
+        for k in range(K):
+            lam[k] = lam0[s, k]
+        for step in range(1, max_iter + 1):
+            for i in range(d):
+                for j in range(d):
+                    v = 0.0
+                    for k in range(K):
+                        v += w[s, k, i, j] / lam[k]
+                    c[i, j] = v
+            # LU with partial pivoting (numpy's slogdet and inv factorise so)
+            for i in range(d):
+                perm[i] = i
+                for j in range(d):
+                    lu[i, j] = c[i, j]
+            sign = 1.0
+            log_det = 0.0
+            singular = False
+            for j in range(d):
+                p = j
+                big = abs(lu[j, j])
+                for i in range(j + 1, d):
+                    if abs(lu[i, j]) > big:
+                        big = abs(lu[i, j])
+                        p = i
+                if p != j:
+                    for q in range(d):
+                        lu[j, q], lu[p, q] = lu[p, q], lu[j, q]
+                    perm[j], perm[p] = perm[p], perm[j]
+                    sign = -sign
+                pivot = lu[j, j]
+                if pivot == 0.0:
+                    singular = True
+                    break
+                if pivot < 0.0:
+                    sign = -sign
+                log_det += np.log(abs(pivot))
+                for i in range(j + 1, d):
+                    f = lu[i, j] / pivot
+                    lu[i, j] = f
+                    for q in range(j + 1, d):
+                        lu[i, q] -= f * lu[j, q]
+            scale = np.exp(log_det / d) if (sign > 0.0 and not singular) else np.nan
+            for i in range(d):
+                for j in range(d):
+                    c[i, j] /= scale
+            if singular or not np.isfinite(scale):
+                for i in range(d):
+                    for j in range(d):
+                        inv[i, j] = np.nan
+            else:
+                # inverse of c = A / scale: scale * A^-1, column by column
+                for col in range(d):
+                    for i in range(d):
+                        v = 1.0 if perm[i] == col else 0.0
+                        for q in range(i):
+                            v -= lu[i, q] * x[q]
+                        x[i] = v
+                    for i in range(d - 1, -1, -1):
+                        v = x[i]
+                        for q in range(i + 1, d):
+                            v -= lu[i, q] * x[q]
+                        x[i] = v / lu[i, i]
+                    for i in range(d):
+                        inv[i, col] = x[i] * scale
+            stop = steps[s] <= step
+            close = True
+            for k in range(K):
+                v = 0.0
+                for i in range(d):
+                    for j in range(d):
+                        v += w[s, k, j, i] * inv[i, j]
+                v = v / (nk[s, k] * d)
+                if not abs(v - lam[k]) <= tol * abs(lam[k]):
+                    close = False
+                if not np.isfinite(v):
+                    stop = True
+                new[k] = v
+            for k in range(K):
+                lam[k] = new[k]
+            for i in range(d):
+                for j in range(d):
+                    c_out[s, i, j] = c[i, j]
+            if stop or close:
+                break
+
+
+@functools.cache
+def _compiled_common_matrix():
+    return _numba()(**_NUMPY_ERRORS)(_common_matrix_impl)
+
+
+def common_matrix(w, nk, lam, steps, tol, max_iter):
+    """VEE's fixed point (see
+    :class:`~gmm_estimators._covariance.VEECovariance`) run by run in one
+    call: ``C`` proportional to ``sum_k W_k / lambda_k`` with ``det C = 1``,
+    then ``lambda_k = tr(W_k C^-1) / (N_k d)``, from the volumes ``lam``;
+    scatters ``w`` ``(S, K, d, d)``, ``nk`` and ``lam`` ``(S, K)``,
+    ``steps`` ``(S,)``; each run stops as in :func:`common_shape`.  Returns
+    the volumes ``(S, K)`` and the matrices ``C`` ``(S, d, d)`` (NaN where
+    the sum is singular, as numpy's path).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators._kernels import common_matrix, enabled
+    >>> w = np.array([[np.diag([4.0, 1.0]), np.diag([8.0, 2.0])]])
+    >>> if enabled():
+    ...     lam, c = common_matrix(w, np.array([[1.0, 1.0]]), np.ones((1, 2)),
+    ...                            np.array([1000]), 1e-12, 1000)
+    ... else:
+    ...     lam, c = np.array([[2.0, 4.0]]), np.diag([2.0, 0.5])[None]
+    >>> lam, c
+    (array([[2., 4.]]), array([[[2. , 0. ],
+            [0. , 0.5]]]))
+    """
+    S, K, d = w.shape[:3]
+    lam_out = np.empty((S, K))
+    c_out = np.empty((S, d, d))
+    _compiled_common_matrix()(
+        np.ascontiguousarray(w, dtype=np.float64),
+        np.ascontiguousarray(nk, dtype=np.float64),
+        np.ascontiguousarray(lam, dtype=np.float64),
+        np.ascontiguousarray(steps, dtype=np.int64),
+        float(tol),
+        int(max_iter),
+        lam_out,
+        c_out,
+    )
+    return lam_out, c_out
+
+
 def _cholesky_impl(cov, chol, prec_chol):
     """The loops of :func:`cholesky_factors` (compiled by numba)."""
     N, d = cov.shape[0], cov.shape[1]

@@ -57,7 +57,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 import gmm_estimators._covariance as covariance_module
-from gmm_estimators import GaussianMixture, GaussianMixtureSelector
+from gmm_estimators import GaussianMixture, GaussianMixtureSelector, _kernels
 from gmm_estimators._covariance import (
     COVARIANCE_MODELS,
     MCLUST_MODELS,
@@ -886,8 +886,12 @@ def test_capped_volume_steps_reach_the_same_optimum(monkeypatch, name):
         return fixed_point(new, lam)
 
     monkeypatch.setattr(covariance_module, "_stopped", counted)
+    compiled = _kernels.enabled()
 
-    def fit(cap):
+    def fit(cap, kernels=False):
+        # the steps are counted on numpy's path (the compiled fixed points,
+        # used where numba is installed, do not call _stopped)
+        monkeypatch.setattr(_kernels, "enabled", lambda: kernels)
         monkeypatch.setattr(covariance_module, "VOLUME_STEPS", cap)
         steps.clear()
         gm = GaussianMixture(
@@ -910,6 +914,11 @@ def test_capped_volume_steps_reach_the_same_optimum(monkeypatch, name):
     assert_allclose(capped.means_, exact.means_, rtol=1e-5, atol=1e-6)
     assert capped.n_iter_ <= 1.5 * exact.n_iter_
     assert 2 * capped_steps < exact_steps, (capped_steps, exact_steps)
+    if compiled:  # the compiled fixed points, capped, end there too
+        fast, _ = fit(2, kernels=True)
+        assert fast.converged_
+        assert_allclose(fast.lower_bound_, exact.lower_bound_, rtol=1e-10)
+        assert_allclose(fast.means_, exact.means_, rtol=1e-5, atol=1e-6)
 
 
 def test_separable_models_have_no_batched_m_step():

@@ -343,3 +343,30 @@ def test_common_shape_is_numpys(monkeypatch):
         expected = _covariance._common_shape(values, nk, lam, steps)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-12, equal_nan=True)
+
+
+def test_vee_fixed_point_is_numpys(monkeypatch):
+    from gmm_estimators import _covariance
+
+    rng = np.random.default_rng(1)
+    S, K, d = 5, 3, 4
+    w = _spd(rng, S * K, d).reshape(S, K, d, d)
+    w[3, :] = 0.0  # a singular sum: NaN, as numpy's path
+    nk = rng.uniform(5.0, 50.0, size=(S, K))
+    lam = rng.uniform(0.5, 2.0, size=(S, K))
+    steps = np.array([1, 3, 1000, 1000, 5])
+    got = _kernels.common_matrix(w, nk, lam, steps, 1e-12, 1000)
+    # numpy's loop of VEECovariance._constrain, from the same volumes
+    monkeypatch.setattr(_kernels, "enabled", lambda: False)
+    monkeypatch.setattr(
+        _covariance, "_start_volumes", lambda log_det, trace, nk, d: (lam, steps)
+    )
+    models = [None] * S
+    monkeypatch.setattr(
+        _covariance.VEECovariance, "_previous_log_det", classmethod(lambda c, m: None)
+    )
+    with np.errstate(all="ignore"):
+        cov, _ = _covariance.VEECovariance._constrain(models, w, nk)
+    expected = got[0][..., None, None] * got[1][:, None]
+    np.testing.assert_allclose(expected, cov, rtol=1e-11, equal_nan=True)
+    assert np.isnan(got[1][3]).all() and np.isfinite(got[1][[0, 1, 2, 4]]).all()
