@@ -12,7 +12,17 @@ cost to be its number of calls, its passes over memory or wasted flops:
   four times as fast;
 - :func:`rotation_sweep` and :func:`mclust_mm`, loops over small matrices
   in the EVE and VVE M-steps that numpy can only express as many small
-  calls or as products with mostly-zero matrices.
+  calls or as products with mostly-zero matrices;
+- for the EM iterations of small data, where an iteration's cost is the
+  number of numpy calls on arrays of a few hundred elements: the
+  normalisation of stacked runs' E-step (:func:`normalise_stacked`), the
+  full model's covariances from a pass's statistics
+  (:func:`scatter_covariances`), Cholesky factors (:func:`cholesky_factors`)
+  and E-step constants (:func:`estep_constants`), and the fixed points of
+  VEI and VEV (:func:`common_shape`) and of VEE (:func:`common_matrix`),
+  each one call for a stack of runs instead of ten to a hundred.  Together
+  they made the default fourteen-model search on R's ``faithful`` data 1.5
+  times as fast (10.4 to 6.9 s on 2 cores).
 
 Without numba (or with the environment variable ``GMM_ESTIMATORS_NUMBA=0``)
 the numpy versions run, and the tests compare the two.
