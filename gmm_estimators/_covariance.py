@@ -1853,6 +1853,17 @@ class _CommonOrientation(_GeneralFamily):
     def _constrain(cls, models, w, nk):
         S = len(w)
         orientation = cls._start_orientation(models, w, nk)
+        if _kernels.enabled() and w.shape[-1] <= _COMPILED_MAX_FEATURES:
+            orientation, lam, e, g = _kernels.common_orientation(
+                w,
+                nk,
+                orientation,
+                cls._equal_volume,
+                ORIENTATION_SWEEPS,
+                ORIENTATION_TOL,
+                _FLAT_TURN,
+            )
+            return cls._orientation_covariances(w, orientation, lam, e, g)
         done = np.zeros(S, dtype=bool)
         for sweep in range(ORIENTATION_SWEEPS + 1):
             wd, e, g, lam, objective = cls._given_orientation(orientation, w, nk)
@@ -1867,6 +1878,12 @@ class _CommonOrientation(_GeneralFamily):
             # so that rounding cannot make one extra sweep of a run stacked
             # with others move it visibly from where it ends alone
             done |= turn <= ORIENTATION_TOL
+        return cls._orientation_covariances(w, orientation, lam, e, g)
+
+    @staticmethod
+    def _orientation_covariances(w, orientation, lam, e, g):
+        """The covariances ``lambda_k D A_k D^T`` (``A_k = E_k / g_k``) and
+        the orientations, as :meth:`_constrain` returns them."""
         shapes = e / g[..., None]
         cov = _compose(
             np.broadcast_to(orientation[:, None], w.shape), lam[..., None] * shapes
@@ -1878,6 +1895,7 @@ class EVECovariance(_CommonOrientation):
     """EVE: ``lambda D A_k D^T``: one volume and orientation, own shapes."""
 
     name = "EVE"
+    _equal_volume = True
 
     @staticmethod
     def _volumes(g, nk):
@@ -1888,6 +1906,7 @@ class VVECovariance(_CommonOrientation):
     """VVE: ``lambda_k D A_k D^T``: one orientation, own volumes and shapes."""
 
     name = "VVE"
+    _equal_volume = False
 
     @staticmethod
     def _volumes(g, nk):

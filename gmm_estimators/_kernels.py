@@ -185,6 +185,136 @@ def rotation_sweep(orientation, m, b, frozen, flat):
     return orientation, turn
 
 
+#: The compiled :func:`_rotation_sweep_impl`, which
+#: :func:`_common_orientation_impl` calls (set when that is compiled).
+_rotation_sweep_jit = None
+
+
+def _common_orientation_impl(
+    w, nk, D, equal_volume, sweeps, tol, flat, pair_i, pair_j, starts, lam, e, g
+):
+    """The loops of :func:`common_orientation` (compiled by numba)."""
+    S, K, d = w.shape[0], w.shape[1], w.shape[2]
+    wd = np.empty((K, d, d))
+    m = np.empty((1, K, d, d))
+    b = np.empty((1, K, d))
+    frozen = np.zeros(1, np.bool_)
+    for s in range(S):
+        done = False
+        for sweep in range(sweeps + 1):
+            # W_k D, E_k = diag(D^T W_k D), their geometric means, the volumes
+            for k in range(K):
+                for i in range(d):
+                    for j in range(d):
+                        v = 0.0
+                        for c in range(d):
+                            v += w[s, k, i, c] * D[s, c, j]
+                        wd[k, i, j] = v
+                log_g = 0.0
+                for j in range(d):
+                    v = 0.0
+                    for i in range(d):
+                        v += D[s, i, j] * wd[k, i, j]
+                    e[s, k, j] = v
+                    log_g += np.log(v)
+                g[s, k] = np.exp(log_g / d)
+            if equal_volume:
+                total_g = 0.0
+                total_n = 0.0
+                for k in range(K):
+                    total_g += g[s, k]
+                    total_n += nk[s, k]
+                for k in range(K):
+                    lam[s, k] = total_g / total_n
+            else:
+                for k in range(K):
+                    lam[s, k] = g[s, k] / nk[s, k]
+            value = 0.0
+            for k in range(K):
+                value += nk[s, k] * d * np.log(lam[s, k])
+            spread = 0.0
+            for k in range(K):
+                spread += g[s, k] / lam[s, k]
+            value += d * spread
+            if done or not np.isfinite(value) or sweep == sweeps:
+                break
+            # B_k = (lambda_k A_k)^-1 and D^T W_k D, then one sweep; a run
+            # whose sweep no longer turns takes the quantities above once
+            # more at its final orientation, and stops
+            for k in range(K):
+                for j in range(d):
+                    b[0, k, j] = g[s, k] / (lam[s, k] * e[s, k, j])
+                for i in range(d):
+                    for j in range(d):
+                        v = 0.0
+                        for c in range(d):
+                            v += D[s, c, i] * wd[k, c, j]
+                        m[0, k, i, j] = v
+            turn = _rotation_sweep_jit(
+                D[s : s + 1], m, b, frozen, pair_i, pair_j, starts, flat
+            )
+            done = turn[0] <= tol
+
+
+@functools.cache
+def _compiled_common_orientation():
+    global _rotation_sweep_jit
+    _rotation_sweep_jit = _compiled_rotation_sweep()
+    return _numba()(**_NUMPY_ERRORS)(_common_orientation_impl)
+
+
+def common_orientation(w, nk, orientation, equal_volume, sweeps, tol, flat):
+    """The EVE and VVE M-step's alternation (see
+    :class:`~gmm_estimators._covariance._CommonOrientation`) run by run in
+    one call: from the orientations ``D`` ``(S, d, d)``, the shapes and
+    volumes given ``D`` (one volume with ``equal_volume``, else one a
+    component), then a sweep of plane rotations (:func:`rotation_sweep`),
+    at most ``sweeps`` times, until a sweep turns no axis by more than
+    ``tol`` or the objective is not finite; scatters ``w`` ``(S, K, d,
+    d)``, ``nk`` ``(S, K)``.  Returns the orientations, the volumes ``(S,
+    K)``, ``E_k = diag(D^T W_k D)`` ``(S, K, d)`` and their geometric means
+    ``(S, K)`` at the final orientations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators._kernels import common_orientation, enabled
+    >>> rot = np.array([[0.6, -0.8], [0.8, 0.6]])
+    >>> w = np.array([[rot @ np.diag([4.0, 1.0]) @ rot.T, rot @ np.diag([2.0, 2.0]) @ rot.T]])
+    >>> if enabled():
+    ...     d, lam, e, g = common_orientation(
+    ...         w, np.array([[1.0, 1.0]]), np.eye(2)[None], False, 3, 1e-10, 1e-12)
+    ... else:
+    ...     d, e = rot[None], np.array([[[4.0, 1.0], [2.0, 2.0]]])
+    >>> m = d[0].T @ w[0, 0] @ d[0]  # diagonal: D holds W_1's axes
+    >>> bool(abs(m[0, 1]) < 1e-9), np.round(np.sort(e, axis=-1), 6)
+    (True, array([[[1., 4.],
+            [2., 2.]]]))
+    """
+    S, K, d = w.shape[:3]
+    D = np.array(orientation, dtype=np.float64, order="C")
+    lam = np.empty((S, K))
+    e = np.empty((S, K, d))
+    g = np.empty((S, K))
+    pair_i, pair_j, starts = _flat_rounds(d)
+    _compiled_common_orientation()(
+        np.ascontiguousarray(w, dtype=np.float64),
+        np.ascontiguousarray(nk, dtype=np.float64),
+        D,
+        bool(equal_volume),
+        int(sweeps),
+        float(tol),
+        float(flat),
+        pair_i,
+        pair_j,
+        starts,
+        lam,
+        e,
+        g,
+    )
+    return D, lam, e, g
+
+
 def _mclust_mm_impl(u, n_k, o, shapes, equal_volume, tol, max_iter, singular):
     """The loop of :func:`mclust_mm` (compiled by numba)."""
     K, d = u.shape[0], u.shape[1]

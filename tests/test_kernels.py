@@ -370,3 +370,24 @@ def test_vee_fixed_point_is_numpys(monkeypatch):
     expected = got[0][..., None, None] * got[1][:, None]
     np.testing.assert_allclose(expected, cov, rtol=1e-11, equal_nan=True)
     assert np.isnan(got[1][3]).all() and np.isfinite(got[1][[0, 1, 2, 4]]).all()
+
+
+@pytest.mark.parametrize("name", ["EVE", "VVE"])
+@pytest.mark.parametrize("d", [2, 5])
+def test_common_orientation_is_numpys(monkeypatch, name, d):
+    from gmm_estimators import _covariance
+
+    cls = {"EVE": _covariance.EVECovariance, "VVE": _covariance.VVECovariance}[name]
+    rng = np.random.default_rng(d)
+    S, K = 4, 3
+    w = _spd(rng, S * K, d).reshape(S, K, d, d)
+    w[2, 1] = 0.0  # a collapsed component: not finite, as numpy's
+    nk = rng.uniform(5.0, 50.0, size=(S, K))
+    start = np.linalg.qr(rng.normal(size=(S, d, d)))[0]
+    monkeypatch.setattr(cls, "_start_orientation", classmethod(lambda c, m, w, n: start))
+    with np.errstate(all="ignore"):
+        got = cls._constrain(None, w, nk)
+        monkeypatch.setattr(_kernels, "enabled", lambda: False)
+        expected = cls._constrain(None, w, nk)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12, equal_nan=True)
