@@ -6,8 +6,9 @@ kernels and once with ``GMM_ESTIMATORS_NUMBA=0`` (numpy's code), the two
 interleaved, and reports the wall times, their ratio, the chosen models and
 how many candidates' BICs differ by more than 0.5 between the two (the
 kernels are numpy's to rounding, which EM can amplify).  Each process first
-calls the kernels once, so that a first compilation (cached on disk by numba
-for later processes) is not in the times.
+runs a small search (K = 1, 2 on every third row), so that a first
+compilation (cached on disk by numba for later processes) is not in the
+times.
 
 Usage::
 
@@ -50,15 +51,11 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.preprocessing import StandardScaler
 from gmm_estimators import GaussianMixtureSelector, _kernels
-from gmm_estimators._covariance import _rotation_sweep
 warnings.simplefilter("ignore")
 X = {loader}
-if _kernels.enabled():  # compile (or load from numba's cache) outside the times
-    _rotation_sweep(np.eye(3)[None], np.ones((1, 1, 3, 3)), np.ones((1, 1, 3)),
-                    np.zeros(1, bool))
-    u = np.array([[[4.0, 1.0], [1.0, 2.0]], [[3.0, -1.0], [-1.0, 2.0]]])
-    _kernels.mclust_mm(u, np.array([10.0, 10.0]), np.eye(2), np.ones((2, 2)), True,
-                       1e-8, 1000, 1e-8)
+# every kernel the search uses compiled (or loaded from numba's cache), and
+# numpy's code warmed up, outside the times: a small search on the same data
+GaussianMixtureSelector(n_components=[1, 2], random_state=0).fit(X[::3])
 t = time.perf_counter()
 s = GaussianMixtureSelector(n_components={components}, random_state=0).fit(X)
 wall = time.perf_counter() - t

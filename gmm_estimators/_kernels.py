@@ -18,11 +18,12 @@ cost to be its number of calls, its passes over memory or wasted flops:
   normalisation of stacked runs' E-step (:func:`normalise_stacked`), the
   full model's covariances from a pass's statistics
   (:func:`scatter_covariances`), Cholesky factors (:func:`cholesky_factors`)
-  and E-step constants (:func:`estep_constants`), and the fixed points of
-  VEI and VEV (:func:`common_shape`) and of VEE (:func:`common_matrix`),
-  each one call for a stack of runs instead of ten to a hundred.  Together
-  they made the default fourteen-model search on R's ``faithful`` data 1.5
-  times as fast (10.4 to 6.9 s on 2 cores).
+  and E-step constants (:func:`estep_constants`), the fixed points of VEI
+  and VEV (:func:`common_shape`) and of VEE (:func:`common_matrix`), and
+  the EVE and VVE alternation (:func:`common_orientation`), each one call
+  for a stack of runs instead of ten to a hundred.  Together they made the
+  default fourteen-model search on R's ``faithful`` data 1.5 times as fast
+  (9.9 to 6.4 s on 2 cores).
 
 Without numba (or with the environment variable ``GMM_ESTIMATORS_NUMBA=0``)
 the numpy versions run, and the tests compare the two.

@@ -384,7 +384,9 @@ def test_common_orientation_is_numpys(monkeypatch, name, d):
     w[2, 1] = 0.0  # a collapsed component: not finite, as numpy's
     nk = rng.uniform(5.0, 50.0, size=(S, K))
     start = np.linalg.qr(rng.normal(size=(S, d, d)))[0]
-    monkeypatch.setattr(cls, "_start_orientation", classmethod(lambda c, m, w, n: start))
+    monkeypatch.setattr(
+        cls, "_start_orientation", classmethod(lambda c, m, w, n: start)
+    )
     with np.errstate(all="ignore"):
         got = cls._constrain(None, w, nk)
         monkeypatch.setattr(_kernels, "enabled", lambda: False)
