@@ -147,7 +147,11 @@ def _cholesky_factors(covariances, reg_covar, component=None):
         When a matrix is not positive definite or its factor not finite.
     """
     name = component or (lambda i: i)
-    if _kernels.enabled() and covariances.shape[-1] <= _COMPILED_MAX_FEATURES:
+    if (
+        _kernels.enabled()
+        and covariances.shape[-1] <= _COMPILED_MAX_FEATURES
+        and covariances.dtype == np.float64
+    ):
         factors = _kernels.cholesky_factors(covariances)
         if factors is not None:
             return factors
@@ -202,13 +206,14 @@ def _weighted_covariances(nk, s1c, scatter, means_centered, cov_chol):
     return means_c, 0.5 * (cov + np.swapaxes(cov, -1, -2))
 
 
-#: Up to this many features, the full model's M-step (its covariances from
-#: a pass's statistics, :func:`_scatter_covariances`) and the Cholesky
-#: factors of every stack of covariances (:func:`_cholesky_factors`) run in
-#: compiled loops where numba is installed
-#: (:func:`~gmm_estimators._kernels.scatter_covariances`,
-#: :func:`~gmm_estimators._kernels.cholesky_factors`): there numpy's cost is
-#: its number of calls on small matrices.
+#: Up to this many features, where numba is installed, the small-matrix
+#: steps of EM run in compiled loops (see :mod:`gmm_estimators._kernels`):
+#: the full model's covariances from a pass's statistics
+#: (:func:`_scatter_covariances`), the Cholesky factors of a stack of
+#: covariances (:func:`_cholesky_factors`), the full model's E-step
+#: constants, and the fixed points of VEE and of EVE and VVE.  There numpy's
+#: cost is its number of calls on small matrices; above, BLAS-sized
+#: products make numpy's path the better one.
 _COMPILED_MAX_FEATURES = 16
 
 
