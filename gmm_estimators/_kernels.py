@@ -1004,10 +1004,7 @@ def _feature_block_impl(
     e_buf = np.empty(K * R, x.dtype)
     top = np.empty(R, x.dtype)
     tot = np.empty(R, x.dtype)
-    log2e, ln2_hi, ln2_lo, floor, one, magic = ec[0], ec[1], ec[2], ec[3], ec[4], ec[5]
-    # 2^q from its bits: ibuf (integers of the dtype's width) and pw, the
-    # same memory seen as the dtype
-    bias, shift, first = ebits[0], ebits[1], ebits[2]
+    one = ec[4]
     weighted = w.shape[0] > 0
     ll = 0.0
     total_weight = 0.0
@@ -1059,58 +1056,7 @@ def _feature_block_impl(
                     for r in range(m):
                         if e[k, r] >= top[r] - negligible:
                             return False, 0.0, 0.0
-        for r in range(m):
-            top[r] = -np.inf
-        for k in range(K):
-            lwk = log_w[k]
-            for r in range(m):
-                v = e[k, r] + lwk
-                e[k, r] = v
-                top[r] = max(top[r], v)
-        for r in range(m):
-            if not np.isfinite(top[r]):
-                top[r] = 0.0
-        # exp(e - top) (see _exp_constants); the polynomial's degree fixed
-        # in each branch, so that the loop over rows vectorises (with a
-        # variable start both dtypes were 1.5-1.8x slower, and numba's
-        # `literally` on `first` redispatched every call)
-        if first == 0:
-            for k in range(K):
-                for r in range(m):
-                    u = e[k, r] - top[r]
-                    u0 = max(u, floor)
-                    q = (u0 * log2e + magic) - magic
-                    y = (u0 - q * ln2_hi) - q * ln2_lo
-                    p = taylor[0]
-                    for c in range(1, 13):
-                        p = p * y + taylor[c]
-                    e[k, r] = p
-                    if u < floor:
-                        e[k, r] = 0.0
-                    # q is in [floor log2(e), 0] but for a NaN u (a model
-                    # with NaN parameters, whose p is NaN): a valid exponent
-                    ibuf[k * R + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
-        else:  # float32's degree 7: first == 5 (_exp_constants)
-            for k in range(K):
-                for r in range(m):
-                    u = e[k, r] - top[r]
-                    u0 = max(u, floor)
-                    q = (u0 * log2e + magic) - magic
-                    y = (u0 - q * ln2_hi) - q * ln2_lo
-                    p = taylor[5]
-                    for c in range(6, 13):
-                        p = p * y + taylor[c]
-                    e[k, r] = p
-                    if u < floor:
-                        e[k, r] = 0.0
-                    ibuf[k * R + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
-        for r in range(m):
-            tot[r] = 0.0
-        for k in range(K):
-            for r in range(m):
-                v = e[k, r] * pw[k * R + r]
-                e[k, r] = v
-                tot[r] += v
+        _exp_shifted_jit(e, log_w, top, tot, ibuf, pw, R, ec, taylor, ebits)
         if weighted:
             for r in range(m):
                 wr = w[s + r]
@@ -1189,63 +1135,97 @@ def spread_of(x, center):
     return big
 
 
+#: The compiled :func:`_exp_shifted_impl`, inlined into the kernels that
+#: call it (set when they are compiled).
+_exp_shifted_jit = None
+
+
+def _exp_shifted_impl(e, log_w, top, tot, ibuf, pw, stride, ec, taylor, ebits):
+    """The exponentials of a normalisation (compiled by numba, inlined into
+    :func:`feature_block` and :func:`normalise_stacked`): the log-densities
+    ``e`` ``(K, m)`` plus the log-weights ``log_w`` ``(K,)`` become ``exp(e
+    + log_w - top)`` in place, ``top`` the rows' largest (0 where it is not
+    finite), and ``tot`` their sums over the components.  ``2^q`` is built
+    from its bits in ``ibuf`` (``K x stride`` integers of the dtype's width)
+    and read through ``pw``, the same memory seen as the dtype (see
+    :func:`_exp_constants`)."""
+    K, m = e.shape
+    log2e, ln2_hi, ln2_lo, floor, magic = ec[0], ec[1], ec[2], ec[3], ec[5]
+    bias, shift, first = ebits[0], ebits[1], ebits[2]
+    for r in range(m):
+        top[r] = -np.inf
+    for k in range(K):
+        lwk = log_w[k]
+        for r in range(m):
+            v = e[k, r] + lwk
+            e[k, r] = v
+            top[r] = max(top[r], v)
+    for r in range(m):
+        if not np.isfinite(top[r]):
+            top[r] = 0.0
+    # the polynomial's degree fixed in each branch, so that the loop over
+    # rows vectorises (with a variable start both dtypes were 1.5-1.8x
+    # slower, and numba's `literally` on `first` redispatched every call)
+    if first == 0:
+        for k in range(K):
+            for r in range(m):
+                u = e[k, r] - top[r]
+                u0 = max(u, floor)
+                q = (u0 * log2e + magic) - magic
+                y = (u0 - q * ln2_hi) - q * ln2_lo
+                p = taylor[0]
+                for c in range(1, 13):
+                    p = p * y + taylor[c]
+                e[k, r] = p
+                if u < floor:
+                    e[k, r] = 0.0
+                # q is in [floor log2(e), 0] but for a NaN u (a model with
+                # NaN parameters, whose p is NaN): a valid exponent
+                ibuf[k * stride + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
+    else:  # float32's degree 7: first == 5 (_exp_constants)
+        for k in range(K):
+            for r in range(m):
+                u = e[k, r] - top[r]
+                u0 = max(u, floor)
+                q = (u0 * log2e + magic) - magic
+                y = (u0 - q * ln2_hi) - q * ln2_lo
+                p = taylor[5]
+                for c in range(6, 13):
+                    p = p * y + taylor[c]
+                e[k, r] = p
+                if u < floor:
+                    e[k, r] = 0.0
+                ibuf[k * stride + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
+    for r in range(m):
+        tot[r] = 0.0
+    for k in range(K):
+        for r in range(m):
+            v = e[k, r] * pw[k * stride + r]
+            e[k, r] = v
+            tot[r] += v
+
+
+@functools.cache
+def _compiled_exp_shifted():
+    """Compiles :func:`_exp_shifted_impl` for inlining and makes it the one
+    its callers find."""
+    global _exp_shifted_jit
+    _exp_shifted_jit = _numba()(
+        inline="always", fastmath={"contract"}, **_NUMPY_ERRORS
+    )(_exp_shifted_impl)
+    return _exp_shifted_jit
+
+
 def _normalise_impl(lp, log_w, sw, w, ec, taylor, ebits, ibuf, pw, ll):
     """The loops of :func:`normalise_stacked` (compiled by numba)."""
     S, K, b = lp.shape
     top = np.empty(b, lp.dtype)
     tot = np.empty(b, lp.dtype)
-    log2e, ln2_hi, ln2_lo, floor, one, magic = ec[0], ec[1], ec[2], ec[3], ec[4], ec[5]
-    bias, shift, first = ebits[0], ebits[1], ebits[2]
+    one = ec[4]
     weighted = w.shape[0] > 0
     for s in range(S):
         e = lp[s]
-        for r in range(b):
-            top[r] = -np.inf
-        for k in range(K):
-            lwk = log_w[s, k]
-            for r in range(b):
-                v = e[k, r] + lwk
-                e[k, r] = v
-                top[r] = max(top[r], v)
-        for r in range(b):
-            if not np.isfinite(top[r]):
-                top[r] = 0.0
-        # exp(e - top) as feature_block's, the degree fixed in each branch
-        if first == 0:
-            for k in range(K):
-                for r in range(b):
-                    u = e[k, r] - top[r]
-                    u0 = max(u, floor)
-                    q = (u0 * log2e + magic) - magic
-                    y = (u0 - q * ln2_hi) - q * ln2_lo
-                    p = taylor[0]
-                    for c in range(1, 13):
-                        p = p * y + taylor[c]
-                    e[k, r] = p
-                    if u < floor:
-                        e[k, r] = 0.0
-                    ibuf[k * b + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
-        else:
-            for k in range(K):
-                for r in range(b):
-                    u = e[k, r] - top[r]
-                    u0 = max(u, floor)
-                    q = (u0 * log2e + magic) - magic
-                    y = (u0 - q * ln2_hi) - q * ln2_lo
-                    p = taylor[5]
-                    for c in range(6, 13):
-                        p = p * y + taylor[c]
-                    e[k, r] = p
-                    if u < floor:
-                        e[k, r] = 0.0
-                    ibuf[k * b + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
-        for r in range(b):
-            tot[r] = 0.0
-        for k in range(K):
-            for r in range(b):
-                v = e[k, r] * pw[k * b + r]
-                e[k, r] = v
-                tot[r] += v
+        _exp_shifted_jit(e, log_w[s], top, tot, ibuf, pw, b, ec, taylor, ebits)
         total = 0.0
         if sw.shape[0] > 0:
             for r in range(b):
@@ -1265,6 +1245,7 @@ def _normalise_impl(lp, log_w, sw, w, ec, taylor, ebits, ibuf, pw, ll):
 
 @functools.cache
 def _compiled_normalise():
+    _compiled_exp_shifted()
     return _numba()(fastmath={"contract"}, **_NUMPY_ERRORS)(_normalise_impl)
 
 
@@ -1318,6 +1299,7 @@ def normalise_stacked(lp, log_w, sw=None, w=None):
 
 @functools.cache
 def _compiled_feature_block():
+    _compiled_exp_shifted()
     return _numba()(cache=True, nogil=True, fastmath={"contract"})(_feature_block_impl)
 
 
