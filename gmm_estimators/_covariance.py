@@ -1863,7 +1863,7 @@ class _CommonOrientation(_GeneralFamily):
                 w,
                 nk,
                 orientation,
-                cls._equal_volume,
+                cls.name[0] == "E",  # one volume (EVE), or one a component
                 ORIENTATION_SWEEPS,
                 ORIENTATION_TOL,
                 _FLAT_TURN,
@@ -1900,7 +1900,6 @@ class EVECovariance(_CommonOrientation):
     """EVE: ``lambda D A_k D^T``: one volume and orientation, own shapes."""
 
     name = "EVE"
-    _equal_volume = True
 
     @staticmethod
     def _volumes(g, nk):
@@ -1911,7 +1910,6 @@ class VVECovariance(_CommonOrientation):
     """VVE: ``lambda_k D A_k D^T``: one orientation, own volumes and shapes."""
 
     name = "VVE"
-    _equal_volume = False
 
     @staticmethod
     def _volumes(g, nk):
