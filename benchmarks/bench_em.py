@@ -92,6 +92,15 @@ QUICK_SAMPLES, QUICK_FEATURES, QUICK_COMPONENTS, QUICK_ITER = 3000, 6, 3, 3
 NOISE_SPREAD = 0.25  # long-run max/min - 1 flagged in the notes
 NOISE_MIN_SECONDS = 0.05  # ... unless fits are this short (e.g. --quick)
 LB_TOLERANCE = 1e-6  # relative lower-bound gap flagged in the notes
+# Pause before every timed run, for the threads of the run before it to go
+# idle.  OpenBLAS's threads (scikit-learn's fits) spin for about 0.1 s after
+# a product, and oneDAL's TBB workers after a call; the contenders alternate
+# in a fixed order, so a run that always follows another library paid for
+# its spinning threads in every repeat: ours in float32 (always after
+# scikit-learn or daal4py) measured 0.0063-0.0064 s per iteration at
+# full-100k-d16-K8 straight after a scikit-learn fit and 0.0055-0.0058 after
+# a pause of 0.05-1 s (5 repeats each, 2 cores).  Quick runs pause for none.
+SETTLE_SECONDS = 0.2
 _START = time.perf_counter()
 
 
@@ -255,8 +264,9 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     """Call ``fn`` once and return its wall time and its value.
 
     Convergence warnings are silenced and the garbage collector is paused, as
-    ``timeit`` does.
+    ``timeit`` does; first the machine settles (:data:`SETTLE_SECONDS`).
     """
+    time.sleep(SETTLE_SECONDS)
     with no_convergence_warnings():
         gc.disable()
         try:
@@ -829,7 +839,7 @@ def machine_header(ours: type, d4p, args, load_at_start: str, peak: float) -> st
         f"(float64 square matmul, best of {args.repeats})",
         f"- 1-min load average at start / end: {load_at_start} / {load_average()} "
         "(other processes on the machine disturb the timings)",
-        f"- repeats: {args.repeats} (s/iter from the fastest runs, end to end medians); make_blobs cluster_std={CLUSTER_STD_PER_SQRT_D} sqrt(d), "
+        f"- repeats: {args.repeats} (s/iter from the fastest runs, end to end medians; a pause of {SETTLE_SECONDS} s before each timed run); make_blobs cluster_std={CLUSTER_STD_PER_SQRT_D} sqrt(d), "
         f"seed {DATA_SEED}; init from true labels with {LABEL_NOISE:.0%} scrambled; "
         f"reg_covar={REG_COVAR}; floor blocks of {BLOCK_ROWS} rows",
     ]
@@ -955,7 +965,10 @@ def run_problem(problem: Problem, ours: type, d4p, repeats: int):
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the selected problems and write the report after each one."""
+    global SETTLE_SECONDS
     args = parse_args(argv)
+    if args.quick:
+        SETTLE_SECONDS = 0.0
     ours = load_estimator(args.ours)
     d4p = load_daal4py()
     with blas_threads(args.blas_threads):
