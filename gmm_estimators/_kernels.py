@@ -1231,8 +1231,15 @@ def _normalise_impl(lp, log_w, sw, w, ec, taylor, ebits, ibuf, pw, ll):
             for r in range(b):
                 total += sw[r] * (top[r] + np.log(tot[r]))
         else:
+            # one logarithm for _LOG_GROUP rows, as feature_block's: each
+            # normaliser is in [1, K]
             for r in range(b):
-                total += top[r] + np.log(tot[r])
+                total += top[r]
+            for g in range(0, b, _LOG_GROUP):
+                prod = 1.0
+                for r in range(g, min(b, g + _LOG_GROUP)):
+                    prod *= tot[r]
+                total += np.log(prod)
         ll[s] = total
         for r in range(b):
             tot[r] = one / tot[r]
