@@ -101,6 +101,13 @@ LB_TOLERANCE = 1e-6  # relative lower-bound gap flagged in the notes
 # full-100k-d16-K8 straight after a scikit-learn fit and 0.0055-0.0058 after
 # a pause of 0.05-1 s (5 repeats each, 2 cores).  Quick runs pause for none.
 SETTLE_SECONDS = 0.2
+# ... then this thread spins for a while before the run starts: straight
+# after an idle pause the first milliseconds of a run are slow (the cores
+# wake up), which inflated the short runs unevenly: at n=100k, d=8, K=8
+# (100k x 8 full, 5 repeats) (min t(4) - min t(1)) / 3 came out 0.0071 s per
+# iteration after a bare pause against 0.0030 with no pause and 0.0031 with
+# the pause and a 0.05 s spin.
+SPIN_SECONDS = 0.05
 _START = time.perf_counter()
 
 
@@ -264,9 +271,14 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     """Call ``fn`` once and return its wall time and its value.
 
     Convergence warnings are silenced and the garbage collector is paused, as
-    ``timeit`` does; first the machine settles (:data:`SETTLE_SECONDS`).
+    ``timeit`` does; first the machine settles (:data:`SETTLE_SECONDS`, then
+    :data:`SPIN_SECONDS` of spinning).
     """
-    time.sleep(SETTLE_SECONDS)
+    if SETTLE_SECONDS > 0:
+        time.sleep(SETTLE_SECONDS)
+        spin_until = time.perf_counter() + SPIN_SECONDS
+        while time.perf_counter() < spin_until:
+            pass
     with no_convergence_warnings():
         gc.disable()
         try:
@@ -839,7 +851,7 @@ def machine_header(ours: type, d4p, args, load_at_start: str, peak: float) -> st
         f"(float64 square matmul, best of {args.repeats})",
         f"- 1-min load average at start / end: {load_at_start} / {load_average()} "
         "(other processes on the machine disturb the timings)",
-        f"- repeats: {args.repeats} (s/iter from the fastest runs, end to end medians; a pause of {SETTLE_SECONDS} s before each timed run); make_blobs cluster_std={CLUSTER_STD_PER_SQRT_D} sqrt(d), "
+        f"- repeats: {args.repeats} (s/iter from the fastest runs, end to end medians; a pause of {SETTLE_SECONDS} s and a spin of {SPIN_SECONDS} s before each timed run); make_blobs cluster_std={CLUSTER_STD_PER_SQRT_D} sqrt(d), "
         f"seed {DATA_SEED}; init from true labels with {LABEL_NOISE:.0%} scrambled; "
         f"reg_covar={REG_COVAR}; floor blocks of {BLOCK_ROWS} rows",
     ]
