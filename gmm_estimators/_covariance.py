@@ -671,39 +671,43 @@ class FullCovariance(_CovarianceModel):
         const = self.log_det_prec_chol() - 0.5 * self.n_features * LOG_2PI
         return w, const
 
+    def _estep_parts(self, features):
+        """``w``, ``const`` (:meth:`_offsets`) and, with ``features``, the
+        features' ``theta`` (:meth:`_feature_theta`, else None), float64: in
+        one compiled call up to :data:`_COMPILED_MAX_FEATURES` features."""
+        if _kernels.enabled() and self.n_features <= _COMPILED_MAX_FEATURES:
+            w, const, theta = _kernels.estep_constants(
+                self.means_centered, self.prec_chol, features, LOG_2PI
+            )
+            return w, const, theta if features else None
+        w, const = self._offsets()
+        return w, const, self._feature_theta(w, const) if features else None
+
     def _make_constants(self, dtype):
         # the whitened path's [U_k; -m_k U_k] and constants (float64 until cast)
         d = self.n_features
         features = self._may_use_features()
-        if _kernels.enabled() and d <= _COMPILED_MAX_FEATURES:
-            w, const, theta = _kernels.estep_constants(
-                self.means_centered, self.prec_chol, features, LOG_2PI
-            )
-        else:
-            w, const = self._offsets()
-            theta = self._feature_theta(w, const) if features else None
+        w, const, theta = self._estep_parts(features)
         ua = np.empty((self.n_components, d + 1, d))
         ua[:, :d] = self.prec_chol
         ua[:, d] = w
         consts = {"ua": ua.astype(dtype), "const": const.astype(dtype)}
         if features:
-            consts.update({"theta": theta.astype(dtype), "abs_theta": np.abs(theta)})
+            consts.update(self._feature_constants(theta, dtype))
         return consts
 
-    def _feature_constants(self, w, const, dtype):
+    @staticmethod
+    def _feature_constants(theta, dtype):
         """The E-step through second-moment features (:func:`_features`):
-        ``theta_k . phi(x) = log N(x | m_k, Sigma_k)`` with ``theta_k = [P_k
-        m_k, const_k - m_k' P_k m_k / 2, -P_k/2 on the diagonal and -P_k off
-        it (upper triangle)]``, and the pieces of the rounding bound
+        ``theta_k . phi(x) = log N(x | m_k, Sigma_k)`` (:meth:`_feature_theta`)
+        in ``dtype``, and the pieces of the rounding bound
         (:meth:`_feature_log_prob`)."""
-        theta = self._feature_theta(w, const)
-        return {
-            "theta": theta.astype(dtype),
-            "abs_theta": np.abs(theta),
-        }
+        return {"theta": theta.astype(dtype), "abs_theta": np.abs(theta)}
 
     def _feature_theta(self, w, const):
-        """``theta`` of :meth:`_feature_constants` (float64)."""
+        """The features' coefficients (float64) from :meth:`_offsets`:
+        ``theta_k = [P_k m_k, const_k - m_k' P_k m_k / 2, -P_k/2 on the
+        diagonal and -P_k off it (upper triangle)]``."""
         d = self.n_features
         iu, ju = _upper_indices(d)
         prec = self.precisions
@@ -779,7 +783,8 @@ class FullCovariance(_CovarianceModel):
         if "theta" not in consts:
             key = ("fused", dtype)
             if key not in self._cast:
-                self._cast[key] = self._feature_constants(*self._offsets(), dtype)
+                theta = self._estep_parts(True)[2]
+                self._cast[key] = self._feature_constants(theta, dtype)
             consts = self._cast[key]
         limits = (_FEATURE_BOUND[dtype], _FEATURE_BOUND_ANY[dtype], _NEGLIGIBLE_LOG)
         return consts["theta"], consts["abs_theta"], limits

@@ -574,7 +574,7 @@ def estep_constants(means_c, prec_chol, features, log_2pi):
     U_k``, ``const_k = log det U_k - d log(2 pi) / 2`` and, with
     ``features``, the coefficients ``theta`` ``(K, F)`` of the second-moment
     features (see
-    :meth:`~gmm_estimators._covariance.FullCovariance._feature_constants`;
+    :meth:`~gmm_estimators._covariance.FullCovariance._feature_theta`;
     else an empty array).  One call instead of about ten numpy calls.
 
     Examples
