@@ -1064,13 +1064,7 @@ def _feature_block_impl(
                 total_weight += wr
                 tot[r] = wr / tot[r]
         else:
-            for r in range(m):
-                ll += top[r]
-            for g in range(0, m, _LOG_GROUP):
-                prod = 1.0  # float64: a float32 product could overflow
-                for r in range(g, min(m, g + _LOG_GROUP)):
-                    prod *= tot[r]
-                ll += np.log(prod)
+            ll += _log_norms_jit(top, tot, m)
             total_weight += m
             for r in range(m):
                 tot[r] = one / tot[r]
@@ -1205,14 +1199,35 @@ def _exp_shifted_impl(e, log_w, top, tot, ibuf, pw, stride, ec, taylor, ebits):
             tot[r] += v
 
 
+#: The compiled :func:`_log_norms_impl` (set with :data:`_exp_shifted_jit`).
+_log_norms_jit = None
+
+
+def _log_norms_impl(top, tot, m):
+    """``sum_r top[r] + log(tot[r])`` over the first ``m`` rows of a
+    normalisation (compiled by numba, inlined as :func:`_exp_shifted_impl`):
+    one logarithm for :data:`_LOG_GROUP` rows, of the product of their
+    normalisers ``tot`` (each in [1, K]), in float64 (a float32 product could
+    overflow)."""
+    total = 0.0
+    for r in range(m):
+        total += top[r]
+    for g in range(0, m, _LOG_GROUP):
+        prod = 1.0
+        for r in range(g, min(m, g + _LOG_GROUP)):
+            prod *= tot[r]
+        total += np.log(prod)
+    return total
+
+
 @functools.cache
 def _compiled_exp_shifted():
-    """Compiles :func:`_exp_shifted_impl` for inlining and makes it the one
-    its callers find."""
-    global _exp_shifted_jit
-    _exp_shifted_jit = _numba()(
-        inline="always", fastmath={"contract"}, **_NUMPY_ERRORS
-    )(_exp_shifted_impl)
+    """Compiles :func:`_exp_shifted_impl` and :func:`_log_norms_impl` for
+    inlining and makes them the ones their callers find."""
+    global _exp_shifted_jit, _log_norms_jit
+    options = {"inline": "always", "fastmath": {"contract"}, **_NUMPY_ERRORS}
+    _log_norms_jit = _numba()(**options)(_log_norms_impl)
+    _exp_shifted_jit = _numba()(**options)(_exp_shifted_impl)
     return _exp_shifted_jit
 
 
@@ -1231,15 +1246,7 @@ def _normalise_impl(lp, log_w, sw, w, ec, taylor, ebits, ibuf, pw, ll):
             for r in range(b):
                 total += sw[r] * (top[r] + np.log(tot[r]))
         else:
-            # one logarithm for _LOG_GROUP rows, as feature_block's: each
-            # normaliser is in [1, K]
-            for r in range(b):
-                total += top[r]
-            for g in range(0, b, _LOG_GROUP):
-                prod = 1.0
-                for r in range(g, min(b, g + _LOG_GROUP)):
-                    prod *= tot[r]
-                total += np.log(prod)
+            total = _log_norms_jit(top, tot, b)
         ll[s] = total
         for r in range(b):
             tot[r] = one / tot[r]
