@@ -83,12 +83,17 @@ from ._utils import (
 _TARGET_BLOCK_BYTES = 8 * 2**20
 _SMALL_BLOCK_BYTES = 4 * 2**20
 _MIN_ROWS, _MAX_ROWS = 128, 65536
-#: Runs of blocks per thread in a pass (:meth:`_Blocks.run`).  Measured on
-#: 2 cores (full covariances, 100 000 x 16, K=8): the pool's thread started
-#: its share 2-4 ms late, or stalled for as long, in the first passes of a
-#: fit, which doubled those passes (20 ms against 11) while each thread had
-#: a fixed half of the blocks.
-_SLOTS_PER_THREAD = 4
+#: The pieces of rows the threads of a pass take in turn (:meth:`_Blocks.run`)
+#: shrink as the pass goes on ("guided" scheduling): each holds about the
+#: rows left divided by this many times the threads, down to a quarter of a
+#: block.  A pass ends when its last piece does, so the first thread to
+#: finish waits for the other's last piece: with fixed runs of two or three
+#: blocks (four runs a thread) it waited 1.0-1.4 ms of each 5.4 ms pass
+#: (full covariances, 100 000 x 16, K=8, float32, 2 cores).  Sharing the
+#: rows out as the threads come free (rather than a fixed half each) is
+#: what keeps a thread that starts late or stalls (by milliseconds, on a
+#: shared machine) from holding up the pass.
+_GUIDED_SHARE = 2
 
 
 _BLAS = {}
@@ -226,9 +231,9 @@ class _Blocks:
         self.n_threads = 1
         if self.n_blocks > 1:
             self.n_threads = min(threads, self.n_blocks)
-        #: runs of blocks that the threads share out (see :meth:`run`): four
-        #: a thread, each with its own accumulator
-        self.n_slots = min(self.n_blocks, _SLOTS_PER_THREAD * self.n_threads)
+        #: the pieces of rows that the threads share out (see :meth:`run`),
+        #: each with its own accumulator
+        self.slots = _guided_slots(self.n, self.rows, self.n_threads)
 
     def limits(self):
         """Context that keeps BLAS to one thread while blocks run.
@@ -263,16 +268,18 @@ class _Blocks:
         accumulators.  With ``centred=False``, ``fn`` gets the block's rows
         of ``X`` as they are (a view) in place of ``xa``.
 
-        The blocks are cut into :attr:`n_slots` runs of consecutive blocks,
-        each with its own accumulator; the threads take the next run as
-        they come free, so a thread that starts late or stalls (as the
-        scheduler's threads do, by milliseconds, on a shared machine) leaves
-        its runs to the others instead of holding up the pass.  The
-        accumulators come back in run order, so results do not depend on
-        which thread did what.
+        The rows are cut into :attr:`slots`, runs of consecutive blocks of
+        at most :attr:`rows` rows that shrink towards the end of the pass
+        (:func:`_guided_slots`), each with its own accumulator; the threads
+        take the next run as they come free, so a thread that starts late
+        or stalls (as the scheduler's threads do, by milliseconds, on a
+        shared machine) leaves its runs to the others instead of holding up
+        the pass, and the last runs are short.  The accumulators come back
+        in run order, so results do not depend on which thread did what.
         """
         T = self.n_threads
-        slots = self.n_slots
+        plan = self.slots
+        slots = len(plan)
         accs = [make_acc() for _ in range(slots)]
         taken = itertools.count()  # next() on it is atomic under the GIL
 
@@ -282,11 +289,7 @@ class _Blocks:
                 buf[:, -1] = 1.0
             ws = {}
             while (slot := next(taken)) < slots:
-                first = slot * self.n_blocks // slots
-                last = (slot + 1) * self.n_blocks // slots
-                for i in range(first, last):
-                    start = i * self.rows
-                    stop = min(start + self.rows, self.n)
+                for start, stop in plan[slot]:
                     if centred:
                         xa = buf[: stop - start]
                         np.subtract(self.X[start:stop], self.center, out=xa[:, :-1])
@@ -308,6 +311,40 @@ class _Blocks:
         for future in futures:
             future.result()
         return accs
+
+
+def _guided_slots(n, rows, threads):
+    """The runs of blocks a pass shares out among ``threads`` threads: a
+    list of runs, each a list of ``(start, stop)`` blocks of at most
+    ``rows`` rows, covering ``range(n)`` in order.  With one thread, one run
+    of whole blocks; with more, each run holds about the rows left divided
+    by :data:`_GUIDED_SHARE` times the threads, cut into equal blocks, down
+    to runs of one block of a quarter of ``rows`` (and of at least
+    :data:`_MIN_ROWS`).  The plan depends on ``n``, ``rows`` and
+    ``threads`` only, so a pass sums its accumulators in the same order
+    whichever thread took which run.
+
+    Examples
+    --------
+    >>> _guided_slots(10, 4, 1)
+    [[(0, 4), (4, 8), (8, 10)]]
+    >>> [sum(stop - start for start, stop in run) for run in _guided_slots(100_000, 6000, 2)]
+    [25000, 18750, 14062, 10547, 7910, 5932, 4449, 3337, 2503, 1877, 1500, 1500, 1500, 1133]
+    """
+    if n <= 0:
+        return [[(0, 0)]]
+    if threads <= 1:
+        return [[(s, min(s + rows, n)) for s in range(0, n, rows)]]
+    smallest = min(rows, max(_MIN_ROWS, rows // 4))
+    plan, start = [], 0
+    while start < n:
+        left = n - start
+        size = min(left, max(smallest, left // (_GUIDED_SHARE * threads)))
+        count = -(-size // rows)
+        edges = [start + size * i // count for i in range(count + 1)]
+        plan.append(list(zip(edges[:-1], edges[1:])))
+        start += size
+    return plan
 
 
 def _total(blocks, sample_weight):
