@@ -315,21 +315,25 @@ class _Blocks:
 
 def _guided_slots(n, rows, threads):
     """The runs of blocks a pass shares out among ``threads`` threads: a
-    list of runs, each a list of ``(start, stop)`` blocks of at most
-    ``rows`` rows, covering ``range(n)`` in order.  With one thread, one run
-    of whole blocks; with more, each run holds about the rows left divided
-    by :data:`_GUIDED_SHARE` times the threads, cut into equal blocks, down
-    to runs of one block of a quarter of ``rows`` (and of at least
-    :data:`_MIN_ROWS`).  The plan depends on ``n``, ``rows`` and
-    ``threads`` only, so a pass sums its accumulators in the same order
-    whichever thread took which run.
+    list of runs, each a list of ``(start, stop)`` blocks, covering
+    ``range(n)`` in order.  The blocks are those of ``rows`` rows (the last
+    one shorter), but towards the end of the pass, where each run holds
+    about the rows left divided by :data:`_GUIDED_SHARE` times the threads:
+    whole blocks while that is at least one, then one piece of a block, of
+    at least a quarter of ``rows`` (and :data:`_MIN_ROWS`) or the rest of
+    its block.  No piece crosses a multiple of ``rows``, so chunks of a Dask
+    array cut as the runs are see the same blocks
+    (:func:`~gmm_estimators._stats._rows_stats`).  With one thread, one run
+    of whole blocks.  The plan depends on ``n``, ``rows`` and ``threads``
+    only, so a pass sums its accumulators in the same order whichever
+    thread took which run.
 
     Examples
     --------
     >>> _guided_slots(10, 4, 1)
     [[(0, 4), (4, 8), (8, 10)]]
-    >>> [sum(stop - start for start, stop in run) for run in _guided_slots(100_000, 6000, 2)]
-    [25000, 18750, 14062, 10547, 7910, 5932, 4449, 3337, 2503, 1877, 1500, 1500, 1500, 1133]
+    >>> [[stop - start for start, stop in run] for run in _guided_slots(10_000, 1000, 2)]
+    [[1000, 1000], [1000, 1000], [1000], [1000], [1000], [750], [250], [500], [375], [125], [250], [250], [250], [250]]
     """
     if n <= 0:
         return [[(0, 0)]]
@@ -339,11 +343,20 @@ def _guided_slots(n, rows, threads):
     plan, start = [], 0
     while start < n:
         left = n - start
-        size = min(left, max(smallest, left // (_GUIDED_SHARE * threads)))
-        count = -(-size // rows)
-        edges = [start + size * i // count for i in range(count + 1)]
-        plan.append(list(zip(edges[:-1], edges[1:])))
-        start += size
+        size = left // (_GUIDED_SHARE * threads)
+        if size >= rows and start % rows == 0:  # whole blocks
+            count = size // rows
+            plan.append(
+                [(s, min(s + rows, n)) for s in range(start, start + count * rows, rows)]
+            )
+            start = plan[-1][-1][1]
+            continue
+        end_of_block = min(n, (start // rows + 1) * rows)
+        stop = min(end_of_block, start + max(size, smallest))
+        if end_of_block - stop < smallest // 2:  # no sliver left behind
+            stop = end_of_block
+        plan.append([(start, stop)])
+        start = stop
     return plan
 
 

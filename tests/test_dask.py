@@ -216,17 +216,26 @@ def test_float32_small_is_computed_in_float64_as_numpy(data):
 def test_float32_large_stays_float32():
     # more than FLOAT32_SMALL values: the blocks are computed in float32 on
     # the workers, as in memory.  Chunks cut where the in-memory engine cuts
-    # its blocks give its blocks, and the in-memory fit; other chunks split a
-    # block, which changes float32 rounding only.
+    # the runs of blocks its threads share out (each with its accumulator,
+    # summed in order, as Dask's tree sums up to ``SPLIT_EVERY`` chunks) give
+    # its sums, and the in-memory fit; other chunks split them differently,
+    # which changes float32 rounding only.
     n, d = 50000, 14
     X = _data(n, d, seed=3)[0].astype(np.float32)
     assert X.size > FLOAT32_SMALL
     params = dict(covariance_type="full", tol=1e-5, **_start(X, None, "full"))
     a = GaussianMixture(3, **params).fit(X)
     est = GaussianMixture(3, **params)
-    rows = _Blocks(X, X.mean(axis=0), est._fit_row_width(d)).rows
-    assert rows < n  # two blocks in memory
-    b = est.fit(_dask(X, chunks=(rows, n - rows))["X"])
+    blocks = _Blocks(X, X.mean(axis=0), est._fit_row_width(d))
+    assert blocks.n_blocks > 1  # several blocks in memory
+    # a chunk per run (a run of several blocks is cut as a chunk is: whole
+    # blocks from its start, the plan of one thread)
+    assert all(
+        len(run) == 1 or blocks.n_threads == 1 for run in blocks.slots
+    )
+    runs = tuple(run[-1][1] - run[0][0] for run in blocks.slots)
+    assert len(runs) <= dask_engine.SPLIT_EVERY
+    b = est.fit(_dask(X, chunks=runs)["X"])
     Xd, seen = _counted(X, chunks=(15000, 17000, 18000))
     c = GaussianMixture(3, **params).fit(Xd)
     assert {dtype for _, dtype in seen} == {np.dtype(np.float32)}  # never converted
