@@ -347,7 +347,10 @@ def _guided_slots(n, rows, threads):
         if size >= rows and start % rows == 0:  # whole blocks
             count = size // rows
             plan.append(
-                [(s, min(s + rows, n)) for s in range(start, start + count * rows, rows)]
+                [
+                    (s, min(s + rows, n))
+                    for s in range(start, start + count * rows, rows)
+                ]
             )
             start = plan[-1][-1][1]
             continue
