@@ -910,14 +910,29 @@ def cholesky_factors(covariances):
     return chol, prec_chol
 
 
-#: Bytes of a chunk's features (``F x rows``, float64) in :func:`feature_block`:
-#: the chunk's features, log-densities and responsibilities then stay in a
-#: core's L2 cache.  Measured per EM iteration (2 cores, full covariances):
-#: d = 32, K = 16 (F = 561) 0.107 s with 64 rows against 0.141 s with 256;
-#: d = 16, K = 8 (F = 153) 256 rows and 64 within 4%, 1024 rows 30% slower.
-FEATURE_CHUNK_BYTES = 2**18
+#: Bytes of a chunk's features (``F x rows``, float64) in :func:`feature_block`
+#: at most: the chunk's features, log-densities and responsibilities then
+#: stay in a core's L2 cache.
+FEATURE_CHUNK_BYTES = 2**20
+#: ... and a chunk's two products (``K x F`` by ``F x rows``, ``F x rows``
+#: by ``rows x K``) at most this many multiply-adds, ``K F rows``, where
+#: that leaves a chunk at least its fewest rows: OpenBLAS multiplies
+#: matrices up to about a million of them with its small-matrix kernels (on
+#: the x86-64 processors with AVX-512) and larger ones through its packed
+#: path, which cost up to 40% more for the whole kernel; where a chunk of
+#: the fewest rows is over it anyway (many components of many features),
+#: more rows pay.  Measured on one thread (ms per 4096 rows, float64 /
+#: float32; the earlier rule, 256 KiB of features and 32 to 256 rows, in
+#: brackets): d = 16, K = 64 (F = 153) 3.37 / 1.95 with 88 rows (4.34 /
+#: 2.39 with 208); d = 32, K = 16 (F = 561) 3.34 / 1.68 with 96 (3.98 / 2.23
+#: with 56), 4.73 / 2.56 with 112, just over a million; d = 32, K = 8 1.81
+#: / 1.08 with 96 (1.97 / 1.64); d = 64, K = 8 (F = 2145) 7.33 / 5.29 with
+#: 48 (7.63 / 6.03 with 32); d = 64, K = 16 16.7 / 12.3 with 24 (21.8 /
+#: 12.0 with 32); d = 64, K = 64 68.8 / 35.4 with 56 (83.6 / 47.1 with 32);
+#: d = 16, K = 8 within the noise from 128 to 256 rows.
+SMALL_PRODUCT = 900_000
 #: The fewest and most rows of a chunk.
-_CHUNK_ROWS = (32, 256)
+_CHUNK_ROWS = (24, 256)
 #: Above this many features, :func:`feature_block` lays each chunk's
 #: responsibilities out rows x components for its second product.
 _WIDE_FEATURES = 64
@@ -1379,7 +1394,10 @@ def feature_block(x, center, w, theta, log_w, quadratic, out, bounds=None, limit
         bounds, limit = empty, np.full(3, np.inf)
     ec, taylor, first, bias, shift = _exp_constants(np.dtype(x.dtype))
     low, high = _CHUNK_ROWS
-    rows = FEATURE_CHUNK_BYTES // (8 * theta.shape[1])
+    K, F = theta.shape
+    rows = FEATURE_CHUNK_BYTES // (8 * F)
+    if SMALL_PRODUCT // (K * F) >= low:  # small products with enough rows
+        rows = min(rows, SMALL_PRODUCT // (K * F))
     rows = int(min(high, max(low, rows - rows % 8)))
     ibuf = np.empty(rows * theta.shape[0], dtype=np.int64 if shift == 52 else np.int32)
     return _compiled_feature_block()(
