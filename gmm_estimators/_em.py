@@ -320,8 +320,8 @@ def _guided_slots(n, rows, threads):
     one shorter), but towards the end of the pass, where each run holds
     about the rows left divided by :data:`_GUIDED_SHARE` times the threads:
     whole blocks while that is at least one, then one piece of a block, of
-    at least a quarter of ``rows`` (and :data:`_MIN_ROWS`) or the rest of
-    its block.  No piece crosses a multiple of ``rows``, so chunks of a Dask
+    at least a quarter of ``rows`` (and :data:`_MIN_ROWS`), and the rest of
+    its block where less would be left.  No piece crosses a multiple of ``rows``, so chunks of a Dask
     array cut as the runs are see the same blocks
     (:func:`~gmm_estimators._stats._rows_stats`).  With one thread, one run
     of whole blocks.  The plan depends on ``n``, ``rows`` and ``threads``
@@ -333,7 +333,7 @@ def _guided_slots(n, rows, threads):
     >>> _guided_slots(10, 4, 1)
     [[(0, 4), (4, 8), (8, 10)]]
     >>> [[stop - start for start, stop in run] for run in _guided_slots(10_000, 1000, 2)]
-    [[1000, 1000], [1000, 1000], [1000], [1000], [1000], [750], [250], [500], [375], [125], [250], [250], [250], [250]]
+    [[1000, 1000], [1000, 1000], [1000], [1000], [1000], [750], [250], [500], [500], [250], [250], [250], [250]]
     """
     if n <= 0:
         return [[(0, 0)]]
@@ -356,7 +356,7 @@ def _guided_slots(n, rows, threads):
             continue
         end_of_block = min(n, (start // rows + 1) * rows)
         stop = min(end_of_block, start + max(size, smallest))
-        if end_of_block - stop < smallest // 2:  # no sliver left behind
+        if end_of_block - stop < smallest:  # no sliver left behind
             stop = end_of_block
         plan.append([(start, stop)])
         start = stop

@@ -128,3 +128,41 @@ def test_fit_predict_and_predictions_agree(name, X):
     assert_array_equal(labels, est.predict(X))
     assert_array_equal(est.predict(X), np.argmax(est.predict_proba(X), axis=1))
     assert_allclose(est.predict_proba(X).sum(axis=1), 1.0, rtol=1e-10)
+
+
+@settings(SETTINGS, max_examples=300)
+@given(
+    n=st.integers(0, 400_000),
+    rows=st.integers(128, 65536),
+    threads=st.integers(1, 8),
+)
+def test_guided_runs_cover_the_rows_in_blocks(n, rows, threads):
+    # The runs a pass shares out (_Blocks.run): every row once, in order, in
+    # blocks of at most ``rows`` rows that never cross a multiple of ``rows``
+    # (so Dask chunks cut as the runs see the same blocks); one run of whole
+    # blocks on one thread; runs that do not grow towards the end.
+    from gmm_estimators._em import _MIN_ROWS, _guided_slots
+
+    plan = _guided_slots(n, rows, threads)
+    pieces = [piece for run in plan for piece in run]
+    assert all(run for run in plan)
+    assert pieces[0][0] == 0 and pieces[-1][1] == n
+    for (_, stop), (start, _) in zip(pieces[:-1], pieces[1:], strict=True):
+        assert stop == start
+    for start, stop in pieces:
+        assert 0 < stop - start <= rows or n == 0
+        assert (stop - 1) // rows == start // rows or n == 0
+    if threads == 1:
+        assert len(plan) == 1 and len(pieces) == -(-n // rows) or n == 0
+    if threads > 1:
+        # guided: a run holds about the rows left over twice the threads,
+        # whole blocks or one piece of at least a quarter block (and
+        # _MIN_ROWS), the rest of its block where less would be left
+        smallest = min(rows, max(_MIN_ROWS, rows // 4))
+        for run in plan:
+            start, stop = run[0][0], run[-1][1]
+            share = (n - start) // (2 * threads)
+            assert stop - start < max(share, smallest) + smallest
+            assert stop - start >= min(smallest, n - start) or stop % rows == 0
+        if n >= 4 * threads * rows:
+            assert plan[0][-1][1] >= rows  # whole blocks first
