@@ -321,7 +321,7 @@ def _guided_slots(n, rows, threads):
     about the rows left divided by :data:`_GUIDED_SHARE` times the threads:
     whole blocks while that is at least one, then one piece of a block, of
     at least a quarter of ``rows`` (and :data:`_MIN_ROWS`), and the rest of
-    its block where less would be left.  No piece crosses a multiple of ``rows``, so chunks of a Dask
+    its block where at most half that would be left.  No piece crosses a multiple of ``rows``, so chunks of a Dask
     array cut as the runs are see the same blocks
     (:func:`~gmm_estimators._stats._rows_stats`).  With one thread, one run
     of whole blocks.  The plan depends on ``n``, ``rows`` and ``threads``
@@ -356,7 +356,7 @@ def _guided_slots(n, rows, threads):
             continue
         end_of_block = min(n, (start // rows + 1) * rows)
         stop = min(end_of_block, start + max(size, smallest))
-        if end_of_block - stop < smallest:  # no sliver left behind
+        if end_of_block - stop <= smallest // 2:  # no sliver left behind
             stop = end_of_block
         plan.append([(start, stop)])
         start = stop

@@ -157,12 +157,15 @@ def test_guided_runs_cover_the_rows_in_blocks(n, rows, threads):
     if threads > 1:
         # guided: a run holds about the rows left over twice the threads,
         # whole blocks or one piece of at least a quarter block (and
-        # _MIN_ROWS), the rest of its block where less would be left
+        # _MIN_ROWS), the rest of its block where at most half that would
+        # be left
         smallest = min(rows, max(_MIN_ROWS, rows // 4))
         for run in plan:
             start, stop = run[0][0], run[-1][1]
             share = (n - start) // (2 * threads)
-            assert stop - start < max(share, smallest) + smallest
+            assert stop - start <= max(share, smallest) + smallest // 2
             assert stop - start >= min(smallest, n - start) or stop % rows == 0
+            if stop % rows and stop < n:  # a piece ending inside its block
+                assert (stop // rows + 1) * rows - stop > smallest // 2
         if n >= 4 * threads * rows:
             assert plan[0][-1][1] >= rows  # whole blocks first
