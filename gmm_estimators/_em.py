@@ -231,9 +231,9 @@ class _Blocks:
         self.n_threads = 1
         if self.n_blocks > 1:
             self.n_threads = min(threads, self.n_blocks)
-        #: the pieces of rows that the threads share out (see :meth:`run`),
+        #: the runs of blocks that the threads share out (see :meth:`run`),
         #: each with its own accumulator
-        self.slots = _guided_slots(self.n, self.rows, self.n_threads)
+        self.runs = _guided_runs(self.n, self.rows, self.n_threads)
 
     def limits(self):
         """Context that keeps BLAS to one thread while blocks run.
@@ -268,9 +268,9 @@ class _Blocks:
         accumulators.  With ``centred=False``, ``fn`` gets the block's rows
         of ``X`` as they are (a view) in place of ``xa``.
 
-        The rows are cut into :attr:`slots`, runs of consecutive blocks of
-        at most :attr:`rows` rows that shrink towards the end of the pass
-        (:func:`_guided_slots`), each with its own accumulator; the threads
+        The rows are cut into :attr:`runs` of consecutive blocks of at most
+        :attr:`rows` rows that shrink towards the end of the pass
+        (:func:`_guided_runs`), each with its own accumulator; the threads
         take the next run as they come free, so a thread that starts late
         or stalls (as the scheduler's threads do, by milliseconds, on a
         shared machine) leaves its runs to the others instead of holding up
@@ -278,7 +278,7 @@ class _Blocks:
         in run order, so results do not depend on which thread did what.
         """
         T = self.n_threads
-        plan = self.slots
+        plan = self.runs
         slots = len(plan)
         accs = [make_acc() for _ in range(slots)]
         taken = itertools.count()  # next() on it is atomic under the GIL
@@ -313,16 +313,18 @@ class _Blocks:
         return accs
 
 
-def _guided_slots(n, rows, threads):
+def _guided_runs(n, rows, threads):
     """The runs of blocks a pass shares out among ``threads`` threads: a
     list of runs, each a list of ``(start, stop)`` blocks, covering
-    ``range(n)`` in order.  The blocks are those of ``rows`` rows (the last
-    one shorter), but towards the end of the pass, where each run holds
-    about the rows left divided by :data:`_GUIDED_SHARE` times the threads:
-    whole blocks while that is at least one, then one piece of a block, of
-    at least a quarter of ``rows`` (and :data:`_MIN_ROWS`), and the rest of
-    its block where at most half that would be left.  No piece crosses a multiple of ``rows``, so chunks of a Dask
-    array cut as the runs are see the same blocks
+    ``range(n)`` in order.
+
+    The blocks are those of ``rows`` rows (the last one shorter), but
+    towards the end of the pass, where each run holds about the rows left
+    divided by :data:`_GUIDED_SHARE` times the threads: whole blocks while
+    that is at least one, then one piece of a block, of at least a quarter
+    of ``rows`` (and :data:`_MIN_ROWS`), and the rest of its block where at
+    most half that would be left.  No piece crosses a multiple of ``rows``,
+    so chunks of a Dask array cut as the runs are see the same blocks
     (:func:`~gmm_estimators._stats._rows_stats`).  With one thread, one run
     of whole blocks.  The plan depends on ``n``, ``rows`` and ``threads``
     only, so a pass sums its accumulators in the same order whichever
@@ -330,9 +332,9 @@ def _guided_slots(n, rows, threads):
 
     Examples
     --------
-    >>> _guided_slots(10, 4, 1)
+    >>> _guided_runs(10, 4, 1)
     [[(0, 4), (4, 8), (8, 10)]]
-    >>> [[stop - start for start, stop in run] for run in _guided_slots(10_000, 1000, 2)]
+    >>> [[stop - start for start, stop in run] for run in _guided_runs(10_000, 1000, 2)]
     [[1000, 1000], [1000, 1000], [1000], [1000], [1000], [750], [250], [500], [500], [250], [250], [250], [250]]
     """
     if n <= 0:

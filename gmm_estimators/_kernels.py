@@ -1396,10 +1396,11 @@ def feature_block(x, center, w, theta, log_w, quadratic, out, bounds=None, limit
     low, high = _CHUNK_ROWS
     K, F = theta.shape
     rows = FEATURE_CHUNK_BYTES // (8 * F)
-    if SMALL_PRODUCT // (K * F) >= low:  # small products with enough rows
-        rows = min(rows, SMALL_PRODUCT // (K * F))
+    small = SMALL_PRODUCT // (K * F)
+    if small >= low:  # small products with enough rows
+        rows = min(rows, small)
     rows = int(min(high, max(low, rows - rows % 8)))
-    ibuf = np.empty(rows * theta.shape[0], dtype=np.int64 if shift == 52 else np.int32)
+    ibuf = np.empty(rows * K, dtype=np.int64 if shift == 52 else np.int32)
     return _compiled_feature_block()(
         x,
         np.ascontiguousarray(center, dtype=x.dtype),

@@ -230,8 +230,8 @@ def test_float32_large_stays_float32():
     assert blocks.n_blocks > 1  # several blocks in memory
     # a chunk per run (a run of several blocks is cut as a chunk is: whole
     # blocks from its start, the plan of one thread)
-    assert all(len(run) == 1 or blocks.n_threads == 1 for run in blocks.slots)
-    runs = tuple(run[-1][1] - run[0][0] for run in blocks.slots)
+    assert all(len(run) == 1 or blocks.n_threads == 1 for run in blocks.runs)
+    runs = tuple(run[-1][1] - run[0][0] for run in blocks.runs)
     assert len(runs) <= dask_engine.SPLIT_EVERY
     b = est.fit(_dask(X, chunks=runs)["X"])
     Xd, seen = _counted(X, chunks=(15000, 17000, 18000))

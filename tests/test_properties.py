@@ -140,10 +140,10 @@ def test_guided_runs_cover_the_rows_in_blocks(n, rows, threads):
     # The runs a pass shares out (_Blocks.run): every row once, in order, in
     # blocks of at most ``rows`` rows that never cross a multiple of ``rows``
     # (so Dask chunks cut as the runs see the same blocks); one run of whole
-    # blocks on one thread; runs that do not grow towards the end.
-    from gmm_estimators._em import _MIN_ROWS, _guided_slots
+    # blocks on one thread; with more, runs within their guided share.
+    from gmm_estimators._em import _GUIDED_SHARE, _MIN_ROWS, _guided_runs
 
-    plan = _guided_slots(n, rows, threads)
+    plan = _guided_runs(n, rows, threads)
     pieces = [piece for run in plan for piece in run]
     assert all(run for run in plan)
     assert pieces[0][0] == 0 and pieces[-1][1] == n
@@ -155,14 +155,14 @@ def test_guided_runs_cover_the_rows_in_blocks(n, rows, threads):
     if threads == 1:
         assert len(plan) == 1 and len(pieces) == -(-n // rows) or n == 0
     if threads > 1:
-        # guided: a run holds about the rows left over twice the threads,
-        # whole blocks or one piece of at least a quarter block (and
-        # _MIN_ROWS), the rest of its block where at most half that would
-        # be left
+        # guided: a run holds about the rows left over _GUIDED_SHARE times
+        # the threads, whole blocks or one piece of at least a quarter block
+        # (and _MIN_ROWS), the rest of its block where at most half that
+        # would be left
         smallest = min(rows, max(_MIN_ROWS, rows // 4))
         for run in plan:
             start, stop = run[0][0], run[-1][1]
-            share = (n - start) // (2 * threads)
+            share = (n - start) // (_GUIDED_SHARE * threads)
             assert stop - start <= max(share, smallest) + smallest // 2
             assert stop - start >= min(smallest, n - start) or stop % rows == 0
             if stop % rows and stop < n:  # a piece ending inside its block
