@@ -1189,59 +1189,84 @@ def _exp_shifted_impl(e, log_w, top, tot, ibuf, pw, stride, ec, taylor, ebits):
     K, m = e.shape
     log2e, ln2_hi, ln2_lo, floor, magic = ec[0], ec[1], ec[2], ec[3], ec[5]
     bias, shift, first = ebits[0], ebits[1], ebits[2]
+    # each component's row of e (and of ibuf, pw) as a vector of its own,
+    # the polynomial's coefficients as scalars, and the powers of two
+    # applied right after the polynomial, component by component: measured
+    # (8 components x 256 rows, one thread) 1.9 against 3.0 us in float32,
+    # 3.0 against 4.6 in float64 with the rows indexed in 2-D, the
+    # coefficients read in a loop and a pass of their own for the powers
+    # (normalise_stacked, 13 runs x 9 components x 272 rows: 62 against 78
+    # us in float64, 36 against 52 in float32; inlined into feature_block,
+    # where the compiler did as well with the earlier form, the same)
     for r in range(m):
         top[r] = -np.inf
     for k in range(K):
         lwk = log_w[k]
+        ek = e[k]
         for r in range(m):
-            v = e[k, r] + lwk
-            e[k, r] = v
+            v = ek[r] + lwk
+            ek[r] = v
             top[r] = max(top[r], v)
     for r in range(m):
         if not np.isfinite(top[r]):
             top[r] = 0.0
-    # the polynomial's degree fixed in each branch, so that the loop over
-    # rows vectorises (with a variable start both dtypes were 1.5-1.8x
-    # slower, and numba's `literally` on `first` redispatched every call)
-    if first == 0:
-        for k in range(K):
+        tot[r] = 0.0
+    c0, c1, c2, c3, c4, c5, c6 = (
+        taylor[0],
+        taylor[1],
+        taylor[2],
+        taylor[3],
+        taylor[4],
+        taylor[5],
+        taylor[6],
+    )
+    c7, c8, c9, c10, c11, c12 = (
+        taylor[7],
+        taylor[8],
+        taylor[9],
+        taylor[10],
+        taylor[11],
+        taylor[12],
+    )
+    for k in range(K):
+        ek = e[k]
+        ik = ibuf[k * stride : k * stride + m]
+        # the polynomial's degree fixed in each branch, so that the loop
+        # over rows vectorises (with a variable start both dtypes were
+        # 1.5-1.8x slower, and numba's `literally` on `first` redispatched
+        # every call)
+        if first == 0:
             for r in range(m):
-                u = e[k, r] - top[r]
+                u = ek[r] - top[r]
                 u0 = max(u, floor)
                 q = (u0 * log2e + magic) - magic
                 y = (u0 - q * ln2_hi) - q * ln2_lo
-                p = taylor[0]
-                for c in range(1, 13):
-                    p = p * y + taylor[c]
-                e[k, r] = p
-                if u < floor:
-                    e[k, r] = 0.0
+                p = c0 * y + c1
+                p = ((p * y + c2) * y + c3) * y + c4
+                p = ((p * y + c5) * y + c6) * y + c7
+                p = ((p * y + c8) * y + c9) * y + c10
+                p = (p * y + c11) * y + c12
+                ek[r] = 0.0 if u < floor else p  # NaN stays NaN
                 # q is in [floor log2(e), 0] but for a NaN u (a model with
                 # NaN parameters, whose p is NaN): a valid exponent
-                ibuf[k * stride + r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
-    else:  # float32's degree 7: first == 5 (_exp_constants)
-        for k in range(K):
+                ik[r] = (min(max(np.int64(q), -1022), 0) + bias) << shift
+        else:  # float32's degree 7: first == 5 (_exp_constants)
             for r in range(m):
-                u = e[k, r] - top[r]
+                u = ek[r] - top[r]
                 u0 = max(u, floor)
                 q = (u0 * log2e + magic) - magic
                 y = (u0 - q * ln2_hi) - q * ln2_lo
-                p = taylor[5]
-                for c in range(6, 13):
-                    p = p * y + taylor[c]
-                e[k, r] = p
-                if u < floor:
-                    e[k, r] = 0.0
+                p = ((c5 * y + c6) * y + c7) * y + c8
+                p = (((p * y + c9) * y + c10) * y + c11) * y + c12
+                ek[r] = 0.0 if u < floor else p  # NaN stays NaN
                 # in 32 bits, as the floats (in 64 bits: 5-15% slower)
-                ibuf[k * stride + r] = (
+                ik[r] = (
                     min(max(np.int32(q), np.int32(-126)), np.int32(0)) + np.int32(bias)
                 ) << np.int32(shift)
-    for r in range(m):
-        tot[r] = 0.0
-    for k in range(K):
+        pk = pw[k * stride : k * stride + m]
         for r in range(m):
-            v = e[k, r] * pw[k * stride + r]
-            e[k, r] = v
+            v = ek[r] * pk[r]
+            ek[r] = v
             tot[r] += v
 
 
