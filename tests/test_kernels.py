@@ -48,12 +48,13 @@ def _problem(quadratic, n, d=3, K=4, dtype=np.float64, seed=0):
 
 
 @pytest.mark.parametrize("quadratic", ["squares", "norm", "products"])
-@pytest.mark.parametrize("n", [1, 255, 256, 257, 1000])
+@pytest.mark.parametrize("n", [1, 255, 256, 257, 511, 512, 513, 1000])
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("d", [3, 11])
 def test_feature_block_matches_logsumexp(quadratic, n, weighted, dtype, d):
-    # chunk boundaries (256 rows) on both sides, one row, weights or none;
+    # chunk boundaries (256 rows, 512 in float32 with these 4 components)
+    # on both sides, one row, weights or none;
     # with d = 11 the full model's 78 features take the wide layout of the
     # responsibilities (_WIDE_FEATURES)
     x, center, theta, log_w = _problem(quadratic, n, d=d, dtype=dtype)
