@@ -22,7 +22,13 @@ how long that took chooses the timing, so that the whole run stays short:
 
     warm-up < 0.5 s   N = 4 (3 timed iterations), 3 repeats (fastest)
     warm-up < 5 s     N = 4, 1 repeat
-    otherwise         N = 2 (1 timed iteration), 1 repeat
+    otherwise         N = 6 (5 timed iterations), 1 repeat
+
+A warm-up of 5 s or more means a fit whose fixed cost (checks, copies,
+blocks) is large and varies by tenths of a second from fit to fit, so the
+difference of two single fits needs several iterations to stand out: with
+N = 2, ours at n = 10 000 000 came out at 0.18 s per iteration one run after
+0.08 s at n = 1 000 000 (10 times fewer rows).
 
 The warm-up itself is never timed: a first fit of a new shape pays for fresh
 memory pages. (Taking it as the t(1) gave scikit-learn 2.2 s and then 0.83 s
@@ -76,7 +82,7 @@ GUIDE_SLOPES = {"n": (1,), "d": (1, 2), "K": (1,)}
 SKLEARN_PEAK_PER_X = 6.5  # bench_em.py: sklearn's tracemalloc peak / X.nbytes
 SKLEARN_MEMORY_LIMIT = 4 * 2**30
 # (warm-up seconds below, N, repeats); the last entry catches the rest
-TIMING_PLANS = ((0.5, 4, 3), (5.0, 4, 1), (float("inf"), 2, 1))
+TIMING_PLANS = ((0.5, 4, 3), (5.0, 4, 1), (float("inf"), 6, 1))
 LOAD_THRESHOLD = 1.0  # wait for a quieter machine before the full run ...
 LOAD_POLL_SECONDS = 15
 LOAD_MAX_WAIT = 300  # ... but no longer than this
