@@ -376,15 +376,17 @@ def cut_tree(merges, n_points, n_clusters):
     """Labels ``0 .. n_clusters - 1`` of the points when the tree has that many
     clusters (labels numbered by first appearance along the points)."""
     parent = np.arange(n_points)
-    for a, b in merges[: n_points - n_clusters]:
-        parent[b] = a
-
-    def root(i):
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    return canonical_labels([root(i) for i in range(n_points)])
+    done = np.asarray(merges[: n_points - n_clusters], dtype=np.intp).reshape(-1, 2)
+    # a cluster is merged into another once and never named again: each
+    # point has at most one parent, and the roots follow by pointer jumping
+    # (each pass halves the longest path: log2(n_points) passes at most)
+    parent[done[:, 1]] = done[:, 0]
+    while True:
+        grand = parent[parent]
+        if np.array_equal(grand, parent):
+            break
+        parent = grand
+    return canonical_labels(parent)
 
 
 class HierarchicalStart:

@@ -28,7 +28,7 @@ from gmm_estimators._covariance import (
     dense_covariances,
 )
 from gmm_estimators._em import degeneracy, degenerate_components
-from gmm_estimators._hc import HierarchicalStart, QuantileStart
+from gmm_estimators._hc import HierarchicalStart, QuantileStart, cut_tree
 from gmm_estimators._init import initial_responsibilities
 from gmm_estimators._selection import default_estimator
 from gmm_estimators._utils import recording_steps
@@ -190,6 +190,39 @@ def test_hc_tree_is_order_invariant_without_ties():
     b = HierarchicalStart(X[perm], np.ones(60), rng)
     for k in (2, 4, 7, 30):
         assert adjusted_rand_score(a.labels(k)[perm], b.labels(k)) == 1.0
+
+
+def _cut_by_walking(merges, n_points, n_clusters):
+    """The cut of a tree by following each point's parents one by one."""
+    parent = list(range(n_points))
+    for a, b in merges[: n_points - n_clusters]:
+        parent[b] = a
+    roots = []
+    for i in range(n_points):
+        while parent[i] != i:
+            i = parent[i]
+        roots.append(i)
+    first = {}
+    return np.array([first.setdefault(r, len(first)) for r in roots])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_hc_cut_is_the_walked_cut(seed):
+    """cut_tree's pointer jumping gives each point the root, and the labels,
+    that following its parents one by one gives: on the trees of random and
+    tied data (long chains: points merged one by one into one cluster)."""
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((80, 2))
+    if seed % 2:
+        X = np.round(X, 0)  # ties: identical rows, chains of merges
+    tree = HierarchicalStart(X, np.ones(len(X)), rng)
+    # 49 into 48, 48 into 47, ..., 1 into 0: point 49 is 49 parents deep
+    chain = np.array([[j - 1, j] for j in range(49, 0, -1)])
+    for merges, m in ((tree.merges, tree.n_points), (chain, 50)):
+        for k in (1, 2, 3, 5, 9, m // 2, m - 1, m):
+            assert_array_equal(
+                cut_tree(merges, m, k), _cut_by_walking(merges.tolist(), m, k)
+            )
 
 
 def _dense_start(tree, k, n_samples):
