@@ -868,10 +868,15 @@ def _iterate_group(
     # separable: the stacked model is the state of the active runs, and a
     # run's own model is taken out of it when the run ends
     stacked = None
+    # not separable: the models of the last M-step while every run goes on
+    # (their stacks serve the next E-step and M-step: _RunModels)
+    carried = None
     while active.size:
         S = active.size
         if stacked is None:
-            stacked = cls.stack([runs[i].model for i in active])
+            if carried is None:
+                carried = [runs[i].model for i in active]
+            stacked = cls.stack(carried)
             rows.new_model()
         log_w = np.log(weights).astype(rows.xa.dtype)
         ll, moments, stats = rows.estep(stacked, K, log_w)
@@ -888,12 +893,9 @@ def _iterate_group(
         models = None
         if new_stacked is None:
             models = _m_steps(
-                [
-                    stacked.take(slice(j * K, (j + 1) * K))
-                    if separable
-                    else runs[i].model
-                    for j, i in enumerate(active)
-                ],
+                [stacked.take(slice(j * K, (j + 1) * K)) for j in range(S)]
+                if separable
+                else carried,
                 nk,
                 s1c,
                 stats,
@@ -931,8 +933,11 @@ def _iterate_group(
                 run.n_iter = int(n_iter[j])
                 run.converged = bool(converged[j])
         keep = ~(ended | failed)
+        carried = None
         if new_stacked is None:
             stacked = None
+            if keep.all() and not separable:
+                carried = models
         elif keep.all():
             stacked = new_stacked
         elif keep.any():
@@ -1315,7 +1320,7 @@ def _m_steps(models, nk, s1c, stats, reg_covar, scatter, batched=True):
         except ValueError:
             new = None  # which run collapsed: each alone below
         if new is not None:
-            return list(new)
+            return new if isinstance(new, list) else list(new)
     out = []
     for s, model in enumerate(models):
         part = slice(s * K, (s + 1) * K)

@@ -798,6 +798,36 @@ def test_m_step_stacked_is_each_runs_m_step(monkeypatch, name):
 
 
 @pytest.mark.parametrize("name", CONSTRAINED)
+def test_next_step_reads_the_m_steps_stacks(name):
+    # The models of a batched M-step keep the stacks they are slices of
+    # (_RunModels); the next E-step's stacked model and the next M-step read
+    # them instead of gathering the runs' parameters again, and give the
+    # same numbers, bit for bit, as from the runs' models in a plain list.
+    models, xa, resp, scatter = _three_runs(name)
+    cls = COVARIANCE_MODELS[name]
+    nk, s1c, stats = _stacked_statistics(models, xa, resp)
+    made = _m_steps(models, nk, s1c, stats, 1e-6, scatter)
+    assert made.stacks  # kept through _m_steps
+    plain = list(made)
+    for key, value in made.stacks.items():
+        assert_array_equal(value, np.stack([getattr(m, key) for m in plain]))
+    a, b = cls.stack(made), cls.stack(plain)
+    assert type(a) is type(b) and set(vars(a)) == set(vars(b))
+    for attr, value in vars(b).items():
+        if isinstance(value, np.ndarray):
+            assert_array_equal(getattr(a, attr), value, err_msg=attr)
+    nk, s1c, stats = _stacked_statistics(plain, xa, resp)
+    for x, y in zip(
+        _m_steps(made, nk, s1c, stats, 1e-6, scatter),
+        _m_steps(plain, nk, s1c, stats, 1e-6, scatter),
+        strict=True,
+    ):
+        for attr, value in vars(y).items():
+            if isinstance(value, np.ndarray):
+                assert_array_equal(getattr(x, attr), value, err_msg=attr)
+
+
+@pytest.mark.parametrize("name", CONSTRAINED)
 def test_m_step_stacked_with_a_collapsed_run(name):
     # Run 1's first component on one row, no regularisation: where its own
     # M-step raises, the batched one raises too (the engine then finds the
