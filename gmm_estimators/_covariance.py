@@ -247,7 +247,7 @@ class _RunModels(list):
     (:meth:`_CovarianceModel._models_from_parts`), with the stacks ``(S,
     ...)`` they are slices of (``stacks``: attribute name -> array).  The
     next iteration of the stacked runs reads their parameters from the
-    stacks (:func:`_run_stack`, :func:`_side_by_side`) instead of gathering
+    stacks (:func:`_run_stack`) instead of gathering
     them from the runs' models again: on the fourteen-model search of
     small data, an iteration's M-step and E-step had each stacked or
     concatenated the same few arrays from the models."""
@@ -261,16 +261,6 @@ def _run_stack(models, name):
     if name in stacks:
         return stacks[name]
     return np.stack([getattr(model, name) for model in models])
-
-
-def _side_by_side(models, name):
-    """The attribute ``name`` of the runs' ``models``, their components one
-    after the other ``(S * K, ...)``."""
-    stacks = getattr(models, "stacks", {})
-    if name in stacks:
-        value = stacks[name]
-        return value.reshape((-1,) + value.shape[2:])
-    return np.concatenate([getattr(model, name) for model in models])
 
 
 class _CovarianceModel(ComponentModel):
@@ -534,14 +524,32 @@ class _CovarianceModel(ComponentModel):
         base = cls.stack_class
         if len(models) == 1 and type(models[0]) is base:
             return models[0]
-        means = _side_by_side(models, "means")
+        # a batched M-step's models (_RunModels) keep the stacks of the
+        # _from_parts arguments they were made from; where the stacked
+        # model's parts (_stacked_parts: arguments of the same names) are
+        # among them, the runs' components side by side are a reshape
+        stacks = getattr(models, "stacks", {})
+
+        def side_by_side(value):
+            return value.reshape((-1,) + value.shape[2:])
+
+        if "means" in stacks:
+            means = side_by_side(stacks["means"])
+        else:
+            means = np.concatenate([m.means for m in models])
         first = models[0]._stacked_parts()
         if first is None:
             prec_chol = np.concatenate([m._stacked_prec_chol() for m in models])
             model = base(means, models[0].center, precisions_cholesky=prec_chol)
         else:
             # the runs' own parameters side by side: nothing to factorise again
-            stacked = {key: _side_by_side(models, key) for key in first}
+            if all(key in stacks for key in first):
+                stacked = {key: side_by_side(stacks[key]) for key in first}
+            else:
+                parts = [first] + [m._stacked_parts() for m in models[1:]]
+                stacked = {
+                    key: np.concatenate([p[key] for p in parts]) for key in first
+                }
             model = base._from_parts(means, models[0].center, **stacked)
         if any(m.__dict__.get("_exact") for m in models):
             model._exact = True  # reference models (see reference())

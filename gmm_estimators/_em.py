@@ -265,7 +265,7 @@ class _Blocks:
 
     def run(self, fn, make_acc, centred=True):
         """Call ``fn(acc, start, stop, xa, ws)`` on every block; return the
-        accumulators (a list for :func:`_sum_accs`).  With ``centred=False``,
+        sum of the accumulators (:func:`_sum_accs`).  With ``centred=False``,
         ``fn`` gets the block's rows of ``X`` as they are (a view) in place
         of ``xa``.
 
@@ -320,7 +320,7 @@ class _Blocks:
 
         if T == 1:
             worker(0)
-            return [state["sum"]]
+            return state["sum"]
         # the calling thread works too, with the pool's others
         futures = [_block_pool().submit(worker, t) for t in range(1, T)]
         try:
@@ -331,7 +331,7 @@ class _Blocks:
             wait(futures)
         for future in futures:
             future.result()
-        return [state["sum"]]
+        return state["sum"]
 
 
 def _guided_runs(n, rows, threads):
@@ -1143,8 +1143,9 @@ def split_labels(X, labels, bad, need, n_components, sample_weight=None):
 
 
 def _sum_accs(accs):
-    """Sum per-thread accumulators: :class:`~gmm_estimators._stats.BlockStats`,
-    or dicts of arrays / floats / nested dicts."""
+    """Sum accumulators in their order (into the first):
+    :class:`~gmm_estimators._stats.BlockStats`, or dicts of arrays / floats /
+    nested dicts."""
     out = accs[0]
     if isinstance(out, BlockStats):
         for acc in accs[1:]:
@@ -1187,7 +1188,7 @@ def pass_stats(blocks, model, weights, sample_weight):
         w = None if sw is None else sw[start:stop]
         _add_rows(acc, model, log_w, rows, blocks.center, w, ws, blocks.spread)
 
-    return _sum_accs(blocks.run(fn, _stats_acc(model), centred=False))
+    return blocks.run(fn, _stats_acc(model), centred=False)
 
 
 def em_step(blocks, model, weights, sample_weight, reg_covar, scatter):
@@ -1236,9 +1237,7 @@ def model_from_responsibilities(
             acc["nk"] += resp.sum(axis=1)
             acc["s1"] += resp @ xa[:, :-1]
 
-        acc = _sum_accs(
-            blocks.run(first, lambda: {"nk": np.zeros(K), "s1": np.zeros((K, d))})
-        )
+        acc = blocks.run(first, lambda: {"nk": np.zeros(K), "s1": np.zeros((K, d))})
         nk = acc["nk"] + 10 * np.finfo(np.float64).eps
         means = center + acc["s1"] / nk[:, None]
     ref = model_cls.reference(means, center, **options)
@@ -1249,7 +1248,7 @@ def model_from_responsibilities(
         w = None if sw is None else sw[start:stop]
         _add_block_stats(acc, ref, xa, resp, cache, w)
 
-    acc = _sum_accs(blocks.run(second, _stats_acc(ref)))
+    acc = blocks.run(second, _stats_acc(ref))
     total = _total(blocks, sw)
     model, nk = _m_step(ref, acc, reg_covar, scatter)
     return model, nk / total
@@ -1385,7 +1384,7 @@ def posterior_pass(
                 np.sum(ln, dtype=np.float64) if w is None else w @ ln
             )
 
-    acc = _sum_accs(blocks.run(fn, lambda: {"entropy_sum": 0.0, "ll_sum": 0.0}))
+    acc = blocks.run(fn, lambda: {"entropy_sum": 0.0, "ll_sum": 0.0})
     out.update(acc)
     return out
 

@@ -66,7 +66,7 @@ from sklearn.utils.validation import (
 )
 
 from ._covariance import LOG_2PI, collapse_error
-from ._em import _BaseMixture, _dask_module, _is_dask_array, _normalize, _sum_accs
+from ._em import _BaseMixture, _dask_module, _is_dask_array, _normalize
 from ._model import ComponentModel
 
 __all__ = ["MixtureOfPPCA", "PPCAModel", "ppca_from_responsibilities"]
@@ -601,9 +601,7 @@ def ppca_from_responsibilities(
         acc["nk"] += r.sum(axis=0, dtype=np.float64)
         acc["s1"] += r.T @ xa[:, :-1]
 
-    acc = _sum_accs(
-        blocks.run(first, lambda: {"nk": np.zeros(K1), "s1": np.zeros((K1, d))})
-    )
+    acc = blocks.run(first, lambda: {"nk": np.zeros(K1), "s1": np.zeros((K1, d))})
     nk = acc["nk"] + 10 * np.finfo(np.float64).eps
     means_c = acc["s1"] / nk[:, None]
 
@@ -618,7 +616,7 @@ def ppca_from_responsibilities(
             dist = _sq_distances(xa, dist_matrix) if want_dist else None
             _accumulate_projections(acc, xa, resp_of(start, stop), xa @ proj, dist)
 
-        acc = _sum_accs(blocks.run(fn, lambda: _new_projection_stats(K1, d, p)))
+        acc = blocks.run(fn, lambda: _new_projection_stats(K1, d, p))
         product = _scatter_times(acc["g"], nk, means_c, means_c, basis)  # S V
         if want_dist:
             trace_s = acc["dist"] / nk
