@@ -302,6 +302,17 @@ class _CovarianceModel(ComponentModel):
         return covariances[:, :, None] * eye  # one variance per feature
 
     @classmethod
+    def covariances_from_dense(cls, dense):
+        """The covariances in this model's layout from full matrices ``(K,
+        d, d)`` of its form (the inverse of :meth:`dense_covariances`)."""
+        return np.diagonal(dense, axis1=-2, axis2=-1).copy()
+
+    #: The kind of the compiled EM loop (:func:`~gmm_estimators._kernels.em_runs`)
+    #: that fits runs of exactly this class, None for none (a subclass with
+    #: its own M-step does not inherit it: see :func:`compiled_em_kind`).
+    compiled_em = None
+
+    @classmethod
     def check_precisions(cls, precisions):
         """Raise ``ValueError`` unless the precisions are valid for this type."""
         if not np.all(precisions > 0):
@@ -627,6 +638,12 @@ class FullCovariance(_CovarianceModel):
     @classmethod
     def dense_covariances(cls, covariances, n_components, n_features):
         return np.asarray(covariances)
+
+    @classmethod
+    def covariances_from_dense(cls, dense):
+        return np.array(dense)
+
+    compiled_em = "full"
 
     @classmethod
     def check_precisions(cls, precisions):
@@ -1100,6 +1117,12 @@ class TiedCovariance(_CovarianceModel):
         return np.broadcast_to(covariances, (n_components, n_features, n_features))
 
     @classmethod
+    def covariances_from_dense(cls, dense):
+        return np.array(dense[0])
+
+    compiled_em = "tied"
+
+    @classmethod
     def check_precisions(cls, precisions):
         _check_spd(cls.name, precisions)
 
@@ -1207,6 +1230,7 @@ class DiagCovariance(_CovarianceModel):
     """
 
     name = "diag"
+    compiled_em = "diag"
 
     @staticmethod
     def _unit_prec_chol(n_components, n_features):
@@ -1293,6 +1317,11 @@ class SphericalCovariance(DiagCovariance):
     """
 
     name = "spherical"
+    compiled_em = "spherical"
+
+    @classmethod
+    def covariances_from_dense(cls, dense):
+        return np.array(dense[..., 0, 0])
 
     @staticmethod
     def _unit_prec_chol(n_components, n_features):
@@ -1390,6 +1419,15 @@ _FLAT_TURN = 1e-12
 #: Starts of the rotations whose objectives are within this relative
 #: difference are a tie (:meth:`_CommonOrientation._start_orientation`).
 _START_TIE = 1e-10
+
+
+def compiled_em_kind(cls):
+    """The compiled EM loop's kind for runs of ``cls``
+    (:data:`~gmm_estimators._kernels.EM_KINDS`), or None: only the four
+    classes that set it themselves, not their subclasses with M-steps of
+    their own."""
+    name = cls.__dict__.get("compiled_em")
+    return None if name is None else _kernels.EM_KINDS[name]
 
 
 def _geometric_mean(values):
@@ -1540,6 +1578,7 @@ class EEICovariance(_DiagonalFamily):
     """EEI: one diagonal covariance shared by all components, ``sum_k w_k / n``."""
 
     name = "EEI"
+    compiled_em = "EEI"
 
     @classmethod
     def _constrain(cls, models, w, nk):
@@ -1570,6 +1609,7 @@ class EVICovariance(_DiagonalFamily):
     ``lambda = sum_k |w_k|^(1/d) / n``."""
 
     name = "EVI"
+    compiled_em = "EVI"
 
     @classmethod
     def _constrain(cls, models, w, nk):
@@ -1583,6 +1623,7 @@ class EIICovariance(_Parsimonious, SphericalCovariance):
     ``sum_k tr W_k / (n d)``."""
 
     name = "EII"
+    compiled_em = "EII"
 
     @classmethod
     def m_step_stacked(cls, models, nk, s1c, stats, reg_covar, scatter=None):
@@ -1720,6 +1761,7 @@ class EEVCovariance(_GeneralFamily):
     ``lambda A = sum_k Omega_k / n`` with ``Omega_k`` the sorted eigenvalues)."""
 
     name = "EEV"
+    compiled_em = "EEV"
 
     @classmethod
     def _constrain(cls, models, w, nk):
@@ -1753,6 +1795,7 @@ class EVVCovariance(_GeneralFamily):
     form: ``C_k = W_k / |W_k|^(1/d)``, ``lambda = sum_k |W_k|^(1/d) / n``)."""
 
     name = "EVV"
+    compiled_em = "EVV"
 
     @classmethod
     def _constrain(cls, models, w, nk):

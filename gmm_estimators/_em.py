@@ -45,7 +45,12 @@ from sklearn.utils.validation import (
 )
 
 from . import _kernels
-from ._covariance import _smallest_relative_eigenvalues
+from ._covariance import (
+    _COMPILED_MAX_FEATURES,
+    LOG_2PI,
+    _smallest_relative_eigenvalues,
+    compiled_em_kind,
+)
 from ._init import (
     HC_SORTED,
     INIT_METHODS,
@@ -706,11 +711,104 @@ def iterate_stacked(
     per_run = max(1, runs[0].model.row_width(K, blocks.d) * n)
     group = max(1, STACK_ELEMENTS // per_run)
     rows = _StackedRows(xa, sw, blocks.max_threads)
+    kind = _compiled_kind(runs[0].model, xa)
     for start in range(0, len(runs), group):
         part = runs[start : start + group]
+        if kind is not None and len(part) * K * n < THREAD_ELEMENTS:
+            errors[start : start + group] = _compiled_group(
+                part, kind, rows, total, scatter, reg_covar, tol, max_iter, relative
+            )
+            continue
         errors[start : start + group] = _iterate_group(
             part, rows, total, scatter, reg_covar, tol, max_iter, relative
         )
+    return errors
+
+
+def _compiled_kind(model, xa):
+    """The kind of the compiled EM loop (:func:`_kernels.em_runs`) for runs
+    of ``model``'s class on the block ``xa``, or None: numba installed,
+    float64 rows, at most :data:`_COMPILED_MAX_FEATURES` features and one of
+    scikit-learn's four models."""
+    if (
+        not _kernels.enabled()
+        or xa.dtype != np.float64
+        or model.n_features > _COMPILED_MAX_FEATURES
+    ):
+        return None
+    return compiled_em_kind(type(model))
+
+
+def _compiled_group(
+    runs, kind, rows, total, scatter, reg_covar, tol, max_iter, relative
+):
+    """:func:`_iterate_group` in one compiled call (:func:`_kernels.em_runs`):
+    each run to its end, as the numpy loop ends it, up to rounding.  A run
+    whose step fails there (a component collapses) goes on in the numpy
+    loop from where it was, which meets the failure again and says why."""
+    model = runs[0].model
+    cls, center = type(model), model.center
+    K, d = model.n_components, model.n_features
+    S = len(runs)
+    means = np.empty((S, K, d))
+    cov = np.empty((S, K, d, d))
+    for j, run in enumerate(runs):
+        run.converged = False
+        means[j] = run.model.means_centered
+        cov[j] = cls.dense_covariances(run.model.covariances, K, d)
+    weights = np.array([run.weights for run in runs], dtype=np.float64).reshape(S, K)
+    lower = np.array([run.lower_bound for run in runs], dtype=np.float64)
+    n_iter = np.array([run.n_iter for run in runs], dtype=np.int64)
+    sw = rows.sw
+    status, steps, hist = _kernels.em_runs(
+        np.ascontiguousarray(rows.xa[:, :-1]),
+        np.empty(0) if sw is None else np.ascontiguousarray(sw, dtype=np.float64),
+        kind,
+        means,
+        cov,
+        weights,
+        lower,
+        n_iter,
+        max_iter,
+        tol,
+        relative,
+        total,
+        reg_covar,
+        np.zeros((d, d)) if scatter is None else scatter,
+        10 * np.finfo(np.float64).eps,
+        LOG_2PI,
+    )
+    leftover = []
+    for j, run in enumerate(runs):
+        if steps[j]:
+            run.history.extend(hist[j, : steps[j]].tolist())
+            run.model = cls(
+                means[j] + center,
+                center,
+                covariances=cls.covariances_from_dense(cov[j]),
+                reg_covar=reg_covar,
+            )
+            run.weights = weights[j]
+            run.lower_bound = float(lower[j])
+            run.n_iter = int(n_iter[j])
+        if status[j] in (_kernels.EM_FAILED, _kernels.EM_UNSTARTED):
+            leftover.append(j)
+        else:
+            run.converged = bool(status[j] == _kernels.EM_CONVERGED)
+    errors = [None] * S
+    if leftover:
+        failed = _iterate_group(
+            [runs[j] for j in leftover],
+            rows,
+            total,
+            scatter,
+            reg_covar,
+            tol,
+            max_iter,
+            relative,
+        )
+        for j, error in zip(leftover, failed, strict=True):
+            errors[j] = error
     return errors
 
 

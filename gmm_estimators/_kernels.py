@@ -1488,3 +1488,485 @@ def feature_block(x, center, w, theta, log_w, quadratic, out, bounds=None, limit
         ibuf,
         ibuf.view(x.dtype),
     )
+
+
+#: The component models of :func:`em_runs`: one covariance each (``full``),
+#: one shared (``tied``), diagonal ones (``diag``) and single variances
+#: (``spherical``).
+EM_KINDS = {
+    "full": 0,
+    "tied": 1,
+    "diag": 2,
+    "spherical": 3,
+    "EII": 4,
+    "EEI": 5,
+    "EVI": 6,
+    "EEV": 7,
+    "EVV": 8,
+}
+
+
+#: The compiled :func:`_em_factor_impl` (set by :func:`_compiled_em_runs`).
+_em_factor_jit = None
+
+
+def _em_factor_impl(kind, cov, chol, half_logdet):
+    """Cholesky factors ``L_k`` of the covariances ``cov`` ``(K, d, d)`` (for
+    the diagonal kinds only their diagonals, square-rooted) and ``log det
+    L_k``; False where a covariance is not positive definite or a factor not
+    finite (the checks of ``_cholesky_factors`` and ``_diagonal_prec_chol``)."""
+    K, d = cov.shape[0], cov.shape[1]
+    for k in range(K):
+        if kind == 1 and k > 0:  # tied: the first component's factor
+            for j in range(d):
+                for c in range(d):
+                    chol[k, j, c] = chol[0, j, c]
+            half_logdet[k] = half_logdet[0]
+            continue
+        total = 0.0
+        for j in range(d):
+            if 2 <= kind <= 6:
+                v = cov[k, j, j]
+                if not (v > 0.0 and math.isfinite(v)):
+                    return False
+                root = math.sqrt(v)
+                chol[k, j, j] = root
+                total += math.log(root)
+                continue
+            v = cov[k, j, j]
+            for c in range(j):
+                v -= chol[k, j, c] * chol[k, j, c]
+            if not v > 0.0:
+                return False
+            root = math.sqrt(v)
+            if not math.isfinite(root):
+                return False
+            chol[k, j, j] = root
+            total += math.log(root)
+            for r in range(j + 1, d):
+                v = cov[k, r, j]
+                for c in range(j):
+                    v -= chol[k, r, c] * chol[k, j, c]
+                v /= root
+                if not math.isfinite(v):
+                    return False
+                chol[k, r, j] = v
+        half_logdet[k] = total
+    return True
+
+
+#: The compiled :func:`_em_stats_impl` (set by :func:`_compiled_em_runs`).
+_em_stats_jit = None
+
+
+def _em_stats_impl(kind, xt, e, inv, means, nk, s1, sc, r, y, rr):
+    """The statistics of :func:`em_runs`' E-step (compiled by numba, with
+    reassociation, so that its sums over the rows vectorise: this function
+    holds no exponential, whose rounding trick reassociation would undo):
+    counts ``nk``, first moments ``s1`` and, but for ``tied``, the scatter
+    ``sc`` around the previous ``means``, from the exponentials ``e`` ``(K,
+    n)`` and the rows' ``inv`` (their weights over their normalisers)."""
+    d, n = xt.shape
+    K = e.shape[0]
+    for k in range(K):
+        ek = e[k]
+        total_k = 0.0
+        for i in range(n):
+            v = ek[i] * inv[i]
+            r[i] = v
+            total_k += v
+        nk[k] = total_k
+        for j in range(d):
+            xj = xt[j]
+            yj = y[j]
+            rj = rr[j]
+            mu = means[k, j]
+            first = 0.0
+            for i in range(n):
+                first += r[i] * xj[i]
+                v = xj[i] - mu
+                yj[i] = v
+                rj[i] = r[i] * v
+            s1[k, j] = first
+        if kind == 1:
+            continue
+        full = kind == 0 or kind >= 7
+        for j in range(d):
+            rj = rr[j]
+            for c in range(j, d if full else j + 1):
+                yc = y[c]
+                v = 0.0
+                for i in range(n):
+                    v += rj[i] * yc[i]
+                sc[k, j, c] = v
+
+
+#: The compiled :func:`_em_constrain_impl` (set by :func:`_compiled_em_runs`).
+_em_constrain_jit = None
+
+
+def _em_constrain_impl(kind, cov, nk, nk_sum):
+    """The M-step constraints of mclust's closed-form models (compiled by
+    numba, for :func:`em_runs`), in place on each component's weighted
+    covariance ``cov`` ``(K, d, d)`` (``W_k / N_k`` around its new mean, the
+    diagonal kinds' off-diagonal zero), before ``reg_covar``: the
+    ``_constrain`` and ``m_step_stacked`` of
+    :class:`~gmm_estimators._covariance.EIICovariance` (4),
+    ``EEICovariance`` (5), ``EVICovariance`` (6), ``EEVCovariance`` (7) and
+    ``EVVCovariance`` (8), with their clipping of the diagonal scatters at
+    0 and NaN where a component has collapsed."""
+    K, d = cov.shape[0], cov.shape[1]
+    if kind == 4:
+        shared = 0.0
+        for k in range(K):
+            trace = 0.0
+            for j in range(d):
+                trace += cov[k, j, j]
+            shared += max(nk[k] * trace, 0.0)
+        shared /= nk_sum * d
+        for k in range(K):
+            for j in range(d):
+                cov[k, j, j] = shared
+    elif kind == 5:
+        for j in range(d):
+            shared = 0.0
+            for k in range(K):
+                shared += max(nk[k] * cov[k, j, j], 0.0)
+            shared /= nk_sum
+            for k in range(K):
+                cov[k, j, j] = shared
+    elif kind == 6:
+        g = np.empty(K)
+        volume = 0.0
+        for k in range(K):
+            total = 0.0
+            for j in range(d):
+                w = max(nk[k] * cov[k, j, j], 0.0)
+                cov[k, j, j] = w
+                total += np.log(w)
+            g[k] = np.exp(total / d)
+            volume += g[k]
+        volume /= nk_sum
+        for k in range(K):
+            for j in range(d):
+                cov[k, j, j] = volume * (cov[k, j, j] / g[k])
+    elif kind == 7:
+        values = np.zeros(d)
+        vectors = np.empty((K, d, d))
+        for k in range(K):
+            w = cov[k] * nk[k]
+            vals, vecs = np.linalg.eigh(w)
+            vectors[k] = vecs
+            for j in range(d):
+                values[j] += vals[j]
+        for j in range(d):
+            values[j] /= nk_sum
+        for k in range(K):
+            for a in range(d):
+                for b in range(d):
+                    v = 0.0
+                    for j in range(d):
+                        v += vectors[k, a, j] * values[j] * vectors[k, b, j]
+                    cov[k, a, b] = v
+    elif kind == 8:
+        g = np.empty(K)
+        volume = 0.0
+        for k in range(K):
+            sign, logdet = np.linalg.slogdet(cov[k] * nk[k])
+            g[k] = np.exp(logdet / d) if sign > 0 else np.nan
+            volume += g[k]
+        volume /= nk_sum
+        for k in range(K):
+            scale = volume * nk[k] / g[k]
+            for a in range(d):
+                for b in range(d):
+                    cov[k, a, b] = scale * cov[k, a, b]
+
+
+def _em_runs_impl(
+    xt,
+    w,
+    kind,
+    means,
+    cov,
+    weights,
+    lower,
+    n_iter,
+    max_iter,
+    tol,
+    relative,
+    total,
+    reg,
+    scatter,
+    eps,
+    log_2pi,
+    ec,
+    taylor,
+    ebits,
+    ibuf,
+    pw,
+    hist,
+    steps,
+    status,
+):
+    """The loops of :func:`em_runs` (compiled by numba).  The rows are
+    ``xt`` ``(d, n)``, a feature to a row of the array, so that every inner
+    loop runs along the rows and vectorises."""
+    d, n = xt.shape
+    S, K = weights.shape
+    weighted = w.shape[0] == n
+    chol = np.zeros((K, d, d))
+    new_chol = np.zeros((K, d, d))
+    half_logdet = np.empty(K)
+    new_half_logdet = np.empty(K)
+    log_w = np.empty(K)
+    lp = np.empty((K, n))
+    y = np.empty((d, n))
+    rr = np.empty((d, n))
+    r = np.empty(n)
+    top = np.empty(n)
+    tot = np.empty(n)
+    nk = np.empty(K)
+    s1 = np.empty((K, d))
+    sc = np.zeros((K, d, d))
+    new_means = np.empty((K, d))
+    new_cov = np.empty((K, d, d))
+    half_d_log_2pi = 0.5 * d * log_2pi
+    full = kind <= 1 or kind >= 7  # the others' covariances are diagonal
+    full_scatter = kind == 0 or kind >= 7
+    for s in range(S):
+        status[s] = 0
+        steps[s] = 0
+        if n_iter[s] >= max_iter:
+            continue
+        if not _em_factor_jit(kind, cov[s], chol, half_logdet):
+            status[s] = 2
+            continue
+        while True:
+            # the E-step: log-densities, component by component
+            for k in range(K):
+                log_w[k] = math.log(weights[s, k])
+                lk = lp[k]
+                const = -half_logdet[k] - half_d_log_2pi
+                for i in range(n):
+                    lk[i] = 0.0
+                for j in range(d):
+                    yj = y[j]
+                    xj = xt[j]
+                    mu = means[s, k, j]
+                    for i in range(n):
+                        yj[i] = xj[i] - mu
+                    if full:
+                        # the whitened residual: L_k y = x - mu_k
+                        for c in range(j):
+                            a = chol[k, j, c]
+                            yc = y[c]
+                            for i in range(n):
+                                yj[i] -= a * yc[i]
+                    inv = 1.0 / chol[k, j, j]
+                    for i in range(n):
+                        v = yj[i] * inv
+                        yj[i] = v
+                        lk[i] += v * v
+                for i in range(n):
+                    lk[i] = const - 0.5 * lk[i]
+            _exp_shifted_jit(lp, log_w, top, tot, ibuf, pw, n, ec, taylor, ebits)
+            ll = 0.0
+            if weighted:
+                for i in range(n):
+                    ll += w[i] * (top[i] + math.log(tot[i]))
+            else:
+                ll = _log_norms_jit(top, tot, n)
+            if not math.isfinite(ll):
+                status[s] = 1
+                break
+            for i in range(n):
+                tot[i] = 1.0 / tot[i]
+                if weighted:
+                    tot[i] *= w[i]
+            _em_stats_jit(kind, xt, lp, tot, means[s], nk, s1, sc, r, y, rr)
+            # the M-step
+            nk_sum = 0.0
+            for k in range(K):
+                nk[k] += eps
+                nk_sum += nk[k]
+                for j in range(d):
+                    new_means[k, j] = s1[k, j] / nk[k]
+            for k in range(K):
+                if kind == 1 and k > 0:
+                    for j in range(d):
+                        for c in range(d):
+                            new_cov[k, j, c] = new_cov[0, j, c]
+                    continue
+                for j in range(d):
+                    for c in range(j, d):
+                        if kind == 1:
+                            v = scatter[j, c]
+                            for q in range(K):
+                                v -= nk[q] * new_means[q, j] * new_means[q, c]
+                            v /= nk_sum
+                        elif full_scatter:
+                            dj = new_means[k, j] - means[s, k, j]
+                            dc = new_means[k, c] - means[s, k, c]
+                            v = sc[k, j, c] / nk[k] - dj * dc
+                        elif c == j:
+                            dj = new_means[k, j] - means[s, k, j]
+                            v = sc[k, j, j] / nk[k] - dj * dj
+                        else:
+                            v = 0.0
+                        new_cov[k, j, c] = v
+                        new_cov[k, c, j] = v
+                if kind == 3:
+                    v = 0.0
+                    for j in range(d):
+                        v += new_cov[k, j, j]
+                    v /= d
+                    for j in range(d):
+                        new_cov[k, j, j] = v
+            if kind >= 4:
+                _em_constrain_jit(kind, new_cov, nk, nk_sum)
+            for k in range(K):
+                for j in range(d):
+                    new_cov[k, j, j] += reg
+            if not _em_factor_jit(kind, new_cov, new_chol, new_half_logdet):
+                status[s] = 1
+                break
+            for k in range(K):
+                weights[s, k] = nk[k] / nk_sum
+                half_logdet[k] = new_half_logdet[k]
+                for j in range(d):
+                    means[s, k, j] = new_means[k, j]
+                    for c in range(d):
+                        cov[s, k, j, c] = new_cov[k, j, c]
+                        chol[k, j, c] = new_chol[k, j, c]
+            new_lower = ll / total
+            limit = tol
+            if relative:
+                limit = tol * min(1.0, abs(new_lower) + 1.0 / total)
+            converged = abs(new_lower - lower[s]) < limit
+            lower[s] = new_lower
+            n_iter[s] += 1
+            hist[s, steps[s]] = new_lower
+            steps[s] += 1
+            if converged:
+                status[s] = 3
+                break
+            if n_iter[s] >= max_iter:
+                break
+
+
+@functools.cache
+def _compiled_em_runs():
+    global _em_factor_jit, _em_stats_jit, _em_constrain_jit
+    _compiled_exp_shifted()
+    _em_factor_jit = _numba()(**_NUMPY_ERRORS)(_em_factor_impl)
+    _em_constrain_jit = _numba()(**_NUMPY_ERRORS)(_em_constrain_impl)
+    _em_stats_jit = _numba()(fastmath={"contract", "reassoc"}, **_NUMPY_ERRORS)(
+        _em_stats_impl
+    )
+    return _numba()(fastmath={"contract"}, **_NUMPY_ERRORS)(_em_runs_impl)
+
+
+#: What :func:`em_runs` says of each run: it ended (at ``max_iter``, or
+#: had no step left), its M-step failed or a row had no density (the run is
+#: as before that step), its start could not be factorised (untouched), or
+#: it converged.
+EM_ENDED, EM_FAILED, EM_UNSTARTED, EM_CONVERGED = 0, 1, 2, 3
+
+
+def em_runs(
+    x,
+    w,
+    kind,
+    means,
+    cov,
+    weights,
+    lower,
+    n_iter,
+    max_iter,
+    tol,
+    relative,
+    total,
+    reg_covar,
+    scatter,
+    eps,
+    log_2pi,
+):
+    """EM iterations of ``S`` runs of the scikit-learn models on small data,
+    each to its end, in one call: what the stacked runs' loop
+    (:func:`~gmm_estimators._em._iterate_group`) does for ``full``,
+    ``tied``, ``diag`` and ``spherical``, with the E-step's log-densities
+    from each component's whitened residuals and the statistics around the
+    previous means (numpy's path to rounding).  On small data an iteration
+    of that loop costs its number of numpy calls; here it costs its flops.
+
+    ``x`` ``(n, d)`` the rows less the centre (float64), ``w`` their weights
+    or an empty array; ``kind`` one of :data:`EM_KINDS`; the runs' centred
+    ``means`` ``(S, K, d)``, dense covariances ``cov`` ``(S, K, d, d)``,
+    ``weights`` ``(S, K)``, lower bounds ``lower`` and iteration counts
+    ``n_iter`` ``(S,)`` are updated in place.  Each run stops when its mean
+    lower bound changes by less than ``tol`` (with ``relative``, also
+    ``tol * (|lower| + 1 / total)``: :func:`~gmm_estimators._em.tol_limit`)
+    or at ``max_iter`` iterations in all; ``total`` is the rows' weight,
+    ``reg_covar`` is added to the covariances' diagonals, ``scatter``
+    ``(d, d)`` is the rows' weighted scatter (``tied``'s M-step), ``eps``
+    is added to each count.  Returns each run's status (:data:`EM_ENDED`,
+    ...), the number of steps it took and the lower bounds of those steps
+    ``(S, steps)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators._kernels import EM_CONVERGED, em_runs, enabled
+    >>> rng = np.random.RandomState(0)
+    >>> x = np.vstack([rng.normal(size=(50, 2)), rng.normal(size=(50, 2)) + 5])
+    >>> x -= x.mean(axis=0)
+    >>> means = np.array([[[-1.0, -1.0], [1.0, 1.0]]])
+    >>> cov = np.tile(np.eye(2), (1, 2, 1, 1))
+    >>> if enabled():
+    ...     status, steps, hist = em_runs(
+    ...         x, np.empty(0), 0, means, cov, np.full((1, 2), 0.5),
+    ...         np.full(1, -np.inf), np.zeros(1, dtype=np.int64), 100, 1e-6,
+    ...         False, 100.0, 1e-6, np.zeros((2, 2)), 1e-15, np.log(2 * np.pi))
+    ...     converged = bool(status[0] == EM_CONVERGED)
+    ... else:
+    ...     converged, means = True, np.array([[[-2.5, -2.5], [2.5, 2.5]]])
+    >>> converged, np.round(np.abs(means[0]), 0)
+    (True, array([[2., 2.],
+           [3., 3.]]))
+    """
+    S, K = weights.shape
+    start = int(np.min(n_iter)) if S else max_iter
+    hist = np.empty((S, max(max_iter - start, 0)))
+    steps = np.zeros(S, dtype=np.int64)
+    status = np.zeros(S, dtype=np.int64)
+    ec, taylor, first, bias, shift = _exp_constants(np.dtype(np.float64))
+    n = x.shape[0]
+    ibuf = np.empty(K * n, dtype=np.int64)
+    _compiled_em_runs()(
+        np.ascontiguousarray(x.T),
+        w,
+        int(kind),
+        means,
+        cov,
+        weights,
+        lower,
+        n_iter,
+        int(max_iter),
+        float(tol),
+        bool(relative),
+        float(total),
+        float(reg_covar),
+        np.ascontiguousarray(scatter, dtype=np.float64),
+        float(eps),
+        float(log_2pi),
+        ec,
+        taylor,
+        np.array([bias, shift, first], dtype=np.int64),
+        ibuf,
+        ibuf.view(np.float64),
+        hist,
+        steps,
+        status,
+    )
+    return status, steps, hist

@@ -431,3 +431,92 @@ def test_common_orientation_is_numpys(monkeypatch, name, d):
         expected = cls._constrain(None, w, nk)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+def _stacked_runs(covariance_type, weighted, far=False):
+    """Runs of EM from several starts on iris (one start with a component
+    far from every row, whose M-step must fail with ``reg_covar=0``), and
+    what :func:`iterate_stacked` needs to advance them."""
+    from sklearn.datasets import load_iris
+
+    from gmm_estimators._covariance import COVARIANCE_MODELS
+    from gmm_estimators._em import _Run, fit_blocks
+
+    X = load_iris().data
+    rng = np.random.RandomState(0)
+    sw = rng.uniform(0.5, 2.0, len(X)) if weighted else None
+    cls = COVARIANCE_MODELS[covariance_type]
+    blocks, scatter = fit_blocks(X, sw, cls, cls.row_width(3, X.shape[1]))
+    runs = []
+    for seed in range(4):
+        means = X[np.random.RandomState(seed).choice(len(X), 3, replace=False)]
+        if far and seed == 2:
+            means = means.copy()
+            means[0] = 1e3
+        dense = np.tile(np.cov(X.T) / 4, (3, 1, 1))
+        if covariance_type in ("diag", "EEI", "EVI"):
+            dense = dense * np.eye(4)
+        if covariance_type in ("spherical", "EII"):
+            dense = np.tile(np.eye(4) * np.trace(dense[0]) / 4, (3, 1, 1))
+        model = cls(means, blocks.center, covariances=cls.covariances_from_dense(dense))
+        runs.append(_Run(model, np.full(3, 1 / 3), -np.inf))
+    return runs, blocks, sw, scatter
+
+
+@pytest.mark.parametrize(
+    "covariance_type",
+    ["full", "tied", "diag", "spherical", "EII", "EEI", "EVI", "EEV", "EVV"],
+)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("far", [False, True])
+def test_compiled_em_runs_equal_numpys_loop(
+    covariance_type, weighted, far, monkeypatch
+):
+    # The compiled loop (em_runs) advances each stacked run as numpy's loop
+    # (_iterate_group) does: the same steps, lower bounds to rounding (1e-12
+    # relative; 4e-16 measured), parameters to 1e-9, and where a component
+    # collapses (a start with a component far from every row, no
+    # regularisation), the same run fails with the same error.
+    from gmm_estimators import _em
+
+    results = []
+    for compiled in (True, False):
+        calls = []
+        with monkeypatch.context() as m:
+            if compiled:
+                group = _em._compiled_group
+
+                def counted(*args, _calls=calls, _group=group, **kwargs):
+                    _calls.append(1)
+                    return _group(*args, **kwargs)
+
+                m.setattr(_em, "_compiled_group", counted)
+            else:
+                m.setattr(_em, "_compiled_kind", lambda model, xa: None)
+            runs, blocks, sw, scatter = _stacked_runs(covariance_type, weighted, far)
+            reg = 0.0 if far else 1e-6
+            with np.errstate(all="ignore"):
+                errors = _em.iterate_stacked(
+                    runs, blocks, sw, scatter, reg, 1e-8, 500, relative=True
+                )
+        assert bool(calls) == compiled
+        results.append((runs, errors))
+    (a, errors_a), (b, errors_b) = results
+    assert [type(e) for e in errors_a] == [type(e) for e in errors_b]
+    assert [str(e) for e in errors_a] == [str(e) for e in errors_b]
+    if far and covariance_type not in ("tied", "EII", "EEI", "EEV"):  # (shared)
+        assert isinstance(errors_a[2], ValueError)
+    for run_a, run_b, error in zip(a, b, errors_a, strict=True):
+        if error is not None:
+            continue
+        assert run_a.n_iter == run_b.n_iter > 5
+        assert run_a.converged == run_b.converged
+        np.testing.assert_allclose(run_a.history, run_b.history, rtol=1e-12)
+        assert run_a.lower_bound == pytest.approx(run_b.lower_bound, rel=1e-12)
+        np.testing.assert_allclose(run_a.weights, run_b.weights, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            run_a.model.means, run_b.model.means, rtol=1e-9, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            run_a.model.covariances, run_b.model.covariances, rtol=1e-9, atol=1e-12
+        )
