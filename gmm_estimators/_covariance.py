@@ -1594,6 +1594,7 @@ class VEICovariance(_DiagonalFamily):
     """
 
     name = "VEI"
+    compiled_em = "VEI"
 
     @classmethod
     def _constrain(cls, models, w, nk):
@@ -1721,6 +1722,7 @@ class VEECovariance(_GeneralFamily):
     """
 
     name = "VEE"
+    compiled_em = "VEE"
 
     @classmethod
     def _constrain(cls, models, w, nk):
@@ -1778,6 +1780,7 @@ class VEVCovariance(_GeneralFamily):
     """
 
     name = "VEV"
+    compiled_em = "VEV"
 
     @classmethod
     def _constrain(cls, models, w, nk):
@@ -1995,6 +1998,7 @@ class EVECovariance(_CommonOrientation):
     """EVE: ``lambda D A_k D^T``: one volume and orientation, own shapes."""
 
     name = "EVE"
+    compiled_em = "EVE"
 
     @staticmethod
     def _volumes(g, nk):
@@ -2005,6 +2009,7 @@ class VVECovariance(_CommonOrientation):
     """VVE: ``lambda_k D A_k D^T``: one orientation, own volumes and shapes."""
 
     name = "VVE"
+    compiled_em = "VVE"
 
     @staticmethod
     def _volumes(g, nk):
@@ -2149,9 +2154,13 @@ class _MclustPath:
 class _EVEMclustPath(_MclustPath, EVECovariance):
     """EVE with mclust's M-step (:class:`_MclustPath`)."""
 
+    compiled_em = "EVE-mclust"
+
 
 class _VVEMclustPath(_MclustPath, VVECovariance):
     """VVE with mclust's M-step (:class:`_MclustPath`)."""
+
+    compiled_em = "VVE-mclust"
 
 
 EVECovariance.mclust_path = _EVEMclustPath

@@ -47,7 +47,17 @@ from sklearn.utils.validation import (
 from . import _kernels
 from ._covariance import (
     _COMPILED_MAX_FEATURES,
+    _FLAT_TURN,
+    _START_TIE,
     LOG_2PI,
+    M_STEP_MAX_ITER,
+    M_STEP_TOL,
+    MM_MAX_ITER,
+    MM_SINGULAR,
+    MM_TOL,
+    ORIENTATION_SWEEPS,
+    ORIENTATION_TOL,
+    VOLUME_STEPS,
     _smallest_relative_eigenvalues,
     compiled_em_kind,
 )
@@ -711,7 +721,7 @@ def iterate_stacked(
     per_run = max(1, runs[0].model.row_width(K, blocks.d) * n)
     group = max(1, STACK_ELEMENTS // per_run)
     rows = _StackedRows(xa, sw, blocks.max_threads)
-    kind = _compiled_kind(runs[0].model, xa)
+    kind = _compiled_kind(runs[0].model, xa.dtype)
     for start in range(0, len(runs), group):
         part = runs[start : start + group]
         if kind is not None and len(part) * K * n < THREAD_ELEMENTS:
@@ -725,15 +735,16 @@ def iterate_stacked(
     return errors
 
 
-def _compiled_kind(model, xa):
+def _compiled_kind(model, dtype):
     """The kind of the compiled EM loop (:func:`_kernels.em_runs`) for runs
-    of ``model``'s class on the block ``xa``, or None: numba installed,
-    float64 rows, at most :data:`_COMPILED_MAX_FEATURES` features and one of
-    scikit-learn's four models."""
+    of ``model``'s class on rows of ``dtype``, or None: numba installed,
+    float64 rows, at most :data:`_COMPILED_MAX_FEATURES` features and a
+    class the loop knows (:func:`compiled_em_kind`)."""
     if (
         not _kernels.enabled()
-        or xa.dtype != np.float64
+        or dtype != np.float64
         or model.n_features > _COMPILED_MAX_FEATURES
+        or model.__dict__.get("_reference")
     ):
         return None
     return compiled_em_kind(type(model))
@@ -759,6 +770,22 @@ def _compiled_group(
     weights = np.array([run.weights for run in runs], dtype=np.float64).reshape(S, K)
     lower = np.array([run.lower_bound for run in runs], dtype=np.float64)
     n_iter = np.array([run.n_iter for run in runs], dtype=np.int64)
+    # the common orientation of EVE and VVE that the previous M-step found
+    # (and the shapes of mclust's M-step for them, which it keeps too)
+    orientation = np.zeros((S, d, d))
+    has_orientation = np.zeros(S, dtype=bool)
+    mm_shapes = np.ones((S, K, d))
+    mclust_path = kind >= _kernels.EM_KINDS["EVE-mclust"]
+    for j, run in enumerate(runs):
+        previous = getattr(run.model, "_orientation", None)
+        shapes = getattr(run.model, "_mm_shapes", None)
+        if mclust_path and (previous is None or shapes is None):
+            continue  # (mclust's M-step then starts from the identity)
+        if previous is not None and np.shape(previous) == (d, d):
+            orientation[j] = previous
+            has_orientation[j] = True
+            if mclust_path:
+                mm_shapes[j] = shapes
     sw = rows.sw
     status, steps, hist = _kernels.em_runs(
         np.ascontiguousarray(rows.xa[:, :-1]),
@@ -777,6 +804,12 @@ def _compiled_group(
         np.zeros((d, d)) if scatter is None else scatter,
         10 * np.finfo(np.float64).eps,
         LOG_2PI,
+        orientation,
+        has_orientation,
+        mm_shapes,
+        (M_STEP_TOL, M_STEP_MAX_ITER, VOLUME_STEPS),
+        (ORIENTATION_SWEEPS, ORIENTATION_TOL, _FLAT_TURN, _START_TIE),
+        (MM_TOL, MM_MAX_ITER, MM_SINGULAR),
     )
     leftover = []
     for j, run in enumerate(runs):
@@ -788,6 +821,10 @@ def _compiled_group(
                 covariances=cls.covariances_from_dense(cov[j]),
                 reg_covar=reg_covar,
             )
+            if has_orientation[j]:
+                run.model._orientation = orientation[j]
+                if mclust_path:
+                    run.model._mm_shapes = mm_shapes[j]
             run.weights = weights[j]
             run.lower_bound = float(lower[j])
             run.n_iter = int(n_iter[j])
@@ -2246,6 +2283,26 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         total = _total(blocks, sample_weight)
         if self._accelerated(run.model, tol):
             _Squarem(self, run, blocks, sample_weight, scatter, tol, max_iter).iterate()
+            return
+        if (
+            self.verbose == 0
+            and stackable(run.model, blocks)
+            and run.model.n_components * blocks.n < THREAD_ELEMENTS
+            and _compiled_kind(run.model, blocks.X.dtype) is not None
+        ):
+            # small data: the compiled loop, as the stacked runs'
+            (error,) = iterate_stacked(
+                [run],
+                blocks,
+                sample_weight,
+                scatter,
+                self._reg_covar(),
+                tol,
+                max_iter,
+                relative,
+            )
+            if error is not None:
+                raise error
             return
         while run.n_iter < max_iter:
             prev = run.lower_bound

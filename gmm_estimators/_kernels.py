@@ -1503,6 +1503,13 @@ EM_KINDS = {
     "EVI": 6,
     "EEV": 7,
     "EVV": 8,
+    "VEI": 9,
+    "VEV": 10,
+    "VEE": 11,
+    "EVE": 12,
+    "VVE": 13,
+    "EVE-mclust": 14,
+    "VVE-mclust": 15,
 }
 
 
@@ -1525,7 +1532,7 @@ def _em_factor_impl(kind, cov, chol, half_logdet):
             continue
         total = 0.0
         for j in range(d):
-            if 2 <= kind <= 6:
+            if 2 <= kind <= 6 or kind == 9:
                 v = cov[k, j, j]
                 if not (v > 0.0 and math.isfinite(v)):
                     return False
@@ -1590,7 +1597,7 @@ def _em_stats_impl(kind, xt, e, inv, means, nk, s1, sc, r, y, rr):
             s1[k, j] = first
         if kind == 1:
             continue
-        full = kind == 0 or kind >= 7
+        full = kind == 0 or (kind >= 7 and kind != 9)
         for j in range(d):
             rj = rr[j]
             for c in range(j, d if full else j + 1):
@@ -1601,11 +1608,87 @@ def _em_stats_impl(kind, xt, e, inv, means, nk, s1, sc, r, y, rr):
                 sc[k, j, c] = v
 
 
-#: The compiled :func:`_em_constrain_impl` (set by :func:`_compiled_em_runs`).
+#: The compiled :func:`_em_constrain_impl` and the kernels it calls (set by
+#: :func:`_compiled_em_runs`).
 _em_constrain_jit = None
+_common_shape_jit = _common_matrix_jit = _common_orientation_jit = None
+_mclust_mm_jit = None
+_em_start_volumes_jit = _em_descending_eigh_jit = _em_orientation_score_jit = None
 
 
-def _em_constrain_impl(kind, cov, nk, nk_sum):
+def _em_start_volumes_impl(
+    prev_half_logdet, trace, nk, d, volume_steps, max_iter, lam0
+):
+    """``_start_volumes`` of one run (compiled by numba, for
+    :func:`_em_constrain_impl`): the previous covariances' volumes ``|Sigma_k|
+    ^(1/d)`` and ``volume_steps`` steps where all are usable, else ``tr W_k
+    / (N_k d)`` and ``max_iter`` steps; returns the steps."""
+    K = nk.shape[0]
+    usable = True
+    for k in range(K):
+        v = np.exp(2.0 * prev_half_logdet[k] / d)
+        lam0[0, k] = v
+        if not (np.isfinite(v) and v > 0.0):
+            usable = False
+    if usable:
+        return volume_steps
+    for k in range(K):
+        lam0[0, k] = trace[k] / (nk[k] * d)
+    return max_iter
+
+
+def _em_descending_eigh_impl(w):
+    """Eigenvalues (descending) and eigenvectors of a symmetric matrix, as
+    ``_descending_eigh``."""
+    values, vectors = np.linalg.eigh(w)
+    return values[::-1].copy(), np.ascontiguousarray(vectors[:, ::-1])
+
+
+def _em_orientation_score_impl(D, w, nk, equal_volume):
+    """``_given_orientation``'s objective at the orientation ``D`` (inf
+    where it is not finite)."""
+    K, d = w.shape[0], w.shape[1]
+    g = np.empty(K)
+    for k in range(K):
+        log_g = 0.0
+        for j in range(d):
+            v = 0.0
+            for a in range(d):
+                for b in range(d):
+                    v += D[a, j] * w[k, a, b] * D[b, j]
+            log_g += np.log(v)
+        g[k] = np.exp(log_g / d)
+    total_g = 0.0
+    total_n = 0.0
+    for k in range(K):
+        total_g += g[k]
+        total_n += nk[k]
+    value = 0.0
+    spread = 0.0
+    for k in range(K):
+        lam = total_g / total_n if equal_volume else g[k] / nk[k]
+        value += nk[k] * d * np.log(lam)
+        spread += g[k] / lam
+    value += d * spread
+    return value if np.isfinite(value) else np.inf
+
+
+def _em_constrain_impl(
+    kind,
+    cov,
+    nk,
+    nk_sum,
+    prev_cov,
+    prev_half_logdet,
+    orient,
+    has_orientation,
+    mm_shapes,
+    fopts,
+    iopts,
+    pair_i,
+    pair_j,
+    starts,
+):
     """The M-step constraints of mclust's closed-form models (compiled by
     numba, for :func:`em_runs`), in place on each component's weighted
     covariance ``cov`` ``(K, d, d)`` (``W_k / N_k`` around its new mean, the
@@ -1681,6 +1764,162 @@ def _em_constrain_impl(kind, cov, nk, nk_sum):
             for a in range(d):
                 for b in range(d):
                     cov[k, a, b] = scale * cov[k, a, b]
+    elif kind <= 11:
+        tol, max_iter, volume_steps = fopts[0], iopts[0], iopts[1]
+        nk1 = nk.reshape((1, K))
+        lam0 = np.empty((1, K))
+        lam = np.empty((1, K))
+        trace = np.zeros(K)
+        steps = np.empty(1, np.int64)
+        if kind == 11:  # VEE
+            w = np.empty((1, K, d, d))
+            for k in range(K):
+                for a in range(d):
+                    for b in range(d):
+                        w[0, k, a, b] = cov[k, a, b] * nk[k]
+                    trace[k] += w[0, k, a, a]
+            steps[0] = _em_start_volumes_jit(
+                prev_half_logdet, trace, nk, d, volume_steps, max_iter, lam0
+            )
+            c = np.empty((1, d, d))
+            _common_matrix_jit(w, nk1, lam0, steps, tol, max_iter, lam, c)
+            for k in range(K):
+                for a in range(d):
+                    for b in range(d):
+                        cov[k, a, b] = lam[0, k] * c[0, a, b]
+            return True
+        values = np.empty((1, K, d))
+        vectors = np.empty((K, d, d))
+        for k in range(K):
+            if kind == 9:  # VEI: the diagonal scatters
+                for j in range(d):
+                    values[0, k, j] = max(nk[k] * cov[k, j, j], 0.0)
+            else:  # VEV: the scatters' eigenvalues
+                vals, vecs = _em_descending_eigh_jit(cov[k] * nk[k])
+                vectors[k] = vecs
+                for j in range(d):
+                    values[0, k, j] = max(vals[j], 0.0)
+            for j in range(d):
+                trace[k] += values[0, k, j]
+        steps[0] = _em_start_volumes_jit(
+            prev_half_logdet, trace, nk, d, volume_steps, max_iter, lam0
+        )
+        shape = np.empty((1, d))
+        _common_shape_jit(values, nk1, lam0, steps, tol, max_iter, lam, shape)
+        for k in range(K):
+            if kind == 9:
+                for j in range(d):
+                    cov[k, j, j] = lam[0, k] * shape[0, j]
+                continue
+            for a in range(d):
+                for b in range(d):
+                    v = 0.0
+                    for j in range(d):
+                        v += (
+                            vectors[k, a, j]
+                            * (lam[0, k] * shape[0, j])
+                            * vectors[k, b, j]
+                        )
+                    cov[k, a, b] = v
+    elif kind >= 14:  # EVE, VVE with mclust's M-step
+        equal_volume = kind == 14
+        u = np.empty((K, d, d))
+        for k in range(K):
+            for a in range(d):
+                for b in range(d):
+                    u[k, a, b] = cov[k, a, b] * nk[k]
+        if has_orientation:
+            o = np.ascontiguousarray(orient[0].T)
+            shapes = mm_shapes.copy()
+        else:
+            o = np.eye(d)
+            shapes = np.ones((K, d))
+        status, o, shapes, volumes, objective = _mclust_mm_jit(
+            u, nk, o, shapes, equal_volume, fopts[4], iopts[3], fopts[5]
+        )
+        if status != 0:
+            return False
+        if equal_volume:
+            for k in range(K):
+                volumes[k] = objective / (nk_sum * d)
+        for a in range(d):
+            for b in range(d):
+                orient[0, a, b] = o[b, a]
+        for k in range(K):
+            for j in range(d):
+                mm_shapes[k, j] = shapes[k, j]
+            for a in range(d):
+                for b in range(d):
+                    v = 0.0
+                    for j in range(d):
+                        v += o[j, a] * (volumes[k] * shapes[k, j]) * o[j, b]
+                    cov[k, a, b] = v
+    else:  # EVE, VVE
+        equal_volume = kind == 12
+        w = np.empty((1, K, d, d))
+        pooled = np.zeros((d, d))
+        own = np.zeros((d, d))
+        own_usable = True
+        for k in range(K):
+            for a in range(d):
+                for b in range(d):
+                    v = cov[k, a, b] * nk[k]
+                    w[0, k, a, b] = v
+                    pooled[a, b] += v
+                    p = prev_cov[k, a, b]
+                    own[a, b] += p
+                    if not np.isfinite(p):
+                        own_usable = False
+        if not own_usable:
+            own = np.eye(d)
+        candidates = np.empty((3, d, d))
+        candidates[0] = _em_descending_eigh_jit(pooled)[1]
+        candidates[1] = _em_descending_eigh_jit(own)[1]
+        candidates[2] = orient[0] if has_orientation else np.eye(d)
+        scores = np.empty(3)
+        for c in range(3):
+            scores[c] = _em_orientation_score_jit(candidates[c], w[0], nk, equal_volume)
+        if not own_usable:
+            scores[1] = np.inf
+        if not has_orientation:
+            scores[2] = np.inf
+        top = min(scores[0], min(scores[1], scores[2]))
+        best = 0
+        for c in range(2, -1, -1):  # the previous first, then the model's own
+            if scores[c] <= top + fopts[3] * abs(top):
+                best = c
+                break
+        orient[0] = candidates[best]
+        lam = np.empty((1, K))
+        e = np.empty((1, K, d))
+        g = np.empty((1, K))
+        _common_orientation_jit(
+            w,
+            nk.reshape((1, K)),
+            orient,
+            equal_volume,
+            iopts[2],
+            fopts[1],
+            fopts[2],
+            pair_i,
+            pair_j,
+            starts,
+            lam,
+            e,
+            g,
+        )
+        for k in range(K):
+            for a in range(d):
+                for b in range(d):
+                    v = 0.0
+                    for j in range(d):
+                        v += (
+                            orient[0, a, j]
+                            * (lam[0, k] * (e[0, k, j] / g[0, k]))
+                            * orient[0, b, j]
+                        )
+                    cov[k, a, b] = v
+    return True
 
 
 def _em_runs_impl(
@@ -1705,6 +1944,14 @@ def _em_runs_impl(
     ebits,
     ibuf,
     pw,
+    orientation,
+    has_orientation,
+    mm_shapes,
+    fopts,
+    iopts,
+    pair_i,
+    pair_j,
+    starts,
     hist,
     steps,
     status,
@@ -1731,9 +1978,11 @@ def _em_runs_impl(
     sc = np.zeros((K, d, d))
     new_means = np.empty((K, d))
     new_cov = np.empty((K, d, d))
+    orient = np.empty((1, d, d))
     half_d_log_2pi = 0.5 * d * log_2pi
-    full = kind <= 1 or kind >= 7  # the others' covariances are diagonal
-    full_scatter = kind == 0 or kind >= 7
+    # the others' covariances are diagonal
+    full = kind <= 1 or (kind >= 7 and kind != 9)
+    full_scatter = full and kind != 1
     for s in range(S):
         status[s] = 0
         steps[s] = 0
@@ -1824,13 +2073,37 @@ def _em_runs_impl(
                     for j in range(d):
                         new_cov[k, j, j] = v
             if kind >= 4:
-                _em_constrain_jit(kind, new_cov, nk, nk_sum)
+                orient[0] = orientation[s]
+                shapes_s = mm_shapes[s].copy()
+                if not _em_constrain_jit(
+                    kind,
+                    new_cov,
+                    nk,
+                    nk_sum,
+                    cov[s],
+                    half_logdet,
+                    orient,
+                    has_orientation[s],
+                    shapes_s,
+                    fopts,
+                    iopts,
+                    pair_i,
+                    pair_j,
+                    starts,
+                ):
+                    status[s] = 1
+                    break
             for k in range(K):
                 for j in range(d):
                     new_cov[k, j, j] += reg
             if not _em_factor_jit(kind, new_cov, new_chol, new_half_logdet):
                 status[s] = 1
                 break
+            if kind >= 12:
+                orientation[s] = orient[0]
+                has_orientation[s] = True
+                if kind >= 14:
+                    mm_shapes[s] = shapes_s
             for k in range(K):
                 weights[s, k] = nk[k] / nk_sum
                 half_logdet[k] = new_half_logdet[k]
@@ -1858,9 +2131,20 @@ def _em_runs_impl(
 @functools.cache
 def _compiled_em_runs():
     global _em_factor_jit, _em_stats_jit, _em_constrain_jit
+    global _common_shape_jit, _common_matrix_jit, _common_orientation_jit
+    global _mclust_mm_jit
+    global _em_start_volumes_jit, _em_descending_eigh_jit, _em_orientation_score_jit
     _compiled_exp_shifted()
-    _em_factor_jit = _numba()(**_NUMPY_ERRORS)(_em_factor_impl)
-    _em_constrain_jit = _numba()(**_NUMPY_ERRORS)(_em_constrain_impl)
+    jit = _numba()(**_NUMPY_ERRORS)
+    _common_shape_jit = _compiled_common_shape()
+    _common_matrix_jit = _compiled_common_matrix()
+    _common_orientation_jit = _compiled_common_orientation()
+    _mclust_mm_jit = _compiled_mclust_mm()
+    _em_start_volumes_jit = jit(_em_start_volumes_impl)
+    _em_descending_eigh_jit = jit(_em_descending_eigh_impl)
+    _em_orientation_score_jit = jit(_em_orientation_score_impl)
+    _em_factor_jit = jit(_em_factor_impl)
+    _em_constrain_jit = jit(_em_constrain_impl)
     _em_stats_jit = _numba()(fastmath={"contract", "reassoc"}, **_NUMPY_ERRORS)(
         _em_stats_impl
     )
@@ -1891,6 +2175,12 @@ def em_runs(
     scatter,
     eps,
     log_2pi,
+    orientation=None,
+    has_orientation=None,
+    mm_shapes=None,
+    inner=(1e-12, 1000, 5),
+    rotations=(3, 1e-10, 1e-12, 1e-10),
+    mm=(1.4901161193847656e-08, 1000, 1.4901161193847656e-08),
 ):
     """EM iterations of ``S`` runs of the scikit-learn models on small data,
     each to its end, in one call: what the stacked runs' loop
@@ -1931,11 +2221,20 @@ def em_runs(
     ...     converged = bool(status[0] == EM_CONVERGED)
     ... else:
     ...     converged, means = True, np.array([[[-2.5, -2.5], [2.5, 2.5]]])
-    >>> converged, np.round(np.abs(means[0]), 0)
-    (True, array([[2., 2.],
-           [3., 3.]]))
+    >>> converged, np.round(np.abs(means[0]), 1)
+    (True, array([[2.5, 2.5],
+           [2.5, 2.5]]))
     """
     S, K = weights.shape
+    d = means.shape[-1]
+    if orientation is None:
+        orientation = np.zeros((S, d, d))
+        has_orientation = np.zeros(S, dtype=np.bool_)
+    if mm_shapes is None:
+        mm_shapes = np.ones((S, K, d))
+    pair_i, pair_j, starts = _flat_rounds(d)
+    fopts = np.array([inner[0], rotations[1], rotations[2], rotations[3], mm[0], mm[2]])
+    iopts = np.array([inner[1], inner[2], rotations[0], mm[1]], dtype=np.int64)
     start = int(np.min(n_iter)) if S else max_iter
     hist = np.empty((S, max(max_iter - start, 0)))
     steps = np.zeros(S, dtype=np.int64)
@@ -1965,6 +2264,14 @@ def em_runs(
         np.array([bias, shift, first], dtype=np.int64),
         ibuf,
         ibuf.view(np.float64),
+        orientation,
+        has_orientation,
+        mm_shapes,
+        fopts,
+        iopts,
+        pair_i,
+        pair_j,
+        starts,
         hist,
         steps,
         status,

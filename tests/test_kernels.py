@@ -445,7 +445,10 @@ def _stacked_runs(covariance_type, weighted, far=False):
     X = load_iris().data
     rng = np.random.RandomState(0)
     sw = rng.uniform(0.5, 2.0, len(X)) if weighted else None
-    cls = COVARIANCE_MODELS[covariance_type]
+    name, _, path = covariance_type.partition("-")
+    cls = COVARIANCE_MODELS[name]
+    if path:  # EVE and VVE with mclust's M-step
+        cls = cls.mclust_path
     blocks, scatter = fit_blocks(X, sw, cls, cls.row_width(3, X.shape[1]))
     runs = []
     for seed in range(4):
@@ -454,7 +457,7 @@ def _stacked_runs(covariance_type, weighted, far=False):
             means = means.copy()
             means[0] = 1e3
         dense = np.tile(np.cov(X.T) / 4, (3, 1, 1))
-        if covariance_type in ("diag", "EEI", "EVI"):
+        if covariance_type in ("diag", "EEI", "EVI", "VEI"):
             dense = dense * np.eye(4)
         if covariance_type in ("spherical", "EII"):
             dense = np.tile(np.eye(4) * np.trace(dense[0]) / 4, (3, 1, 1))
@@ -465,7 +468,8 @@ def _stacked_runs(covariance_type, weighted, far=False):
 
 @pytest.mark.parametrize(
     "covariance_type",
-    ["full", "tied", "diag", "spherical", "EII", "EEI", "EVI", "EEV", "EVV"],
+    ["full", "tied", "diag", "spherical", "EII", "EEI", "EVI", "EEV", "EVV"]
+    + ["VEI", "VEV", "VEE", "EVE", "VVE", "EVE-mclust", "VVE-mclust"],
 )
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("far", [False, True])
@@ -492,7 +496,7 @@ def test_compiled_em_runs_equal_numpys_loop(
 
                 m.setattr(_em, "_compiled_group", counted)
             else:
-                m.setattr(_em, "_compiled_kind", lambda model, xa: None)
+                m.setattr(_em, "_compiled_kind", lambda model, dtype: None)
             runs, blocks, sw, scatter = _stacked_runs(covariance_type, weighted, far)
             reg = 0.0 if far else 1e-6
             with np.errstate(all="ignore"):
@@ -506,13 +510,19 @@ def test_compiled_em_runs_equal_numpys_loop(
     assert [str(e) for e in errors_a] == [str(e) for e in errors_b]
     if far and covariance_type not in ("tied", "EII", "EEI", "EEV"):  # (shared)
         assert isinstance(errors_a[2], ValueError)
+    # The inner iterations of VEI, VEV, VEE, EVE and VVE stop short of their
+    # limit inside EM (a generalised EM step), so the rounding of where they
+    # start carries into the next step; where a component shrinks fast it
+    # grows to 8e-11 (VEV and VVE, measured), elsewhere 1e-15.
+    iterative = covariance_type[:3] in ("VEI", "VEV", "VEE", "EVE", "VVE")
+    rtol = 1e-9 if iterative else 1e-12
     for run_a, run_b, error in zip(a, b, errors_a, strict=True):
         if error is not None:
             continue
         assert run_a.n_iter == run_b.n_iter > 5
         assert run_a.converged == run_b.converged
-        np.testing.assert_allclose(run_a.history, run_b.history, rtol=1e-12)
-        assert run_a.lower_bound == pytest.approx(run_b.lower_bound, rel=1e-12)
+        np.testing.assert_allclose(run_a.history, run_b.history, rtol=rtol)
+        assert run_a.lower_bound == pytest.approx(run_b.lower_bound, rel=rtol)
         np.testing.assert_allclose(run_a.weights, run_b.weights, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(
             run_a.model.means, run_b.model.means, rtol=1e-9, atol=1e-12
