@@ -724,7 +724,7 @@ def iterate_stacked(
     kind = _compiled_kind(runs[0].model, xa.dtype)
     for start in range(0, len(runs), group):
         part = runs[start : start + group]
-        if kind is not None and len(part) * K * n < THREAD_ELEMENTS:
+        if kind is not None and _compiled_pays(len(part), K, n, blocks.d):
             errors[start : start + group] = _compiled_group(
                 part, kind, rows, total, scatter, reg_covar, tol, max_iter, relative
             )
@@ -735,11 +735,45 @@ def iterate_stacked(
     return errors
 
 
+#: The compiled EM loop runs ``S`` runs of ``K`` components on ``n`` rows of
+#: ``d`` features where ``S K n (d + 1)^2`` is at most this (and ``S K n``
+#: below :data:`THREAD_ELEMENTS`, where numpy's stacked E-step stays on one
+#: thread): its flops grow with ``d^2`` along the rows where numpy's loop
+#: runs BLAS products, whose fixed cost the loop saves on small data.  One
+#: run of 60 iterations (2 cores, AMD EPYC), numpy's time over the loop's:
+#: VEV with d = 12, n = 2000, K = 9 (3.0e6) 1.09, at n = 4000, K = 5 (3.4e6)
+#: 0.84; EII with d = 12, n = 2000, K = 9 (3.0e6) 0.89; VEV with d = 16,
+#: n = 2000, K = 9 (5.2e6) 0.75; EEV with d = 16, n = 1000, K = 9 (2.6e6)
+#: 1.16; EVE with d = 8, n = 2000, K = 5 (0.8e6) 2.3.  Stacked runs pay
+#: numpy's calls once a group, but also its batched M-steps' (the
+#: fourteen-model search on the wine data, whose groups of thirteen starts
+#: reach 4e6: 7.4 s with the loop, 10.7 s without).
+COMPILED_EM_WORK = 4_000_000
+
+
+def _compiled_pays(n_runs, n_components, n_rows, n_features):
+    """Whether the compiled EM loop runs these runs (:data:`COMPILED_EM_WORK`)."""
+    size = n_runs * n_components * n_rows
+    return size < THREAD_ELEMENTS and size * (n_features + 1) ** 2 <= COMPILED_EM_WORK
+
+
+#: Whether scikit-learn's four models (full, tied, diag, spherical) take the
+#: compiled EM loop too.  Off: the loop is one function with every model's
+#: M-step, whose first compilation after an install takes about 35 s (24 s
+#: for the loop, 11 s for the inner kernels it shares), and the four alone
+#: (the demo's search, any search or fit over them) would pay it for a
+#: gain of 0.4-0.9 s a search (faithful over the four types: 0.60 s with
+#: it, 1.5 s without); mclust's other ten models pay it once where their
+#: numpy loop cost seconds.  The loop computes them (tested).
+COMPILED_EM_SKLEARN = False
+
+
 def _compiled_kind(model, dtype):
     """The kind of the compiled EM loop (:func:`_kernels.em_runs`) for runs
     of ``model``'s class on rows of ``dtype``, or None: numba installed,
     float64 rows, at most :data:`_COMPILED_MAX_FEATURES` features and a
-    class the loop knows (:func:`compiled_em_kind`)."""
+    class the loop knows (:func:`compiled_em_kind`; scikit-learn's four only
+    with :data:`COMPILED_EM_SKLEARN`)."""
     if (
         not _kernels.enabled()
         or dtype != np.float64
@@ -747,7 +781,10 @@ def _compiled_kind(model, dtype):
         or model.__dict__.get("_reference")
     ):
         return None
-    return compiled_em_kind(type(model))
+    kind = compiled_em_kind(type(model))
+    if kind is not None and kind < 4 and not COMPILED_EM_SKLEARN:
+        return None
+    return kind
 
 
 def _compiled_group(
@@ -2287,7 +2324,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         if (
             self.verbose == 0
             and stackable(run.model, blocks)
-            and run.model.n_components * blocks.n < THREAD_ELEMENTS
+            and _compiled_pays(1, run.model.n_components, blocks.n, blocks.d)
             and _compiled_kind(run.model, blocks.X.dtype) is not None
         ):
             # small data: the compiled loop, as the stacked runs'

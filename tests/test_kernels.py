@@ -483,6 +483,7 @@ def test_compiled_em_runs_equal_numpys_loop(
     # regularisation), the same run fails with the same error.
     from gmm_estimators import _em
 
+    monkeypatch.setattr(_em, "COMPILED_EM_SKLEARN", True)
     results = []
     for compiled in (True, False):
         calls = []
