@@ -758,14 +758,12 @@ def _compiled_pays(n_runs, n_components, n_rows, n_features):
 
 
 #: Whether scikit-learn's four models (full, tied, diag, spherical) take the
-#: compiled EM loop too.  Off: the loop is one function with every model's
-#: M-step, whose first compilation after an install takes about 35 s (24 s
-#: for the loop, 11 s for the inner kernels it shares), and the four alone
-#: (the demo's search, any search or fit over them) would pay it for a
-#: gain of 0.4-0.9 s a search (faithful over the four types: 0.60 s with
-#: it, 1.5 s without); mclust's other ten models pay it once where their
-#: numpy loop cost seconds.  The loop computes them (tested).
-COMPILED_EM_SKLEARN = False
+#: compiled EM loop too (their own compilation of it, without mclust's
+#: M-steps: :func:`_kernels._compiled_em_runs_basic`, 7 s at the first use
+#: after an install, where the loop with mclust's models takes 35 s).  Off,
+#: they keep numpy's loop (the search over the four types on faithful:
+#: 0.60 s with the loop, 1.4 s without).
+COMPILED_EM_SKLEARN = True
 
 
 def _compiled_kind(model, dtype):

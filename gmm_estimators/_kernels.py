@@ -48,6 +48,7 @@ later ones load them.
 import functools
 import math
 import os
+import types
 
 import numpy as np
 
@@ -2154,13 +2155,49 @@ def _compile_shared_kernels():
     mclust_mm(w[0], nk[0], np.eye(2), np.ones((2, 2)), True, 1e-8, 3, 1e-12)
 
 
+def _em_no_constraint_impl(
+    kind,
+    cov,
+    nk,
+    nk_sum,
+    prev_cov,
+    prev_half_logdet,
+    orient,
+    has_orientation,
+    mm_shapes,
+    fopts,
+    iopts,
+    pair_i,
+    pair_j,
+    starts,
+):
+    """The M-step constraint of scikit-learn's four models: none (the
+    ``_em_constrain_jit`` of their loop, :func:`_compiled_em_runs_basic`)."""
+    return True
+
+
+@functools.cache
+def _compile_em_steps():
+    """Compiles what both loops of :func:`em_runs` call but mclust's
+    constraints: the exponential, the factors and the statistics."""
+    global _em_factor_jit, _em_stats_jit
+    _compiled_exp_shifted()
+    _em_factor_jit = _numba()(**_NUMPY_ERRORS)(_em_factor_impl)
+    _em_stats_jit = _numba()(fastmath={"contract", "reassoc"}, **_NUMPY_ERRORS)(
+        _em_stats_impl
+    )
+
+
 @functools.cache
 def _compiled_em_runs():
-    global _em_factor_jit, _em_stats_jit, _em_constrain_jit
+    """The loop of :func:`em_runs` for mclust's models: with their M-step
+    constraints (:func:`_em_constrain_impl`), compiled after the kernels it
+    shares with numpy's path (:func:`_compile_shared_kernels`)."""
+    global _em_constrain_jit
     global _common_shape_jit, _common_matrix_jit, _common_orientation_jit
     global _mclust_mm_jit
     global _em_start_volumes_jit, _em_descending_eigh_jit, _em_orientation_score_jit
-    _compiled_exp_shifted()
+    _compile_em_steps()
     _compile_shared_kernels()
     jit = _numba()(**_NUMPY_ERRORS)
     _common_shape_jit = _compiled_common_shape()
@@ -2170,12 +2207,24 @@ def _compiled_em_runs():
     _em_start_volumes_jit = jit(_em_start_volumes_impl)
     _em_descending_eigh_jit = jit(_em_descending_eigh_impl)
     _em_orientation_score_jit = jit(_em_orientation_score_impl)
-    _em_factor_jit = jit(_em_factor_impl)
     _em_constrain_jit = jit(_em_constrain_impl)
-    _em_stats_jit = _numba()(fastmath={"contract", "reassoc"}, **_NUMPY_ERRORS)(
-        _em_stats_impl
-    )
     return _numba()(fastmath={"contract"}, **_NUMPY_ERRORS)(_em_runs_impl)
+
+
+@functools.cache
+def _compiled_em_runs_basic():
+    """The loop of :func:`em_runs` for scikit-learn's four models: the same
+    code (:func:`_em_runs_impl`) with a constraint that does nothing, as a
+    function of its own (its own name, so numba caches it apart), so that
+    they compile none of mclust's M-steps: 7 s at the first use after an
+    install, where the loop with them takes 35 s (the demo's first run)."""
+    _compile_em_steps()
+    names = dict(globals())
+    names["_em_constrain_jit"] = _numba()(**_NUMPY_ERRORS)(_em_no_constraint_impl)
+    impl = types.FunctionType(_em_runs_impl.__code__, names, "_em_runs_basic_impl")
+    impl.__qualname__ = "_em_runs_basic_impl"
+    impl.__doc__ = _em_runs_impl.__doc__
+    return _numba()(fastmath={"contract"}, **_NUMPY_ERRORS)(impl)
 
 
 #: What :func:`em_runs` says of each run: it ended (at ``max_iter``, or
@@ -2269,7 +2318,8 @@ def em_runs(
     ec, taylor, first, bias, shift = _exp_constants(np.dtype(np.float64))
     n = x.shape[0]
     ibuf = np.empty(K * n, dtype=np.int64)
-    _compiled_em_runs()(
+    loop = _compiled_em_runs() if kind >= 4 else _compiled_em_runs_basic()
+    loop(
         np.ascontiguousarray(x.T),
         w,
         int(kind),
