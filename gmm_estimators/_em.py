@@ -735,26 +735,30 @@ def iterate_stacked(
     return errors
 
 
-#: The compiled EM loop runs ``S`` runs of ``K`` components on ``n`` rows of
-#: ``d`` features where ``S K n (d + 1)^2`` is at most this (and ``S K n``
-#: below :data:`THREAD_ELEMENTS`, where numpy's stacked E-step stays on one
-#: thread): its flops grow with ``d^2`` along the rows where numpy's loop
-#: runs BLAS products, whose fixed cost the loop saves on small data.  One
-#: run of 60 iterations (2 cores, AMD EPYC), numpy's time over the loop's:
-#: VEV with d = 12, n = 2000, K = 9 (3.0e6) 1.09, at n = 4000, K = 5 (3.4e6)
-#: 0.84; EII with d = 12, n = 2000, K = 9 (3.0e6) 0.89; VEV with d = 16,
-#: n = 2000, K = 9 (5.2e6) 0.75; EEV with d = 16, n = 1000, K = 9 (2.6e6)
-#: 1.16; EVE with d = 8, n = 2000, K = 5 (0.8e6) 2.3.  Stacked runs pay
-#: numpy's calls once a group, but also its batched M-steps' (the
-#: fourteen-model search on the wine data, whose groups of thirteen starts
-#: reach 4e6: 7.4 s with the loop, 10.7 s without).
+#: The compiled EM loop runs one run of ``K`` components on ``n`` rows of
+#: ``d`` features where ``K n (d + 1)^2`` is at most this (and ``K n`` below
+#: :data:`THREAD_ELEMENTS`): its flops grow with ``d^2`` along the rows where
+#: numpy's loop runs BLAS products, whose fixed cost the loop saves on small
+#: data.  One run of 60 iterations (2 cores, AMD EPYC), numpy's time over
+#: the loop's: VEV with d = 12, n = 2000, K = 9 (3.0e6) 1.09, at n = 4000, K
+#: = 5 (3.4e6) 0.84; EII with d = 12, n = 2000, K = 9 (3.0e6) 0.89; VEV with
+#: d = 16, n = 2000, K = 9 (5.2e6) 0.75; EEV with d = 16, n = 1000, K = 9
+#: (2.6e6) 1.16; EVE with d = 8, n = 2000, K = 5 (0.8e6) 2.3.  Stacked runs
+#: (several starts, all ``S K n`` below :data:`THREAD_ELEMENTS`) take the
+#: loop whatever their work: numpy's loop pays its calls and its batched
+#: M-steps once a group there, and the loop was the faster on every data
+#: set measured (the fourteen-model search on the wine data, d = 13, whose
+#: groups of thirteen starts reach 4e6: 7.4 s with the loop for all of them,
+#: 8.1 s with this limit applied to them too, 10.7 s with numpy's loop).
 COMPILED_EM_WORK = 4_000_000
 
 
 def _compiled_pays(n_runs, n_components, n_rows, n_features):
     """Whether the compiled EM loop runs these runs (:data:`COMPILED_EM_WORK`)."""
     size = n_runs * n_components * n_rows
-    return size < THREAD_ELEMENTS and size * (n_features + 1) ** 2 <= COMPILED_EM_WORK
+    if size >= THREAD_ELEMENTS:
+        return False
+    return n_runs > 1 or size * (n_features + 1) ** 2 <= COMPILED_EM_WORK
 
 
 #: Whether scikit-learn's four models (full, tied, diag, spherical) take the
