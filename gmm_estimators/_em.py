@@ -58,6 +58,7 @@ from ._covariance import (
     ORIENTATION_SWEEPS,
     ORIENTATION_TOL,
     VOLUME_STEPS,
+    TiedCovariance,
     _smallest_relative_eigenvalues,
     compiled_em_kind,
 )
@@ -1193,7 +1194,11 @@ def degeneracy(model, weights, n_support, data_var, reg_covar, steps=None):
     checks = _component_checks(model, weights, n_support, data_var, reg_covar, steps)
     if checks is None:
         return ""
-    counts, need, rel, grid = checks
+    return _degeneracy_reason(*checks)
+
+
+def _degeneracy_reason(counts, need, rel, grid):
+    """:func:`degeneracy`'s verdict on its checks (:func:`_component_checks`)."""
     k = _worst_below(counts, need - 0.05)
     if k is not None:
         return (
@@ -1214,6 +1219,50 @@ def degeneracy(model, weights, n_support, data_var, reg_covar, steps=None):
             f"across the features recorded in steps)"
         )
     return ""
+
+
+def judge_runs(runs, n_support, blocks, reg_covar):
+    """:meth:`_Run.judge` of each of ``runs``, the checks of their models
+    batched where their covariances stack by component (one class, not
+    ``tied``): one eigenvalue call for all of them instead of two a run, the
+    same values (numpy's stacked ``eigvalsh`` runs LAPACK matrix by matrix),
+    the same verdicts.  On the fourteen-model search of small data the runs'
+    judgements had cost a tenth of the time, mostly in calls."""
+    models = [run.model for run in runs]
+    cls = type(models[0]) if models else None
+    data_var = np.asarray(blocks.data_var, dtype=np.float64)
+    if (
+        len(runs) < 2
+        or any(type(m) is not cls for m in models)
+        or isinstance(models[0], TiedCovariance)
+        or not hasattr(models[0], "covariances")
+        or not np.any(data_var > 0)
+    ):
+        for run in runs:
+            run.judge(n_support, blocks, reg_covar)
+        return
+    K = models[0].n_components
+    stacked = object.__new__(cls)
+    stacked.__dict__.update(models[0].__dict__)
+    stacked.covariances = np.concatenate([m.covariances for m in models])
+    stacked.n_components = len(models) * K
+    rel = stacked.relative_variances(data_var, reg_covar)
+    if rel is None:
+        for run in runs:
+            run.judge(n_support, blocks, reg_covar)
+        return
+    steps = blocks.data_steps
+    grid = None if steps is None else stacked.grid_variances(steps, reg_covar)
+    need = models[0].points_needed()
+    for j, run in enumerate(runs):
+        part = slice(j * K, (j + 1) * K)
+        run.reason = _degeneracy_reason(
+            np.asarray(run.weights) * n_support,
+            need,
+            rel[part],
+            None if grid is None else grid[part],
+        )
+        run.key = (not run.reason, run.lower_bound)
 
 
 def _worst_below(values, bound):
@@ -1988,8 +2037,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     the 0/1 sex column, and the selector chose it as
                     regular at BIC 15749)."""
                     failed = self._iterate_runs(runs, blocks, sw, scatter, tol)
+                    judge_runs(runs, n_support, blocks, self._reg_covar())
                     for run, exc in zip(runs, failed, strict=True):
-                        run.judge(n_support, blocks, self._reg_covar())
                         if exc is not None:
                             errors.append(exc)
                             run.reason = run.reason or (
@@ -2257,8 +2306,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             if exc is not None:
                 errors.append(exc)
                 continue
-            run.judge(n_support, blocks, self._reg_covar())
             finished.append(run)
+        judge_runs(finished, n_support, blocks, self._reg_covar())
         degenerate = [run for run in finished if run.reason]
         repaired = dict(
             zip(

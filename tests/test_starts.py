@@ -1310,3 +1310,55 @@ def test_mclust_path_runs_from_the_fits_own_tree(monkeypatch):
         n_components=range(1, 5), covariance_type=["EVE", "VVE"], random_state=0
     ).fit(_load("faithful"))
     assert built.count("hc") == 1
+
+
+@pytest.mark.parametrize(
+    "covariance_type", ["full", "tied", "diag", "spherical", "VEV"]
+)
+def test_runs_judged_together_as_one_by_one(covariance_type):
+    # judge_runs batches the degeneracy checks of several runs (one
+    # eigenvalue call): the same reasons and keys, to the bit, as each run's
+    # own judge, for regular runs, a component with too few points and one
+    # singular but for reg_covar.
+    from gmm_estimators._covariance import COVARIANCE_MODELS
+    from gmm_estimators._em import _Run, data_steps, fit_blocks, judge_runs
+
+    X = np.round(load_iris().data, 1)
+    cls = COVARIANCE_MODELS[covariance_type]
+    blocks, _ = fit_blocks(X, None, cls, cls.row_width(3, 4))
+    blocks.data_steps = data_steps(X, None)
+    rng = np.random.RandomState(0)
+    reg = 1e-6
+
+    def runs():
+        out = []
+        for j in range(5):
+            a = rng.normal(size=(3, 4, 4))
+            dense = a @ a.transpose(0, 2, 1) / 4 + 0.05 * np.eye(4)
+            if j == 3:  # singular but for reg_covar (tied: the shared one)
+                dense[:2] = reg * np.eye(4)
+            if covariance_type in ("diag", "spherical"):
+                dense = dense * np.eye(4)
+            if covariance_type == "spherical":
+                dense = np.eye(4) * np.trace(dense, axis1=1, axis2=2)[:, None, None] / 4
+            if covariance_type == "tied":
+                dense = np.broadcast_to(dense[0], (3, 4, 4))
+            model = cls(
+                X[rng.choice(150, 3)],
+                blocks.center,
+                covariances=cls.covariances_from_dense(dense),
+            )
+            weights = np.array([0.5, 0.49, 0.01]) if j == 2 else np.full(3, 1 / 3)
+            out.append(_Run(model, weights, -float(j)))
+        return out
+
+    state = rng.get_state()
+    alone = runs()
+    for run in alone:
+        run.judge(150, blocks, reg)
+    rng.set_state(state)
+    together = runs()
+    judge_runs(together, 150, blocks, reg)
+    assert [r.reason for r in together] == [r.reason for r in alone]
+    assert [r.key for r in together] == [r.key for r in alone]
+    assert any(r.reason for r in alone) and not all(r.reason for r in alone)
