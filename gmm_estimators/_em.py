@@ -47,17 +47,7 @@ from sklearn.utils.validation import (
 from . import _kernels
 from ._covariance import (
     _COMPILED_MAX_FEATURES,
-    _FLAT_TURN,
-    _START_TIE,
     LOG_2PI,
-    M_STEP_MAX_ITER,
-    M_STEP_TOL,
-    MM_MAX_ITER,
-    MM_SINGULAR,
-    MM_TOL,
-    ORIENTATION_SWEEPS,
-    ORIENTATION_TOL,
-    VOLUME_STEPS,
     TiedCovariance,
     _smallest_relative_eigenvalues,
     compiled_em_kind,
@@ -847,9 +837,6 @@ def _compiled_group(
         orientation,
         has_orientation,
         mm_shapes,
-        (M_STEP_TOL, M_STEP_MAX_ITER, VOLUME_STEPS),
-        (ORIENTATION_SWEEPS, ORIENTATION_TOL, _FLAT_TURN, _START_TIE),
-        (MM_TOL, MM_MAX_ITER, MM_SINGULAR),
     )
     leftover = []
     for j, run in enumerate(runs):

@@ -2156,22 +2156,7 @@ def _compile_shared_kernels():
     mclust_mm(w[0], nk[0], np.eye(2), np.ones((2, 2)), True, 1e-8, 3, 1e-12)
 
 
-def _em_no_constraint_impl(
-    kind,
-    cov,
-    nk,
-    nk_sum,
-    prev_cov,
-    prev_half_logdet,
-    orient,
-    has_orientation,
-    mm_shapes,
-    fopts,
-    iopts,
-    pair_i,
-    pair_j,
-    starts,
-):
+def _em_no_constraint_impl(*args):
     """The M-step constraint of scikit-learn's four models: none (the
     ``_em_constrain_jit`` of their loop, :func:`_compiled_em_runs_basic`)."""
     return True
@@ -2255,17 +2240,15 @@ def em_runs(
     orientation=None,
     has_orientation=None,
     mm_shapes=None,
-    inner=(1e-12, 1000, 5),
-    rotations=(3, 1e-10, 1e-12, 1e-10),
-    mm=(1.4901161193847656e-08, 1000, 1.4901161193847656e-08),
 ):
-    """EM iterations of ``S`` runs of the scikit-learn models on small data,
-    each to its end, in one call: what the stacked runs' loop
-    (:func:`~gmm_estimators._em._iterate_group`) does for ``full``,
-    ``tied``, ``diag`` and ``spherical``, with the E-step's log-densities
-    from each component's whitened residuals and the statistics around the
-    previous means (numpy's path to rounding).  On small data an iteration
-    of that loop costs its number of numpy calls; here it costs its flops.
+    """EM iterations of ``S`` runs on small data, each to its end, in one
+    call: what the stacked runs' loop
+    (:func:`~gmm_estimators._em._iterate_group`) does for every model of
+    :data:`EM_KINDS` (scikit-learn's four, mclust's ten others and mclust's
+    own EVE and VVE M-step), with the E-step's log-densities from each
+    component's whitened residuals and the statistics around the previous
+    means (numpy's path to rounding).  On small data an iteration of that
+    loop costs its number of numpy calls; here it costs its flops.
 
     ``x`` ``(n, d)`` the rows less the centre (float64), ``w`` their weights
     or an empty array; ``kind`` one of :data:`EM_KINDS`; the runs' centred
@@ -2280,6 +2263,13 @@ def em_runs(
     is added to each count.  Returns each run's status (:data:`EM_ENDED`,
     ...), the number of steps it took and the lower bounds of those steps
     ``(S, steps)``.
+
+    EVE and VVE start their orientation from the previous one, ``orientation``
+    ``(S, d, d)`` where ``has_orientation`` ``(S,)`` (updated in place), and
+    mclust's own M-step for them from its kept shapes ``mm_shapes`` ``(S,
+    K, d)``; the inner iterations' tolerances and limits are
+    :mod:`~gmm_estimators._covariance`'s (``M_STEP_TOL``, ``VOLUME_STEPS``,
+    ``ORIENTATION_SWEEPS``, ``MM_TOL``, ...), read at each call.
 
     Examples
     --------
@@ -2310,8 +2300,16 @@ def em_runs(
     if mm_shapes is None:
         mm_shapes = np.ones((S, K, d))
     pair_i, pair_j, starts = _flat_rounds(d)
-    fopts = np.array([inner[0], rotations[1], rotations[2], rotations[3], mm[0], mm[2]])
-    iopts = np.array([inner[1], inner[2], rotations[0], mm[1]], dtype=np.int64)
+    from . import _covariance as c  # (which imports this module)
+
+    fopts = np.array(
+        [c.M_STEP_TOL, c.ORIENTATION_TOL, c._FLAT_TURN, c._START_TIE]
+        + [c.MM_TOL, c.MM_SINGULAR]
+    )
+    iopts = np.array(
+        [c.M_STEP_MAX_ITER, c.VOLUME_STEPS, c.ORIENTATION_SWEEPS, c.MM_MAX_ITER],
+        dtype=np.int64,
+    )
     start = int(np.min(n_iter)) if S else max_iter
     hist = np.empty((S, max(max_iter - start, 0)))
     steps = np.zeros(S, dtype=np.int64)
