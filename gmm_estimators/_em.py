@@ -59,6 +59,7 @@ from ._init import (
     _labels_source,
     initial_responsibilities,
     last_hc_responsibilities,
+    shared_starts,
 )
 from ._stats import (  # noqa: F401  (_normalize: imported from here by _ppca)
     BlockStats,
@@ -1693,14 +1694,27 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 except ValueError as exc:
                     out.append(exc)
             return out
+
+        def draw():
+            out = []
+            for method in methods:
+                try:
+                    out.append(
+                        self._initial_source(blocks, sample_weight, rng, method, cache)
+                    )
+                except ValueError as exc:
+                    out.append(exc)
+            return out
+
+        drawn = shared_starts(
+            draw, methods, blocks.n, self.n_components, blocks.X.dtype, rng, cache
+        )
         sources, out = [], [None] * len(methods)
-        for i, method in enumerate(methods):
-            try:
-                sources.append(
-                    (i, self._initial_source(blocks, sample_weight, rng, method, cache))
-                )
-            except ValueError as exc:
-                out[i] = exc
+        for i, source in enumerate(drawn):
+            if isinstance(source, ValueError):
+                out[i] = source
+            else:
+                sources.append((i, source))
         if sources:
             made = models_from_responsibilities(
                 blocks,

@@ -212,6 +212,51 @@ def last_hc_responsibilities(X, n_components, cache):
     return None if start is None else _tree_source(start, n_components, X.dtype)
 
 
+#: The starts of a fit drawn through a search's cache are kept there,
+#: responsibilities and all, when each holds at most this many elements
+#: (components x rows): the candidates of a search with the same number of
+#: components (every covariance type) draw the same starts from the same
+#: generator state, and each after the first then costs a look-up (on
+#: faithful, the fourteen-model search drew its starts 1764 times, 126 of
+#: them distinct).
+SHARED_START_ELEMENTS = 2**20
+
+
+def shared_starts(draw, methods, n_samples, n_components, dtype, rng, cache):
+    """``draw()``: the responsibility source (or ``ValueError``) of each of
+    ``methods``, drawn from ``rng`` through ``cache``, looked up in ``cache``
+    where a fit drew the same starts from the same generator state on rows as
+    many (the rows of a search's cache are one data set), and ``rng`` then
+    moved on as the draws would move it.  ``methods`` are ``init_params``
+    names; a search's partitions are not shared."""
+    if (
+        cache is None
+        or not all(isinstance(method, str) for method in methods)
+        or n_samples * n_components > SHARED_START_ELEMENTS
+        or not isinstance(rng, np.random.RandomState)
+    ):
+        return draw()
+    name, keys, pos, has_gauss, gauss = rng.get_state(legacy=True)
+    key = ("starts", tuple(methods), n_samples, n_components, np.dtype(dtype).str)
+    key += (keys.tobytes(), pos, has_gauss, gauss)
+    last = ("hc", "last", n_samples)
+    if key not in cache:
+        made = [
+            out if isinstance(out, ValueError) else out(0, n_samples) for out in draw()
+        ]
+        cache[key] = (made, rng.get_state(), cache.get(last))
+    made, state, tree = cache[key]
+    rng.set_state(state)
+    if tree is not None:
+        cache[last] = tree
+    return [
+        ValueError(*out.args)
+        if isinstance(out, ValueError)
+        else (lambda start, stop, resp=out: resp[:, start:stop].copy())
+        for out in made
+    ]
+
+
 def _tree_source(start, n_components, dtype):
     """The responsibility source of an 'hc' start cut at ``n_components``."""
     labels, values, split = start.responsibilities(n_components)

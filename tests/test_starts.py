@@ -1362,3 +1362,57 @@ def test_runs_judged_together_as_one_by_one(covariance_type):
     assert [r.reason for r in together] == [r.reason for r in alone]
     assert [r.key for r in together] == [r.key for r in alone]
     assert any(r.reason for r in alone) and not all(r.reason for r in alone)
+
+
+@pytest.mark.parametrize("n_components", [1, 3, 9])
+def test_shared_starts_are_the_starts_drawn_anew(n_components):
+    # A search's candidates with the same number of components draw their
+    # starts from the same generator state: the second draws through the
+    # cache are looked up, and must be the very starts (and leave the
+    # generator where) drawing them anew does, failures included.
+    from gmm_estimators._init import shared_starts
+
+    X = load_iris().data
+    weights = np.ones(len(X))
+    methods = ["hc", "kmeans", "k-means++", "random_from_data", "k-means++"]
+
+    def drawn(rng, cache, fresh):
+        def draw():
+            out = []
+            for method in methods:
+                try:
+                    out.append(
+                        initial_responsibilities(
+                            method, X, weights, n_components, rng, cache
+                        )
+                    )
+                except ValueError as exc:
+                    out.append(exc)
+            return out
+
+        if fresh:
+            out = draw()
+        else:
+            out = shared_starts(
+                draw, methods, len(X), n_components, X.dtype, rng, cache
+            )
+        return [o if isinstance(o, ValueError) else o(0, len(X)) for o in out]
+
+    expected_rng = np.random.RandomState(7)
+    expected = drawn(expected_rng, {}, fresh=True)
+    cache = {}
+    for _ in range(3):  # computed, then looked up twice
+        rng = np.random.RandomState(7)
+        got = drawn(rng, cache, fresh=False)
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected, strict=True):
+            if isinstance(e, ValueError):
+                assert isinstance(g, ValueError) and g.args == e.args
+            else:
+                assert_array_equal(g, e)
+        assert_array_equal(rng.get_state()[1], expected_rng.get_state()[1])
+        assert rng.get_state()[2] == expected_rng.get_state()[2]
+    assert sum(key[0] == "starts" for key in cache) == 1
+    # another generator state is another start
+    drawn(np.random.RandomState(8), cache, fresh=False)
+    assert sum(key[0] == "starts" for key in cache) == 2
