@@ -49,6 +49,7 @@ from ._covariance import (
     _COMPILED_MAX_FEATURES,
     LOG_2PI,
     TiedCovariance,
+    _raise_mm_status,
     _smallest_relative_eigenvalues,
     compiled_em_kind,
 )
@@ -858,9 +859,17 @@ def _compiled_group(
             run.n_iter = int(n_iter[j])
         if status[j] in (_kernels.EM_FAILED, _kernels.EM_UNSTARTED):
             leftover.append(j)
-        else:
+        elif status[j] < _kernels.EM_MM_FAILED:
             run.converged = bool(status[j] == _kernels.EM_CONVERGED)
     errors = [None] * S
+    for j in np.flatnonzero(status > _kernels.EM_MM_FAILED):
+        # mclust's M-step failed: numpy's loop, from where the run stands,
+        # would only repeat that M-step (up to MM_MAX_ITER inner steps) to
+        # raise its error
+        try:
+            _raise_mm_status(int(status[j] - _kernels.EM_MM_FAILED))
+        except ValueError as exc:
+            errors[j] = exc
     if leftover:
         failed = _iterate_group(
             [runs[j] for j in leftover],

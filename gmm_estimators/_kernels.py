@@ -1796,7 +1796,7 @@ def _em_constrain_impl(
                 for a in range(d):
                     for b in range(d):
                         cov[k, a, b] = lam[0, k] * c[0, a, b]
-            return True
+            return 0
         values = np.empty((1, K, d))
         vectors = np.empty((K, d, d))
         for k in range(K):
@@ -1847,7 +1847,7 @@ def _em_constrain_impl(
             u, nk, o, shapes, equal_volume, fopts[4], iopts[3], fopts[5]
         )
         if status != 0:
-            return False
+            return status
         if equal_volume:
             for k in range(K):
                 volumes[k] = objective / (nk_sum * d)
@@ -1928,7 +1928,7 @@ def _em_constrain_impl(
                             * orient[0, b, j]
                         )
                     cov[k, a, b] = v
-    return True
+    return 0
 
 
 def _em_runs_impl(
@@ -2084,7 +2084,7 @@ def _em_runs_impl(
             if kind >= 4:
                 orient[0] = orientation[s]
                 shapes_s = mm_shapes[s].copy()
-                if not _em_constrain_jit(
+                failure = _em_constrain_jit(
                     kind,
                     new_cov,
                     nk,
@@ -2099,8 +2099,9 @@ def _em_runs_impl(
                     pair_i,
                     pair_j,
                     starts,
-                ):
-                    status[s] = 1
+                )
+                if failure != 0:  # mclust's M-step failed: its reason
+                    status[s] = EM_MM_FAILED + failure
                     break
             for k in range(K):
                 for j in range(d):
@@ -2159,7 +2160,7 @@ def _compile_shared_kernels():
 def _em_no_constraint_impl(*args):
     """The M-step constraint of scikit-learn's four models: none (the
     ``_em_constrain_jit`` of their loop, :func:`_compiled_em_runs_basic`)."""
-    return True
+    return 0
 
 
 @functools.cache
@@ -2218,6 +2219,10 @@ def _compiled_em_runs_basic():
 #: as before that step), its start could not be factorised (untouched), or
 #: it converged.
 EM_ENDED, EM_FAILED, EM_UNSTARTED, EM_CONVERGED = 0, 1, 2, 3
+#: ... or mclust's M-step of EVE and VVE failed (the run is as before that
+#: step): this plus the inner loop's status (:func:`mclust_mm`: 1 a
+#: singular scatter, 2 a shape or volume too small, 3 no convergence).
+EM_MM_FAILED = 4
 
 
 def em_runs(
@@ -2261,8 +2266,9 @@ def em_runs(
     ``reg_covar`` is added to the covariances' diagonals, ``scatter``
     ``(d, d)`` is the rows' weighted scatter (``tied``'s M-step), ``eps``
     is added to each count.  Returns each run's status (:data:`EM_ENDED`,
-    ...), the number of steps it took and the lower bounds of those steps
-    ``(S, steps)``.
+    ..., or :data:`EM_MM_FAILED` plus the reason where mclust's M-step of
+    EVE and VVE failed), the number of steps it took and the lower bounds of
+    those steps ``(S, steps)``.
 
     EVE and VVE start their orientation from the previous one, ``orientation``
     ``(S, d, d)`` where ``has_orientation`` ``(S,)`` (updated in place), and

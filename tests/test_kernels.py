@@ -531,3 +531,45 @@ def test_compiled_em_runs_equal_numpys_loop(
         np.testing.assert_allclose(
             run_a.model.covariances, run_b.model.covariances, rtol=1e-9, atol=1e-12
         )
+
+
+@pytest.mark.parametrize("covariance_type", ["EVE-mclust", "VVE-mclust"])
+@pytest.mark.parametrize("limit", [1, 3])
+def test_compiled_em_runs_fail_as_mclusts_m_step(covariance_type, limit, monkeypatch):
+    # Where mclust's own M-step of EVE and VVE fails (here: its inner steps
+    # capped at `limit`, so that they cannot converge), the compiled loop
+    # says why itself: the same error as numpy's loop, the runs left where
+    # numpy's leaves them, and numpy's loop not run again to repeat the
+    # failing M-step.
+    from gmm_estimators import _covariance, _em
+
+    monkeypatch.setattr(_covariance, "MM_MAX_ITER", limit)
+    results = []
+    for compiled in (True, False):
+        calls = []
+        with monkeypatch.context() as m:
+            if compiled:
+                group = _em._iterate_group
+
+                def counted(*args, _calls=calls, _group=group, **kwargs):
+                    _calls.append(1)
+                    return _group(*args, **kwargs)
+
+                m.setattr(_em, "_iterate_group", counted)
+            else:
+                m.setattr(_em, "_compiled_kind", lambda model, dtype: None)
+            runs, blocks, sw, scatter = _stacked_runs(covariance_type, False, False)
+            errors = _em.iterate_stacked(
+                runs, blocks, sw, scatter, 1e-6, 1e-8, 500, relative=True
+            )
+        if compiled:
+            assert not calls
+        results.append((runs, errors))
+    (a, errors_a), (b, errors_b) = results
+    assert all(isinstance(e, ValueError) for e in errors_a)
+    assert [str(e) for e in errors_a] == [str(e) for e in errors_b]
+    assert f"did not converge in {limit} steps" in str(errors_a[0])
+    for run_a, run_b in zip(a, b, strict=True):
+        assert run_a.n_iter == run_b.n_iter
+        assert not run_a.converged and not run_b.converged
+        np.testing.assert_allclose(run_a.history, run_b.history, rtol=1e-12)
