@@ -213,20 +213,24 @@ def _common_orientation_impl(
         done = False
         for sweep in range(sweeps + 1):
             # W_k D, E_k = diag(D^T W_k D), their geometric means, the volumes
+            # (each sum in the order of its index, as one element at a time,
+            # the inner loops along a row, so that they vectorise)
             for k in range(K):
                 for i in range(d):
                     for j in range(d):
-                        v = 0.0
-                        for c in range(d):
-                            v += w[s, k, i, c] * D[s, c, j]
-                        wd[k, i, j] = v
+                        wd[k, i, j] = 0.0
+                    for c in range(d):
+                        v = w[s, k, i, c]
+                        for j in range(d):
+                            wd[k, i, j] += v * D[s, c, j]
+                for j in range(d):
+                    e[s, k, j] = 0.0
+                for i in range(d):
+                    for j in range(d):
+                        e[s, k, j] += D[s, i, j] * wd[k, i, j]
                 log_g = 0.0
                 for j in range(d):
-                    v = 0.0
-                    for i in range(d):
-                        v += D[s, i, j] * wd[k, i, j]
-                    e[s, k, j] = v
-                    log_g += np.log(v)
+                    log_g += np.log(e[s, k, j])
                 g[s, k] = np.exp(log_g / d)
             if equal_volume:
                 total_g = 0.0
@@ -256,10 +260,11 @@ def _common_orientation_impl(
                     b[0, k, j] = g[s, k] / (lam[s, k] * e[s, k, j])
                 for i in range(d):
                     for j in range(d):
-                        v = 0.0
-                        for c in range(d):
-                            v += D[s, c, i] * wd[k, c, j]
-                        m[0, k, i, j] = v
+                        m[0, k, i, j] = 0.0
+                    for c in range(d):
+                        v = D[s, c, i]
+                        for j in range(d):
+                            m[0, k, i, j] += v * wd[k, c, j]
             turn = _rotation_sweep_jit(
                 D[s : s + 1], m, b, frozen, pair_i, pair_j, starts, flat
             )
