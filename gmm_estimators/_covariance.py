@@ -38,6 +38,11 @@ SKLEARN_COLLAPSE_MESSAGE = (
 )
 
 
+#: The parts of :meth:`_ComponentModel.reference` models by class and shape
+#: of the means (every part but the means and the centre).
+_REFERENCE_PARTS = {}
+
+
 class CollapseError(ValueError):
     """A component collapsed (its covariance is singular even with
     ``reg_covar``): a ``ValueError``, as scikit-learn raises, of its own type
@@ -352,14 +357,32 @@ class _CovarianceModel(ComponentModel):
         """A model with unit precisions at ``means``: the statistics it accumulates
         are plain scatter matrices around ``means`` (used for initialisation)."""
         means = np.asarray(means, dtype=np.float64)
-        model = cls(
-            means, center, precisions_cholesky=cls._unit_prec_chol(*means.shape)
-        )
-        # unit precisions do not measure the data's scale, so the rounding
-        # bound of the full model's feature path would not hold: whitened
-        model._exact = True
-        # ... nor do their volumes start a fixed point (_previous_log_det)
-        model._reference = True
+        # the parts but the means are those of every reference of the shape:
+        # factorised once (a search makes thousands), then copied
+        parts = _REFERENCE_PARTS.get((cls, means.shape))
+        if parts is None:
+            model = cls(
+                means, center, precisions_cholesky=cls._unit_prec_chol(*means.shape)
+            )
+            # unit precisions do not measure the data's scale, so the rounding
+            # bound of the full model's feature path would not hold: whitened
+            model._exact = True
+            # ... nor do their volumes start a fixed point (_previous_log_det)
+            model._reference = True
+            _REFERENCE_PARTS[cls, means.shape] = {
+                key: value.copy() if isinstance(value, np.ndarray) else value
+                for key, value in vars(model).items()
+                if key not in ("means", "center", "_cast")
+            }
+            return model
+        model = object.__new__(cls)
+        for key, value in parts.items():
+            setattr(
+                model, key, value.copy() if isinstance(value, np.ndarray) else value
+            )
+        model.means = means
+        model.center = np.asarray(center, dtype=np.float64)
+        model._cast = {}
         return model
 
     def with_center(self, center):

@@ -1609,6 +1609,10 @@ def posterior_pass(
     return out
 
 
+#: The parameter names of each mixture class (:meth:`_BaseMixture._get_param_names`).
+_PARAM_NAMES = {}
+
+
 class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
     """EM for mixtures of a component model; subclasses supply the model.
 
@@ -1649,6 +1653,18 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         "verbose": ["verbose"],
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
     }
+
+    @classmethod
+    def _get_param_names(cls):
+        """scikit-learn's parameter names (from ``__init__``'s signature),
+        read once a class: ``clone``, ``get_params`` and ``set_params`` ask
+        for them at every call, and a search's candidates make about a
+        thousand such calls (``inspect.signature``: 0.05 s of a 1.7 s
+        fourteen-model search on faithful)."""
+        names = _PARAM_NAMES.get(cls)
+        if names is None:
+            names = _PARAM_NAMES[cls] = tuple(super()._get_param_names())
+        return list(names)
 
     # -- hooks with defaults ----------------------------------------------------
     def _model_options(self):
