@@ -819,31 +819,66 @@ def _compiled_group(
             if mclust_path:
                 mm_shapes[j] = shapes
     sw = rows.sw
-    status, steps, hist = _kernels.em_runs(
-        np.ascontiguousarray(rows.xa[:, :-1]),
-        np.empty(0) if sw is None else np.ascontiguousarray(sw, dtype=np.float64),
-        kind,
-        means,
-        cov,
-        weights,
-        lower,
-        n_iter,
-        max_iter,
-        tol,
-        relative,
-        total,
-        reg_covar,
-        np.zeros((d, d)) if scatter is None else scatter,
-        10 * np.finfo(np.float64).eps,
-        LOG_2PI,
-        orientation,
-        has_orientation,
-        mm_shapes,
-    )
+    x = np.ascontiguousarray(rows.xa[:, :-1])
+    w = np.empty(0) if sw is None else np.ascontiguousarray(sw, dtype=np.float64)
+    scatter_ = np.zeros((d, d)) if scatter is None else scatter
+    eps = 10 * np.finfo(np.float64).eps
+
+    def em_runs(part):
+        """The compiled loop on the runs ``part`` (a slice): the arrays'
+        views, updated in place."""
+        return _kernels.em_runs(
+            x,
+            w,
+            kind,
+            means[part],
+            cov[part],
+            weights[part],
+            lower[part],
+            n_iter[part],
+            max_iter,
+            tol,
+            relative,
+            total,
+            reg_covar,
+            scatter_,
+            eps,
+            LOG_2PI,
+            orientation[part],
+            has_orientation[part],
+            mm_shapes[part],
+        )
+
+    threads = _run_threads(S, rows.threads, K * x.shape[0] * (d + 1) ** 2)
+    if threads == 1:
+        status, steps, hist = em_runs(slice(0, S))
+        hist = [hist[j, : steps[j]] for j in range(S)]
+    else:
+        # each run alone, as the threads come free: a run's arithmetic
+        # does not depend on the others', so the bits do not depend on
+        # the threads
+        done = [None] * S
+        taken = itertools.count()  # next() on it is atomic under the GIL
+
+        def worker():
+            while (j := next(taken)) < S:
+                status_j, steps_j, hist_j = em_runs(slice(j, j + 1))
+                done[j] = (status_j[0], steps_j[0], hist_j[0, : steps_j[0]])
+
+        futures = [_block_pool().submit(worker) for _ in range(threads - 1)]
+        try:
+            worker()
+        finally:
+            wait(futures)
+        for future in futures:
+            future.result()
+        status = np.array([r[0] for r in done])
+        steps = np.array([r[1] for r in done])
+        hist = [r[2] for r in done]
     leftover = []
     for j, run in enumerate(runs):
         if steps[j]:
-            run.history.extend(hist[j, : steps[j]].tolist())
+            run.history.extend(hist[j].tolist())
             run.model = cls(
                 means[j] + center,
                 center,
@@ -884,6 +919,28 @@ def _compiled_group(
         for j, error in zip(leftover, failed, strict=True):
             errors[j] = error
     return errors
+
+
+#: The runs of a group go to the compiled loop one by one on several
+#: threads (the block threads and this one, as many as BLAS could use) when
+#: there are at least two and a run's iteration (K n (d + 1)^2) is at least
+#: this much work: below, a thread's hand-over and the loop's set-up for
+#: each run cost more than the share they save.
+RUN_THREADS_WORK = 2**14
+
+
+def _run_threads(n_runs, threads, work):
+    """The threads that share out ``n_runs`` runs of the compiled loop
+    (see :data:`RUN_THREADS_WORK`); one from a block thread itself."""
+    if n_runs < 2 or work < RUN_THREADS_WORK or _in_block_thread():
+        return 1
+    return max(1, min(int(threads), n_runs))
+
+
+def _in_block_thread():
+    """Whether this thread is one of the block pool's (which must not wait
+    on the pool)."""
+    return threading.current_thread().name.startswith("gmm-blocks")
 
 
 #: The stacked runs' E-step goes over pieces of their block whose

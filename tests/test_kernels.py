@@ -573,3 +573,45 @@ def test_compiled_em_runs_fail_as_mclusts_m_step(covariance_type, limit, monkeyp
         assert run_a.n_iter == run_b.n_iter
         assert not run_a.converged and not run_b.converged
         np.testing.assert_allclose(run_a.history, run_b.history, rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "VEV", "VVE-mclust"])
+@pytest.mark.parametrize("far", [False, True])
+def test_compiled_em_runs_on_threads_are_the_runs_on_one(
+    covariance_type, far, monkeypatch
+):
+    # The runs of a group shared out one by one among threads end exactly
+    # (to the bit) where the group's runs end in one call on one thread:
+    # a run's arithmetic does not depend on the others' or on the thread.
+    from gmm_estimators import _em
+
+    monkeypatch.setattr(_em, "COMPILED_EM_SKLEARN", True)
+    results = []
+    for threads in (1, 3):
+        with monkeypatch.context() as m:
+            m.setattr(_em, "_run_threads", lambda n_runs, t, work, _n=threads: _n)
+            runs, blocks, sw, scatter = _stacked_runs(covariance_type, False, far)
+            with np.errstate(all="ignore"):
+                errors = _em.iterate_stacked(
+                    runs, blocks, sw, scatter, 0.0 if far else 1e-6, 1e-8, 500
+                )
+        results.append((runs, errors))
+    (a, errors_a), (b, errors_b) = results
+    assert [str(e) for e in errors_a] == [str(e) for e in errors_b]
+    for run_a, run_b in zip(a, b, strict=True):
+        assert run_a.n_iter == run_b.n_iter
+        assert run_a.converged == run_b.converged
+        assert run_a.history == run_b.history
+        np.testing.assert_array_equal(run_a.weights, run_b.weights)
+        np.testing.assert_array_equal(run_a.model.means, run_b.model.means)
+        np.testing.assert_array_equal(run_a.model.covariances, run_b.model.covariances)
+
+
+def test_run_threads_rule():
+    from gmm_estimators._em import RUN_THREADS_WORK, _run_threads
+
+    assert _run_threads(1, 4, 10 * RUN_THREADS_WORK) == 1  # one run
+    assert _run_threads(13, 4, RUN_THREADS_WORK - 1) == 1  # too little work
+    assert _run_threads(13, 2, RUN_THREADS_WORK) == 2
+    assert _run_threads(3, 8, RUN_THREADS_WORK) == 3
+    assert _run_threads(13, 1, RUN_THREADS_WORK) == 1  # BLAS kept to one
