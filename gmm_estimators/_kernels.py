@@ -1663,25 +1663,14 @@ def _em_orientation_score_impl(D, w, nk, equal_volume):
     where it is not finite)."""
     K, d = w.shape[0], w.shape[1]
     g = np.empty(K)
-    wd = np.empty((d, d))
-    e = np.empty(d)
     for k in range(K):
-        # diag(D^T W_k D) from W_k D, the inner loops along the rows
-        for a in range(d):
-            for j in range(d):
-                wd[a, j] = 0.0
-            for b in range(d):
-                v = w[k, a, b]
-                for j in range(d):
-                    wd[a, j] += v * D[b, j]
-        for j in range(d):
-            e[j] = 0.0
-        for a in range(d):
-            for j in range(d):
-                e[j] += D[a, j] * wd[a, j]
         log_g = 0.0
         for j in range(d):
-            log_g += np.log(e[j])
+            v = 0.0
+            for a in range(d):
+                for b in range(d):
+                    v += D[a, j] * w[k, a, b] * D[b, j]
+            log_g += np.log(v)
         g[k] = np.exp(log_g / d)
     total_g = 0.0
     total_n = 0.0
