@@ -1308,13 +1308,20 @@ def judge_runs(runs, n_support, blocks, reg_covar):
     steps = blocks.data_steps
     grid = None if steps is None else stacked.grid_variances(steps, reg_covar)
     need = models[0].points_needed()
+    counts = np.array([np.asarray(run.weights) * n_support for run in runs])
+    # the runs whose every check passes (a NaN fails), at once: most do
+    regular = (counts >= need - 0.05).all(axis=1)
+    regular &= (rel.reshape(len(runs), K) >= DEGENERATE_VARIANCE).all(axis=1)
+    if grid is not None:
+        regular &= (grid.reshape(len(runs), K) >= GRID_VARIANCE).all(axis=1)
     for j, run in enumerate(runs):
         part = slice(j * K, (j + 1) * K)
-        run.reason = _degeneracy_reason(
-            np.asarray(run.weights) * n_support,
-            need,
-            rel[part],
-            None if grid is None else grid[part],
+        run.reason = (
+            ""
+            if regular[j]
+            else _degeneracy_reason(
+                counts[j], need, rel[part], None if grid is None else grid[part]
+            )
         )
         run.key = (not run.reason, run.lower_bound)
 
