@@ -138,7 +138,7 @@ def _terms(counts, traces, dets, alpha):
     return counts * np.log(np.maximum(dets, 0.0) + (traces + alpha) / counts)
 
 
-def hc_merges(Z, counts, spherical=False):
+def hc_merges(Z, counts, spherical=False, ties=None):
     """The merges of VVV model-based agglomerative clustering of weighted points.
 
     At each step the pair of clusters whose merge costs least is merged.
@@ -160,6 +160,9 @@ def hc_merges(Z, counts, spherical=False):
         Positive weight of each point (the number of rows it stands for).
     spherical : bool, default=False
         Ward's criterion (mclust's ``hcEII``) instead of ``hcVVV``'s.
+    ties : list or None, default=None
+        Where given, the number of steps at which several pairs cost least
+        (a tie the slots broke) is appended to it.
 
     Returns
     -------
@@ -203,6 +206,7 @@ def hc_merges(Z, counts, spherical=False):
 
     merges = np.empty((m - 1, 2), dtype=np.intp)
     recent = -1  # the union of the last step
+    n_tied = 0
     for step in range(m - 1):
         lg = m - step  # clusters left, in slots 0 .. lg - 1
         least = nnd.min()
@@ -211,6 +215,7 @@ def hc_merges(Z, counts, spherical=False):
             a, b = int(tied[0]), int(tied[1])
         else:
             a, b = _last_pair(D, tied, least, slot)
+            n_tied += 1
         # a in the smaller slot: it keeps the union
         if slot[b] < slot[a]:
             a, b = b, a
@@ -278,6 +283,8 @@ def hc_merges(Z, counts, spherical=False):
         closer = others[cost < nnd[others]]
         nn[closer] = a
         nnd[closer] = D[closer, a]
+    if ties is not None:
+        ties.append(n_tied)
     return merges
 
 
@@ -459,7 +466,10 @@ class HierarchicalStart:
         self.n_points = len(leaf)
         # mclust's hcEII where there are no more rows than features
         self.spherical = units.sum() <= X.shape[1]
-        self.merges = hc_merges(Z[leaf], counts, spherical=self.spherical)
+        ties = []
+        self.merges = hc_merges(Z[leaf], counts, spherical=self.spherical, ties=ties)
+        #: the steps at which several merges cost least (broken by the slots)
+        self.tied_steps = ties[0] if ties else 0
 
     def _leaf_labels(self, n_clusters):
         if n_clusters > self.n_distinct:

@@ -1416,3 +1416,41 @@ def test_shared_starts_are_the_starts_drawn_anew(n_components):
     # another generator state is another start
     drawn(np.random.RandomState(8), cache, fresh=False)
     assert sum(key[0] == "starts" for key in cache) == 2
+
+
+def test_second_tree_only_where_the_first_tied():
+    # The second round's tree of the sorted rows (HC_SORTED) breaks ties
+    # between merges otherwise than the rows' order; where no two merges of
+    # the first tree tied, its cuts are the first tree's, and it is not
+    # built.
+    from gmm_estimators._init import HC_SORTED
+    from gmm_estimators._utils import canonical_labels
+
+    faithful = np.loadtxt(DATA / "faithful.csv", delimiter=",", skiprows=1)
+    wine = load_wine().data
+    for X, tied in ((faithful, True), (wine, False)):
+        weights = np.ones(len(X))
+        first = HierarchicalStart(X, weights, np.random.RandomState(0))
+        assert (first.tied_steps > 0) == tied
+        order = np.lexsort(X.T[::-1])
+        second = HierarchicalStart(X[order], weights[order], None)
+        inverse = np.argsort(order)
+        differ = [
+            k
+            for k in range(1, 10)
+            if not np.array_equal(
+                canonical_labels(first.labels(k)),
+                canonical_labels(second.labels(k)[inverse]),
+            )
+        ]
+        assert bool(differ) == tied
+        cache = {}
+        rng = np.random.RandomState(0)
+        initial_responsibilities("hc", X, weights, 3, rng, cache)
+        if tied:
+            source = initial_responsibilities(HC_SORTED, X, weights, 3, rng, cache)
+            assert source(0, len(X)).shape == (3, len(X))
+        else:
+            with pytest.raises(ValueError, match="no tie in the first tree"):
+                initial_responsibilities(HC_SORTED, X, weights, 3, rng, cache)
+            assert cache[(HC_SORTED, len(X))] == "untied"
