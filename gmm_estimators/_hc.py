@@ -64,10 +64,21 @@ panels).
 import numpy as np
 from scipy.linalg import solve_triangular
 
+from . import _kernels
 from ._utils import canonical_labels, weighted_moments
 
 #: The tree is built on at most this many distinct rows (mclust's ``subset``).
 HC_SUBSAMPLE = 2000
+
+#: The merges of a tree of at least this many points run in one compiled
+#: loop (:func:`~gmm_estimators._kernels.hc_loop`) where numba is installed
+#: (None: never): the same merges as numpy's loop, step for step (checked on
+#: the 65 data sets of the panels and scikit-learn's), about ten times
+#: faster (faithful's tree 4.4 ms instead of 50, 2000 points 0.45 s instead
+#: of 1.05). Smaller trees keep numpy's loop: there it takes 20-30 ms, and
+#: the loop's first compilation after an install, 7 s, would have doubled
+#: the first run of the demo (178 rows).
+HC_COMPILED_POINTS = 200
 
 
 #: Integer weights are expanded into repeated rows for the transform's
@@ -205,6 +216,19 @@ def hc_merges(Z, counts, spherical=False, ties=None):
     at = np.arange(m)
 
     merges = np.empty((m - 1, 2), dtype=np.intp)
+    if (
+        HC_COMPILED_POINTS is not None
+        and m >= HC_COMPILED_POINTS
+        and _kernels.enabled()
+    ):
+        n_tied = _kernels.hc_loop(
+            D, mu, size, np.zeros((1, d, d)) if spherical else W, trace, det,
+            term, leaf, nn, nnd, alive, slot, at, spherical, alpha, LEMMA_MIN,
+            merges,
+        )  # fmt: skip
+        if ties is not None:
+            ties.append(n_tied)
+        return merges
     recent = -1  # the union of the last step
     n_tied = 0
     for step in range(m - 1):

@@ -2364,3 +2364,275 @@ def em_runs(
         status,
     )
     return status, steps, hist
+
+
+def _hc_stored_into(out, w, size, d):
+    """``_hc._stored`` of one scatter ``w`` of a cluster of ``size`` points,
+    into ``out`` (the same operations, in the same order)."""
+    pivot = w[0, 0]
+    rows = min(size - 1.0, float(d))
+    if pivot > 0:
+        root = math.sqrt(pivot)
+    for i in range(d):
+        for k in range(d):
+            if pivot > 0:
+                ri = w[0, i] / root
+                rk = w[0, k] / root
+            else:
+                ri = 0.0
+                rk = 0.0
+            t = min(float(min(i, k) + 1), rows)
+            out[i, k] = ri * rk * max(t, 0.0)
+
+
+def _hc_det(mat):
+    """``_hc._det`` of one matrix: det by ``slogdet``, 0 unless positive."""
+    sign, logdet = np.linalg.slogdet(mat)
+    return math.exp(logdet) if sign > 0 else 0.0
+
+
+def _hc_loop_impl(
+    D, mu, size, W, trace, det, term, leaf, nn, nnd, alive, slot, at,
+    spherical, alpha, lemma_min, merges,
+):  # fmt: skip
+    """The merges of :func:`~gmm_estimators._hc.hc_merges` after its first
+    costs (compiled by numba): the same steps, in the same order, with the
+    same tie rule. Returns the number of steps at which several pairs cost
+    least."""
+    m, d = mu.shape
+    recent = -1
+    n_tied = 0
+    others = np.empty(m, dtype=np.int64)
+    cost = np.empty(m)
+    delta = np.empty(d)
+    wa = np.empty((d, d))
+    wb = np.empty((d, d))
+    wu = np.empty((d, d))
+    y = np.empty(d)
+    for step in range(m - 1):
+        lg = m - step
+        least = np.inf
+        for i in range(m):
+            if nnd[i] < least:
+                least = nnd[i]
+        count = 0
+        a = -1
+        b = -1
+        for i in range(m):
+            if nnd[i] == least:
+                count += 1
+                if count == 1:
+                    a = i
+                elif count == 2:
+                    b = i
+        if count != 2:
+            # mclust's rule: the largest larger slot, then the largest smaller
+            best = -1
+            for i in range(m):
+                if nnd[i] == least:
+                    for j in range(m):
+                        if D[i, j] == least:
+                            hi = max(slot[i], slot[j])
+                            lo = min(slot[i], slot[j])
+                            v = hi * m + lo
+                            if v > best:
+                                best = v
+                                a = i
+                                b = j
+            n_tied += 1
+        if slot[b] < slot[a]:
+            a, b = b, a
+        merges[step, 0] = a
+        merges[step, 1] = b
+        freed, last = slot[b], lg - 1
+        if freed != last:
+            moved = at[last]
+            at[freed] = moved
+            slot[moved] = freed
+        c = size[a] + size[b]
+        for k in range(d):
+            delta[k] = mu[a, k] - mu[b, k]
+        g = size[a] * size[b] / c
+        involves_recent = recent == a or recent == b
+        stored_term = 0.0
+        if not spherical:
+            stored_term = D[a, b] + term[a] + term[b]
+            if a == recent:
+                wa[:, :] = W[a]
+            else:
+                _hc_stored_jit(wa, W[a], size[a], d)
+            if b == recent:
+                wb[:, :] = W[b]
+            else:
+                _hc_stored_jit(wb, W[b], size[b], d)
+            for i in range(d):
+                for k in range(d):
+                    W[a, i, k] = wa[i, k] + wb[i, k] + g * (delta[i] * delta[k])
+        for k in range(d):
+            mu[a, k] = (size[a] * mu[a, k] + size[b] * mu[b, k]) / c
+        size[a] = c
+        recent = a
+        if not spherical:
+            dd = 0.0
+            for k in range(d):
+                dd += delta[k] * delta[k]
+            trace[a] = trace[a] + trace[b] + g * dd
+            leaf[a] = False
+            for i in range(d):
+                for k in range(d):
+                    wu[i, k] = W[a, i, k] / c
+            det[a] = _hc_det_jit(wu)
+            if involves_recent:
+                term[a] = c * math.log(max(det[a], 0.0) + (trace[a] + alpha) / c)
+            else:
+                term[a] = stored_term
+        alive[b] = False
+        for i in range(m):
+            D[b, i] = np.inf
+            D[i, b] = np.inf
+        nnd[b] = np.inf
+        n_others = 0
+        for i in range(m):
+            if alive[i] and i != a:
+                others[n_others] = i
+                n_others += 1
+        if n_others == 0:
+            break
+        # costs of merging the union with every other cluster
+        factor = np.empty((0, 0))
+        use_lemma = False
+        if not spherical and c > d and det[a] > 0:
+            n_lemma = 0
+            for t in range(n_others):
+                j = others[t]
+                if c + size[j] > d and leaf[j]:
+                    n_lemma += 1
+            if n_lemma >= lemma_min:
+                # _hc._regular_factor: the lower Cholesky factor of W_a,
+                # where it exists and its diagonal is within a factor 1e6
+                factor = np.zeros((d, d))
+                ok = True
+                for i in range(d):
+                    for k in range(i + 1):
+                        v = W[a, i, k]
+                        for t in range(k):
+                            v -= factor[i, t] * factor[k, t]
+                        if i == k:
+                            if not v > 0:
+                                ok = False
+                                break
+                            factor[i, i] = math.sqrt(v)
+                        else:
+                            factor[i, k] = v / factor[k, k]
+                    if not ok:
+                        break
+                if ok:
+                    lo_r = np.inf
+                    hi_r = 0.0
+                    for i in range(d):
+                        r = abs(factor[i, i])
+                        lo_r = min(lo_r, r)
+                        hi_r = max(hi_r, r)
+                    use_lemma = lo_r > 1e-6 * hi_r
+        for t in range(n_others):
+            j = others[t]
+            cj = size[j]
+            cu = c + cj
+            gj = c * cj / cu
+            s = 0.0
+            for k in range(d):
+                v = mu[j, k] - mu[a, k]
+                y[k] = v
+                s += v * v
+            if spherical:
+                cost[t] = gj * s
+                continue
+            tu = trace[a] + trace[j] + gj * s
+            du = 0.0
+            if cu > d:
+                if use_lemma and leaf[j]:
+                    # forward substitution L z = dl
+                    q = 0.0
+                    for i in range(d):
+                        v = y[i]
+                        for k in range(i):
+                            v -= factor[i, k] * wu[k, 0]
+                        v = v / factor[i, i]
+                        wu[i, 0] = v
+                    for i in range(d):
+                        q += wu[i, 0] * wu[i, 0]
+                    du = det[a] * math.pow(c / cu, float(d)) * (1.0 + gj * q)
+                else:
+                    _hc_stored_jit(wb, W[j], cu - c, d)
+                    for i in range(d):
+                        for k in range(d):
+                            wu[i, k] = W[a, i, k] + wb[i, k]
+                    for i in range(d):
+                        for k in range(d):
+                            wu[i, k] += gj * y[i] * y[k]
+                    for i in range(d):
+                        for k in range(d):
+                            wu[i, k] = wu[i, k] / cu
+                    du = _hc_det_jit(wu)
+            cost[t] = (
+                cu * math.log(max(du, 0.0) + (tu + alpha) / cu) - term[a] - term[j]
+            )
+        for t in range(n_others):
+            j = others[t]
+            D[a, j] = cost[t]
+            D[j, a] = cost[t]
+        # nearest neighbours: the union's own, and rows that pointed at a or b
+        jbest = 0
+        for i in range(m):
+            if D[a, i] < D[a, jbest]:
+                jbest = i
+        nn[a] = jbest
+        nnd[a] = D[a, jbest]
+        for t in range(n_others):
+            j = others[t]
+            if nn[j] == a or nn[j] == b:
+                kb = 0
+                for i in range(m):
+                    if D[j, i] < D[j, kb]:
+                        kb = i
+                nn[j] = kb
+                nnd[j] = D[j, kb]
+        for t in range(n_others):
+            j = others[t]
+            if cost[t] < nnd[j]:
+                nn[j] = a
+                nnd[j] = D[j, a]
+    return n_tied
+
+
+#: The compiled helpers of :func:`_hc_loop_impl` (set when it is compiled).
+_hc_stored_jit = _hc_det_jit = None
+
+
+@functools.cache
+def _compiled_hc_loop():
+    global _hc_stored_jit, _hc_det_jit
+    jit = _numba()(cache=True, nogil=True)
+    _hc_stored_jit = jit(_hc_stored_into)
+    _hc_det_jit = jit(_hc_det)
+    return jit(_hc_loop_impl)
+
+
+def hc_loop(D, mu, size, W, trace, det, term, leaf, nn, nnd, alive, slot, at,
+            spherical, alpha, lemma_min, merges):  # fmt: skip
+    """The merges of :func:`~gmm_estimators._hc.hc_merges` from its first
+    costs, compiled: the arrays are updated in place and ``merges`` filled;
+    returns the number of tied steps.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gmm_estimators._hc import hc_merges
+    >>> Z = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.0, 5.2]])
+    >>> hc_merges(Z, np.ones(4), spherical=True).tolist()
+    [[0, 1], [2, 3], [0, 2]]
+    """
+    return _compiled_hc_loop()(
+        D, mu, size, W, trace, det, term, leaf, nn, nnd, alive, slot, at,
+        bool(spherical), float(alpha), int(lemma_min), merges,
+    )  # fmt: skip

@@ -1454,3 +1454,45 @@ def test_second_tree_only_where_the_first_tied():
             with pytest.raises(ValueError, match="no tie in the first tree"):
                 initial_responsibilities(HC_SORTED, X, weights, 3, rng, cache)
             assert cache[(HC_SORTED, len(X))] == "untied"
+
+
+@pytest.mark.parametrize("name", ["iris", "faithful", "wine", "duplicated", "weighted"])
+def test_compiled_hc_merges_are_numpys(name, monkeypatch):
+    # The compiled merge loop (_kernels.hc_loop) makes numpy's merges, step
+    # for step: the same pairs, the same ties broken by mclust's slots, the
+    # same stored factors, and the same matrix-determinant-lemma path (more
+    # than LEMMA_MIN leaves left); Ward's criterion where there are no more
+    # rows than features.
+    from gmm_estimators import _hc, _kernels
+
+    if not _kernels.enabled():
+        pytest.skip("numba is not installed")
+    rng = np.random.RandomState(0)
+    weights = None
+    if name == "iris":
+        X = load_iris().data
+    elif name == "faithful":
+        X = np.loadtxt(DATA / "faithful.csv", delimiter=",", skiprows=1)
+    elif name == "wine":
+        X = load_wine().data
+    elif name == "duplicated":  # many ties
+        X = np.round(rng.normal(size=(300, 2)), 1)
+    else:
+        X = load_iris().data
+        weights = rng.randint(1, 4, len(X)).astype(float)
+    if weights is None:
+        weights = np.ones(len(X))
+    out = []
+    for points in (None, 0):
+        monkeypatch.setattr(_hc, "HC_COMPILED_POINTS", points)
+        tree = HierarchicalStart(X, weights, np.random.RandomState(0))
+        out.append((tree.merges, tree.tied_steps))
+    assert_array_equal(out[0][0], out[1][0])
+    assert out[0][1] == out[1][1]
+    if name in ("faithful", "duplicated"):
+        assert out[0][1] > 0
+    # Ward's criterion: no more rows than features
+    for points in (None, 0):
+        monkeypatch.setattr(_hc, "HC_COMPILED_POINTS", points)
+        out.append(_hc.hc_merges(X[:3], np.ones(3), spherical=True))
+    assert_array_equal(out[2], out[3])
