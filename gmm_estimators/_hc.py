@@ -55,7 +55,9 @@ updates one row of the ``m x m`` cost matrix with ``m`` determinants of
 determinants of a union with points not merged yet take ``O(d^2)`` each (the
 matrix determinant lemma), which saves about a third of the time on 2000
 points in 4 dimensions (the merges were the same on every data set of the
-panels).
+panels). With numba installed, trees of at least :data:`HC_COMPILED_POINTS`
+points merge in one compiled loop, the same merges step for step, about
+ten times faster.
 """
 
 # Authors: The gmm_estimators developers
