@@ -217,9 +217,11 @@ def last_hc_responsibilities(X, n_components, cache):
 
 
 #: The starts of a fit drawn through a search's cache are kept there,
-#: responsibilities and all, when each holds at most this many elements
-#: (components x rows): the candidates of a search with the same number of
-#: components (every covariance type) draw the same starts from the same
+#: responsibilities and all, when together they hold at most this many
+#: elements (starts x components x rows: 8 MiB for each number of
+#: components; a screening subsample of 4096 rows and 13 starts of 9
+#: components hold 479 232): the candidates of a search with the same number
+#: of components (every covariance type) draw the same starts from the same
 #: generator state, and each after the first then costs a look-up (on
 #: faithful, the fourteen-model search drew its starts 1764 times, 126 of
 #: them distinct).
@@ -236,7 +238,7 @@ def shared_starts(draw, methods, n_samples, n_components, dtype, rng, cache):
     if (
         cache is None
         or not all(isinstance(method, str) for method in methods)
-        or n_samples * n_components > SHARED_START_ELEMENTS
+        or len(methods) * n_samples * n_components > SHARED_START_ELEMENTS
         or not isinstance(rng, np.random.RandomState)
     ):
         return draw()

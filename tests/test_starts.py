@@ -1496,3 +1496,32 @@ def test_compiled_hc_merges_are_numpys(name, monkeypatch):
         monkeypatch.setattr(_hc, "HC_COMPILED_POINTS", points)
         out.append(_hc.hc_merges(X[:3], np.ones(3), spherical=True))
     assert_array_equal(out[2], out[3])
+
+
+def test_shared_starts_are_not_kept_beyond_their_memory_limit(monkeypatch):
+    # Starts holding more than SHARED_START_ELEMENTS responsibilities in all
+    # are drawn anew by each candidate, not kept in the search's cache.
+    from gmm_estimators import _init
+
+    X = load_iris().data
+    calls = []
+
+    def draw():
+        calls.append(1)
+        return [lambda start, stop: np.ones((3, stop - start))] * 2
+
+    cache = {}
+    monkeypatch.setattr(_init, "SHARED_START_ELEMENTS", 2 * 3 * len(X) - 1)
+    for _ in range(2):
+        _init.shared_starts(
+            draw, ["k-means++", "kmeans"], len(X), 3, X.dtype,
+            np.random.RandomState(0), cache,
+        )  # fmt: skip
+    assert len(calls) == 2 and not cache
+    monkeypatch.setattr(_init, "SHARED_START_ELEMENTS", 2 * 3 * len(X))
+    for _ in range(2):
+        _init.shared_starts(
+            draw, ["k-means++", "kmeans"], len(X), 3, X.dtype,
+            np.random.RandomState(0), cache,
+        )  # fmt: skip
+    assert len(calls) == 3 and len(cache) == 1
