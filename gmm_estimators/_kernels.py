@@ -2626,11 +2626,19 @@ def hc_loop(D, mu, size, W, trace, det, term, leaf, nn, nnd, alive, slot, at,
 
     Examples
     --------
+    It runs inside :func:`~gmm_estimators._hc.hc_merges` (for trees of at
+    least ``_hc.HC_COMPILED_POINTS`` points, numpy's loop below):
+
     >>> import numpy as np
     >>> from gmm_estimators._hc import hc_merges
-    >>> Z = np.array([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [5.0, 5.2]])
-    >>> hc_merges(Z, np.ones(4), spherical=True).tolist()
-    [[0, 1], [2, 3], [0, 2]]
+    >>> rng = np.random.RandomState(0)
+    >>> Z = np.vstack([rng.normal(size=(150, 2)), rng.normal(size=(150, 2)) + 8])
+    >>> merges = hc_merges(Z, np.ones(300))
+    >>> root = np.arange(300)
+    >>> for a, b in merges[:-1]:  # every merge but the last: two clusters
+    ...     root[root == b] = a
+    >>> sorted(np.bincount(np.unique(root, return_inverse=True)[1]).tolist())
+    [150, 150]
     """
     return _compiled_hc_loop()(
         D, mu, size, W, trace, det, term, leaf, nn, nnd, alive, slot, at,
