@@ -56,8 +56,8 @@ determinants of a union with points not merged yet take ``O(d^2)`` each (the
 matrix determinant lemma), which saves about a third of the time on 2000
 points in 4 dimensions (the merges were the same on every data set of the
 panels). With numba installed, trees of at least :data:`HC_COMPILED_POINTS`
-points merge in one compiled loop, the same merges step for step, about
-ten times faster.
+points merge in one compiled loop, numpy's operations in the same order
+(the same merges on every data set of the panels), about ten times faster.
 """
 
 # Authors: The gmm_estimators developers
@@ -74,10 +74,13 @@ HC_SUBSAMPLE = 2000
 
 #: The merges of a tree of at least this many points run in one compiled
 #: loop (:func:`~gmm_estimators._kernels.hc_loop`) where numba is installed
-#: (None: never): the same merges as numpy's loop, step for step (checked on
-#: the 65 data sets of the panels and scikit-learn's), about ten times
-#: faster (faithful's tree 4.4 ms instead of 50, 2000 points 0.45 s instead
-#: of 1.05). Smaller trees keep numpy's loop: there it takes 20-30 ms, and
+#: (None: never): numpy's loop's operations in the same order, where only
+#: the libraries' rounding can differ (the determinants, a sum of squares):
+#: the same merges and ties on the 65 data sets of the panels and
+#: scikit-learn's with numpy 2; with numpy 1.23 and scipy 1.9 the same
+#: merges, and on one set one more exact tie, broken the same way.  About
+#: ten times faster (faithful's tree 4.4 ms instead of 50, 2000 points 0.45
+#: s instead of 1.05). Smaller trees keep numpy's loop: there it takes 20-30 ms, and
 #: the loop's first compilation after an install, 7 s, would have doubled
 #: the first run of the demo (178 rows).
 HC_COMPILED_POINTS = 200
