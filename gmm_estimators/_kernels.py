@@ -2371,18 +2371,15 @@ def _hc_stored_into(out, w, size, d):
     into ``out`` (the same operations, in the same order)."""
     pivot = w[0, 0]
     rows = min(size - 1.0, float(d))
+    r0 = np.zeros(d)  # the first row of the factor, as stored
     if pivot > 0:
         root = math.sqrt(pivot)
+        for i in range(d):
+            r0[i] = w[0, i] / root
     for i in range(d):
         for k in range(d):
-            if pivot > 0:
-                ri = w[0, i] / root
-                rk = w[0, k] / root
-            else:
-                ri = 0.0
-                rk = 0.0
             t = min(float(min(i, k) + 1), rows)
-            out[i, k] = ri * rk * max(t, 0.0)
+            out[i, k] = r0[i] * r0[k] * max(t, 0.0)
 
 
 def _hc_det(mat):
@@ -2409,6 +2406,9 @@ def _hc_loop_impl(
     wb = np.empty((d, d))
     wu = np.empty((d, d))
     y = np.empty(d)
+    z = np.empty(d)
+    factor = np.zeros((1, d, d))
+    half_logdet = np.empty(1)
     for step in range(m - 1):
         lg = m - step
         least = np.inf
@@ -2499,7 +2499,6 @@ def _hc_loop_impl(
         if n_others == 0:
             break
         # costs of merging the union with every other cluster
-        factor = np.empty((0, 0))
         use_lemma = False
         if not spherical and c > d and det[a] > 0:
             n_lemma = 0
@@ -2507,33 +2506,19 @@ def _hc_loop_impl(
                 j = others[t]
                 if c + size[j] > d and leaf[j]:
                     n_lemma += 1
-            if n_lemma >= lemma_min:
-                # _hc._regular_factor: the lower Cholesky factor of W_a,
-                # where it exists and its diagonal is within a factor 1e6
-                factor = np.zeros((d, d))
-                ok = True
+            # _hc._regular_factor: the lower Cholesky factor of W_a, where
+            # it exists and its diagonal is within a factor 1e6 (the loop's
+            # factors, kind 0: a full matrix)
+            if n_lemma >= lemma_min and _em_factor_jit(
+                0, W[a : a + 1], factor, half_logdet
+            ):
+                lo_r = np.inf
+                hi_r = 0.0
                 for i in range(d):
-                    for k in range(i + 1):
-                        v = W[a, i, k]
-                        for t in range(k):
-                            v -= factor[i, t] * factor[k, t]
-                        if i == k:
-                            if not v > 0:
-                                ok = False
-                                break
-                            factor[i, i] = math.sqrt(v)
-                        else:
-                            factor[i, k] = v / factor[k, k]
-                    if not ok:
-                        break
-                if ok:
-                    lo_r = np.inf
-                    hi_r = 0.0
-                    for i in range(d):
-                        r = abs(factor[i, i])
-                        lo_r = min(lo_r, r)
-                        hi_r = max(hi_r, r)
-                    use_lemma = lo_r > 1e-6 * hi_r
+                    r = abs(factor[0, i, i])
+                    lo_r = min(lo_r, r)
+                    hi_r = max(hi_r, r)
+                use_lemma = lo_r > 1e-6 * hi_r
         for t in range(n_others):
             j = others[t]
             cj = size[j]
@@ -2556,11 +2541,10 @@ def _hc_loop_impl(
                     for i in range(d):
                         v = y[i]
                         for k in range(i):
-                            v -= factor[i, k] * wu[k, 0]
-                        v = v / factor[i, i]
-                        wu[i, 0] = v
+                            v -= factor[0, i, k] * z[k]
+                        z[i] = v / factor[0, i, i]
                     for i in range(d):
-                        q += wu[i, 0] * wu[i, 0]
+                        q += z[i] * z[i]
                     du = det[a] * math.pow(c / cu, float(d)) * (1.0 + gj * q)
                 else:
                     _hc_stored_jit(wb, W[j], cu - c, d)
@@ -2582,21 +2566,16 @@ def _hc_loop_impl(
             D[a, j] = cost[t]
             D[j, a] = cost[t]
         # nearest neighbours: the union's own, and rows that pointed at a or b
-        jbest = 0
-        for i in range(m):
-            if D[a, i] < D[a, jbest]:
-                jbest = i
-        nn[a] = jbest
-        nnd[a] = D[a, jbest]
-        for t in range(n_others):
-            j = others[t]
-            if nn[j] == a or nn[j] == b:
-                kb = 0
-                for i in range(m):
-                    if D[j, i] < D[j, kb]:
-                        kb = i
-                nn[j] = kb
-                nnd[j] = D[j, kb]
+        for t in range(-1, n_others):
+            j = a if t < 0 else others[t]
+            if t >= 0 and nn[j] != a and nn[j] != b:
+                continue
+            nearest = 0
+            for i in range(m):
+                if D[j, i] < D[j, nearest]:
+                    nearest = i
+            nn[j] = nearest
+            nnd[j] = D[j, nearest]
         for t in range(n_others):
             j = others[t]
             if cost[t] < nnd[j]:
@@ -2612,6 +2591,7 @@ _hc_stored_jit = _hc_det_jit = None
 @functools.cache
 def _compiled_hc_loop():
     global _hc_stored_jit, _hc_det_jit
+    _compile_em_steps()  # the Cholesky factor (_em_factor_jit)
     jit = _numba()(cache=True, nogil=True)
     _hc_stored_jit = jit(_hc_stored_into)
     _hc_det_jit = jit(_hc_det)
