@@ -466,6 +466,18 @@ def _stacked_runs(covariance_type, weighted, far=False):
     return runs, blocks, sw, scatter
 
 
+def _count_calls(patch, module, name, calls):
+    """Replace ``module.name`` (through the monkeypatch context ``patch``)
+    by the same function that appends to ``calls`` at each call."""
+    function = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return function(*args, **kwargs)
+
+    patch.setattr(module, name, counted)
+
+
 @pytest.mark.parametrize(
     "covariance_type",
     ["full", "tied", "diag", "spherical", "EII", "EEI", "EVI", "EEV", "EVV"]
@@ -489,13 +501,7 @@ def test_compiled_em_runs_equal_numpys_loop(
         calls = []
         with monkeypatch.context() as m:
             if compiled:
-                group = _em._compiled_group
-
-                def counted(*args, _calls=calls, _group=group, **kwargs):
-                    _calls.append(1)
-                    return _group(*args, **kwargs)
-
-                m.setattr(_em, "_compiled_group", counted)
+                _count_calls(m, _em, "_compiled_group", calls)
             else:
                 m.setattr(_em, "_compiled_kind", lambda model, dtype: None)
             runs, blocks, sw, scatter = _stacked_runs(covariance_type, weighted, far)
@@ -549,13 +555,7 @@ def test_compiled_em_runs_fail_as_mclusts_m_step(covariance_type, limit, monkeyp
         calls = []
         with monkeypatch.context() as m:
             if compiled:
-                group = _em._iterate_group
-
-                def counted(*args, _calls=calls, _group=group, **kwargs):
-                    _calls.append(1)
-                    return _group(*args, **kwargs)
-
-                m.setattr(_em, "_iterate_group", counted)
+                _count_calls(m, _em, "_iterate_group", calls)
             else:
                 m.setattr(_em, "_compiled_kind", lambda model, dtype: None)
             runs, blocks, sw, scatter = _stacked_runs(covariance_type, False, False)
