@@ -38,7 +38,7 @@ SKLEARN_COLLAPSE_MESSAGE = (
 )
 
 
-#: The parts of :meth:`_ComponentModel.reference` models by class and shape
+#: The parts of :meth:`_CovarianceModel.reference` models by class and shape
 #: of the means (every part but the means and the centre).
 _REFERENCE_PARTS = {}
 

@@ -80,9 +80,9 @@ HC_SUBSAMPLE = 2000
 #: scikit-learn's with numpy 2; with numpy 1.23 and scipy 1.9 the same
 #: merges, and on one set one more exact tie, broken the same way.  About
 #: ten times faster (faithful's tree 4.4 ms instead of 50, 2000 points 0.45
-#: s instead of 1.05). Smaller trees keep numpy's loop: there it takes 20-30 ms, and
-#: the loop's first compilation after an install, 7 s, would have doubled
-#: the first run of the demo (178 rows).
+#: s instead of 1.05).  Smaller trees keep numpy's loop: there it takes
+#: 20-30 ms, and the loop's first compilation after an install, 7 s, would
+#: have doubled the first run of the demo (178 rows).
 HC_COMPILED_POINTS = 200
 
 
