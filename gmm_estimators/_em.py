@@ -412,6 +412,12 @@ def fit_blocks(X, sample_weight, model_cls, row_width):
     return blocks, scatter
 
 
+#: The starts that put every row in a component of its own choosing (a
+#: partition, or responsibilities of every row): with one component, each
+#: gives every row to it, and the fit's first M-step is the fit's (the
+#: one-row starts, 'k-means++' and 'random_from_data', reach it one step
+#: later).
+WHOLE_STARTS = ("hc", "kmeans", "random")
 #: With several runs, each first runs to this tolerance (or ``tol`` if looser)
 #: and only the best :data:`SCREEN_KEEP` continue to ``tol``.
 SCREEN_TOL = 1e-4
@@ -1962,6 +1968,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 ("labels" if np.ndim(start) == 1 else "responsibilities", start)
                 for start in search["starts"]
             ]
+        if do_init and self.n_components == 1 and len(runs) > 1:
+            # One component holds every row whatever the start: after its
+            # first E-step every run is the same, so one run (a partition
+            # start's where there is one: its first M-step is the fit's)
+            whole = [m for m in runs if isinstance(m, str) and m in WHOLE_STARTS]
+            runs = (whole or runs)[:1]
         mclust_start = do_init and "hc" in runs
         rng = check_random_state(search.get("random_state", self.random_state))
         # (a fit alone keeps its own, so that its starts share their trees)

@@ -1529,3 +1529,46 @@ def test_shared_starts_are_not_kept_beyond_their_memory_limit(monkeypatch):
             np.random.RandomState(0), cache,
         )  # fmt: skip
     assert len(calls) == 3 and len(cache) == 1
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "spherical", "VEV", "EVE"])
+def test_one_component_fits_from_one_start(covariance_type, monkeypatch):
+    """With one component every start gives every row to it, so a fit runs
+    one start (a partition start's where there is one, else the first), and
+    its fit is the closed form: the mean and the scatter (its mean variance
+    for 'spherical'), plus ``reg_covar``."""
+    import gmm_estimators._em as em_module
+
+    X = _load("faithful")
+    drawn = []
+    source = em_module.initial_responsibilities
+
+    def counting(method, *args, **kwargs):
+        drawn.append(method)
+        return source(method, *args, **kwargs)
+
+    monkeypatch.setattr(em_module, "initial_responsibilities", counting)
+    params = dict(n_components=1, covariance_type=covariance_type, random_state=0)
+    searched = default_estimator().set_params(**params).fit(X)
+    assert drawn == ["hc"]
+    scatter = np.cov(X.T, bias=True)
+    if covariance_type == "spherical":
+        scatter = np.trace(scatter) / X.shape[1]
+    np.testing.assert_allclose(searched.means_[0], X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(
+        searched.covariances_[0] - searched._reg_covar() * np.eye(X.shape[1])
+        if covariance_type != "spherical"
+        else searched.covariances_[0] - searched._reg_covar(),
+        scatter,
+        rtol=1e-10,
+    )
+    if covariance_type == "full":
+        # only one-row starts: the first runs, and ends at the same fit
+        drawn.clear()
+        seeds = clone(searched).set_params(
+            init_params=("k-means++", "random_from_data"), n_init=3
+        )
+        seeds.fit(X)
+        assert drawn == ["k-means++"]
+        assert seeds.lower_bound_ == pytest.approx(searched.lower_bound_, rel=1e-12)
+        np.testing.assert_allclose(seeds.covariances_, searched.covariances_, rtol=1e-9)
