@@ -56,13 +56,18 @@ def collapse_error(detail):
     return CollapseError(f"{SKLEARN_COLLAPSE_MESSAGE} {detail}")
 
 
-def _not_positive_definite(component, reg_covar, detail):
-    """The error raised when a component's covariance is not positive definite."""
-    return collapse_error(
+def _not_positive_definite(component, reg_covar, detail, matrix=None):
+    """The error raised when a component's covariance is not positive
+    definite; ``matrix``, the failing matrix's index in a stack of several
+    runs' components, is kept on it (``exc.matrix``: the run it belongs to
+    is ``matrix // n_components``)."""
+    exc = collapse_error(
         f"The covariance of component {component} is not positive definite "
         f"even with reg_covar={reg_covar:g} ({detail}): it has collapsed onto "
         "too few or identical samples; de-duplicating the data may help too."
     )
+    exc.matrix = None if matrix is None else int(matrix)
+    return exc
 
 
 def _upper_cholesky_of_precision(precision):
@@ -169,12 +174,14 @@ def _cholesky_factors(covariances, reg_covar, component=None):
                 np.linalg.cholesky(cov)
             except np.linalg.LinAlgError:
                 raise _not_positive_definite(
-                    name(i), reg_covar, "Cholesky factorisation failed"
+                    name(i), reg_covar, "Cholesky factorisation failed", matrix=i
                 ) from None
         raise
     bad = np.flatnonzero(~np.isfinite(chol).reshape(len(chol), -1).all(axis=1))
     if bad.size:
-        raise _not_positive_definite(name(bad[0]), reg_covar, "non-finite covariance")
+        raise _not_positive_definite(
+            name(bad[0]), reg_covar, "non-finite covariance", matrix=bad[0]
+        )
     return chol, np.swapaxes(_triangular_inverse(chol, lower=True), -1, -2)
 
 
@@ -187,7 +194,10 @@ def _diagonal_prec_chol(covariances, reg_covar, n_components):
     bad = np.flatnonzero(~(np.isfinite(flat) & (flat > 0)).all(axis=1))
     if bad.size:
         raise _not_positive_definite(
-            bad[0] % n_components, reg_covar, "a variance is not positive"
+            bad[0] % n_components,
+            reg_covar,
+            "a variance is not positive",
+            matrix=bad[0],
         )
     return 1.0 / np.sqrt(covariances)
 
@@ -266,6 +276,42 @@ def _run_stack(models, name):
     if name in stacks:
         return stacks[name]
     return np.stack([getattr(model, name) for model in models])
+
+
+def _runs_that_factorise(factorise, covariances, n_components, exc):
+    """Where the batched factorisation of several runs' covariances
+    ``(S * K, ...)`` failed with ``exc`` (a :class:`CollapseError` naming
+    its matrix): each run's own ``factorise(covariances)``, and ``exc`` raised
+    again with ``exc.partial = (good, factors)``, the runs that factorise
+    and their factors stacked (each run's arithmetic is the batch's), so
+    that a batched M-step keeps those runs' models instead of computing
+    each run again (:func:`~gmm_estimators._em._m_steps`)."""
+    if getattr(exc, "matrix", None) is None:
+        raise exc
+    K = n_components
+    good, factors = [], []
+    for s in range(len(covariances) // K):
+        try:
+            factors.append(factorise(covariances[s * K : (s + 1) * K]))
+        except ValueError:
+            continue
+        good.append(s)
+    if not good:
+        raise exc
+    exc.partial = (good, factors)
+    return exc
+
+
+def _runs_of(extra, runs):
+    """The entries of ``runs`` of per-run attributes ``extra`` (None stays)."""
+    return {
+        key: None
+        if value is None
+        else value[runs]
+        if isinstance(value, np.ndarray)
+        else [value[s] for s in runs]
+        for key, value in extra.items()
+    }
 
 
 class _CovarianceModel(ComponentModel):
@@ -412,7 +458,25 @@ class _CovarianceModel(ComponentModel):
         further attributes, one entry per run (or None)."""
         S, K = means_c.shape[:2]
         flat = covariances.reshape((S * K,) + covariances.shape[2:])
-        prec_chol = _diagonal_prec_chol(flat, reg_covar, K).reshape(covariances.shape)
+        try:
+            prec_chol = _diagonal_prec_chol(flat, reg_covar, K)
+        except CollapseError as exc:
+            exc = _runs_that_factorise(
+                lambda c: _diagonal_prec_chol(c, reg_covar, K), flat, K, exc
+            )
+            good, factors = exc.partial
+            exc.partial = (
+                good,
+                cls._models_from_parts(
+                    center,
+                    means_c[good],
+                    covariances[good],
+                    np.stack(factors).reshape(covariances[good].shape),
+                    **_runs_of(extra, good),
+                ),
+            )
+            raise exc from None
+        prec_chol = prec_chol.reshape(covariances.shape)
         return cls._models_from_parts(center, means_c, covariances, prec_chol, **extra)
 
     @classmethod
@@ -723,9 +787,29 @@ class FullCovariance(_CovarianceModel):
         cls, center, means_c, covariances, reg_covar, **extra
     ):
         S, K, d = means_c.shape
-        chol, prec_chol = _cholesky_factors(
-            covariances.reshape(S * K, d, d), reg_covar, component=lambda i: i % K
-        )
+        flat = covariances.reshape(S * K, d, d)
+        try:
+            chol, prec_chol = _cholesky_factors(
+                flat, reg_covar, component=lambda i: i % K
+            )
+        except CollapseError as exc:
+            exc = _runs_that_factorise(
+                lambda c: _cholesky_factors(c, reg_covar), flat, K, exc
+            )
+            good, factors = exc.partial
+            shape = covariances[good].shape
+            exc.partial = (
+                good,
+                cls._models_from_parts(
+                    center,
+                    means_c[good],
+                    covariances[good],
+                    np.stack([f[1] for f in factors]).reshape(shape),
+                    cov_chol=np.stack([f[0] for f in factors]).reshape(shape),
+                    **_runs_of(extra, good),
+                ),
+            )
+            raise exc from None
         return cls._models_from_parts(
             center,
             means_c,
@@ -1711,8 +1795,19 @@ class _GeneralFamily(_Parsimonious, FullCovariance):
 
 
 def _descending_eigh(w):
-    """Eigenvalues (descending) and eigenvectors of a stack of symmetric matrices."""
-    values, vectors = np.linalg.eigh(w)
+    """Eigenvalues (descending) and eigenvectors of a stack of symmetric
+    matrices; NaN for a matrix that is not finite (a collapsed run's, which
+    its factorisation then reports), where LAPACK would fail the stack."""
+    try:
+        values, vectors = np.linalg.eigh(w)
+    except np.linalg.LinAlgError:
+        finite = np.isfinite(w).all(axis=(-2, -1))
+        if finite.all():
+            raise
+        values = np.full(w.shape[:-1], np.nan)
+        vectors = np.full(w.shape, np.nan)
+        if finite.any():
+            values[finite], vectors[finite] = np.linalg.eigh(w[finite])
     return values[..., ::-1], vectors[..., ::-1]
 
 

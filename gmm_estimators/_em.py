@@ -1598,34 +1598,42 @@ def _m_steps(models, nk, s1c, stats, reg_covar, scatter, batched=True):
     """The M-step of each of several runs from their stacked statistics
     (``nk``, ``s1c`` and ``stats`` with the runs' components in turn): the new
     model, or the ``ValueError`` of a run whose component collapsed.  One
-    batched call (``m_step_stacked``) when the class has one and no run
-    fails; otherwise each run's own ``m_step``."""
+    batched call (``m_step_stacked``) when the class has one; where runs
+    collapse in it, the others' models from that call and the collapsed
+    runs' own ``m_step`` (their errors); without a batched M-step each
+    run's own ``m_step``."""
     K = models[0].n_components
+
+    def alone(s):
+        part = slice(s * K, (s + 1) * K)
+        try:
+            return models[s].m_step(
+                nk[part],
+                s1c[part],
+                {key: value[part] for key, value in stats.items()},
+                reg_covar,
+                scatter,
+            )
+        except ValueError as exc:
+            return exc
+
     if batched:
         try:
             new = type(models[0]).m_step_stacked(
                 models, nk, s1c, stats, reg_covar, scatter
             )
-        except ValueError:
-            new = None  # which run collapsed: each alone below
-        if new is not None:
-            return new if isinstance(new, list) else list(new)
-    out = []
-    for s, model in enumerate(models):
-        part = slice(s * K, (s + 1) * K)
-        try:
-            out.append(
-                model.m_step(
-                    nk[part],
-                    s1c[part],
-                    {key: value[part] for key, value in stats.items()},
-                    reg_covar,
-                    scatter,
-                )
-            )
         except ValueError as exc:
-            out.append(exc)
-    return out
+            # which runs collapsed: those alone below (their own errors);
+            # the others' models, where the batch kept them (a collapsed
+            # start among thirteen had cost thirteen calls)
+            good, kept = getattr(exc, "partial", ((), ()))
+            out = [None] * len(models)
+            for s, model in zip(good, kept, strict=True):
+                out[s] = model
+            return [alone(s) if model is None else model for s, model in enumerate(out)]
+        if new is not None:  # (None: the class has no batched M-step)
+            return new if isinstance(new, list) else list(new)
+    return [alone(s) for s in range(len(models))]
 
 
 def posterior_pass(

@@ -61,6 +61,7 @@ from gmm_estimators import GaussianMixture, GaussianMixtureSelector, _kernels
 from gmm_estimators._covariance import (
     COVARIANCE_MODELS,
     MCLUST_MODELS,
+    CollapseError,
     VEICovariance,
     dense_covariances,
     nested_in,
@@ -795,6 +796,42 @@ def test_m_step_stacked_is_each_runs_m_step(monkeypatch, name):
             for a, b in zip(capped, alone, strict=True)
         ]
         assert same == [True, True, False]
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in MCLUST_MODELS if n not in ("VII", "VVI", "EEE", "VVV")]
+)
+def test_batched_m_step_keeps_the_runs_that_do_not_collapse(monkeypatch, name):
+    # Where one run collapses (here run 1's first component holds no row
+    # and its statistics are 0 / 0: NaN, as an overflow leaves them), the
+    # batched M-step of mclust's ten other models keeps the other runs'
+    # models, which are each one's own M-step, and only the collapsed run is
+    # computed alone, for its own error (scikit-learn's four give such a run
+    # NaN parameters in the batch, which the run's checks report, or, tied,
+    # fail the batch).
+    models, xa, resp, scatter = _three_runs(name)
+    K = models[0].n_components
+    resp = resp.copy()
+    resp[K] = 0.0
+    nk, s1c, stats = _stacked_statistics(models, xa, resp)
+    calls = []
+    cls = type(models[0])
+    m_step = cls.m_step
+
+    def counting(self, *args, **kwargs):
+        calls.append(self)
+        return m_step(self, *args, **kwargs)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        alone = _each_alone(models, nk, s1c, stats, 0.0, scatter)
+        assert [isinstance(m, CollapseError) for m in alone] == [False, True, False]
+        monkeypatch.setattr(cls, "m_step", counting)
+        out = _m_steps(models, nk, s1c, stats, 0.0, scatter)
+    assert calls == [models[1]]
+    assert isinstance(out[1], CollapseError)
+    assert str(out[1]) == str(alone[1])
+    for s in (0, 2):
+        _assert_same_model(out[s], alone[s])
 
 
 @pytest.mark.parametrize("name", CONSTRAINED)
