@@ -1628,6 +1628,7 @@ _em_constrain_jit = None
 _common_shape_jit = _common_matrix_jit = _common_orientation_jit = None
 _mclust_mm_jit = None
 _em_start_volumes_jit = _em_descending_eigh_jit = _em_orientation_score_jit = None
+_em_compose_jit = None
 
 
 def _em_start_volumes_impl(
@@ -1658,19 +1659,39 @@ def _em_descending_eigh_impl(w):
     return values[::-1].copy(), np.ascontiguousarray(vectors[:, ::-1])
 
 
+def _em_compose_impl(axes, scale, out):
+    """``out[a, b] = sum_j axes[j, a] * scale[j] * axes[j, b]`` (the axes as
+    rows): each sum in the order of ``j``, as one element at a time, the
+    elements of a row side by side (independent sums, which vectorise)."""
+    d = axes.shape[0]
+    for a in range(d):
+        for b in range(d):
+            out[a, b] = 0.0
+        for j in range(d):
+            t = axes[j, a] * scale[j]
+            for b in range(d):
+                out[a, b] += t * axes[j, b]
+
+
 def _em_orientation_score_impl(D, w, nk, equal_volume):
     """``_given_orientation``'s objective at the orientation ``D`` (inf
     where it is not finite)."""
     K, d = w.shape[0], w.shape[1]
     g = np.empty(K)
+    v = np.empty(d)
     for k in range(K):
+        # every axis's sum in the order of (a, b), the axes side by side
+        # (independent sums along a row of D, which vectorise)
+        for j in range(d):
+            v[j] = 0.0
+        for a in range(d):
+            for b in range(d):
+                wab = w[k, a, b]
+                for j in range(d):
+                    v[j] += D[a, j] * wab * D[b, j]
         log_g = 0.0
         for j in range(d):
-            v = 0.0
-            for a in range(d):
-                for b in range(d):
-                    v += D[a, j] * w[k, a, b] * D[b, j]
-            log_g += np.log(v)
+            log_g += np.log(v[j])
         g[k] = np.exp(log_g / d)
     total_g = 0.0
     total_n = 0.0
@@ -1759,12 +1780,7 @@ def _em_constrain_impl(
         for j in range(d):
             values[j] /= nk_sum
         for k in range(K):
-            for a in range(d):
-                for b in range(d):
-                    v = 0.0
-                    for j in range(d):
-                        v += vectors[k, a, j] * values[j] * vectors[k, b, j]
-                    cov[k, a, b] = v
+            _em_compose_jit(np.ascontiguousarray(vectors[k].T), values, cov[k])
     elif kind == 8:
         g = np.empty(K)
         volume = 0.0
@@ -1820,21 +1836,15 @@ def _em_constrain_impl(
         )
         shape = np.empty((1, d))
         _common_shape_jit(values, nk1, lam0, steps, tol, max_iter, lam, shape)
+        scale = np.empty(d)
         for k in range(K):
             if kind == 9:
                 for j in range(d):
                     cov[k, j, j] = lam[0, k] * shape[0, j]
                 continue
-            for a in range(d):
-                for b in range(d):
-                    v = 0.0
-                    for j in range(d):
-                        v += (
-                            vectors[k, a, j]
-                            * (lam[0, k] * shape[0, j])
-                            * vectors[k, b, j]
-                        )
-                    cov[k, a, b] = v
+            for j in range(d):
+                scale[j] = lam[0, k] * shape[0, j]
+            _em_compose_jit(np.ascontiguousarray(vectors[k].T), scale, cov[k])
     elif kind >= 14:  # EVE, VVE with mclust's M-step
         equal_volume = kind == 14
         u = np.empty((K, d, d))
@@ -1859,15 +1869,12 @@ def _em_constrain_impl(
         for a in range(d):
             for b in range(d):
                 orient[0, a, b] = o[b, a]
+        scale = np.empty(d)
         for k in range(K):
             for j in range(d):
                 mm_shapes[k, j] = shapes[k, j]
-            for a in range(d):
-                for b in range(d):
-                    v = 0.0
-                    for j in range(d):
-                        v += o[j, a] * (volumes[k] * shapes[k, j]) * o[j, b]
-                    cov[k, a, b] = v
+                scale[j] = volumes[k] * shapes[k, j]
+            _em_compose_jit(o, scale, cov[k])
     else:  # EVE, VVE
         equal_volume = kind == 12
         w = np.empty((1, K, d, d))
@@ -1922,17 +1929,12 @@ def _em_constrain_impl(
             e,
             g,
         )
+        axes = np.ascontiguousarray(orient[0].T)
+        scale = np.empty(d)
         for k in range(K):
-            for a in range(d):
-                for b in range(d):
-                    v = 0.0
-                    for j in range(d):
-                        v += (
-                            orient[0, a, j]
-                            * (lam[0, k] * (e[0, k, j] / g[0, k]))
-                            * orient[0, b, j]
-                        )
-                    cov[k, a, b] = v
+            for j in range(d):
+                scale[j] = lam[0, k] * (e[0, k, j] / g[0, k])
+            _em_compose_jit(axes, scale, cov[k])
     return 0
 
 
@@ -2189,6 +2191,7 @@ def _compiled_em_runs():
     global _common_shape_jit, _common_matrix_jit, _common_orientation_jit
     global _mclust_mm_jit
     global _em_start_volumes_jit, _em_descending_eigh_jit, _em_orientation_score_jit
+    global _em_compose_jit
     _compile_em_steps()
     _compile_shared_kernels()
     jit = _numba()(**_NUMPY_ERRORS)
@@ -2199,6 +2202,7 @@ def _compiled_em_runs():
     _em_start_volumes_jit = jit(_em_start_volumes_impl)
     _em_descending_eigh_jit = jit(_em_descending_eigh_impl)
     _em_orientation_score_jit = jit(_em_orientation_score_impl)
+    _em_compose_jit = jit(_em_compose_impl)
     _em_constrain_jit = jit(_em_constrain_impl)
     return _numba()(fastmath={"contract"}, **_NUMPY_ERRORS)(_em_runs_impl)
 
