@@ -278,30 +278,6 @@ def _run_stack(models, name):
     return np.stack([getattr(model, name) for model in models])
 
 
-def _runs_that_factorise(factorise, covariances, n_components, exc):
-    """Where the batched factorisation of several runs' covariances
-    ``(S * K, ...)`` failed with ``exc`` (a :class:`CollapseError` naming
-    its matrix): each run's own ``factorise(covariances)``, and ``exc`` raised
-    again with ``exc.partial = (good, factors)``, the runs that factorise
-    and their factors stacked (each run's arithmetic is the batch's), so
-    that a batched M-step keeps those runs' models instead of computing
-    each run again (:func:`~gmm_estimators._em._m_steps`)."""
-    if getattr(exc, "matrix", None) is None:
-        raise exc
-    K = n_components
-    good, factors = [], []
-    for s in range(len(covariances) // K):
-        try:
-            factors.append(factorise(covariances[s * K : (s + 1) * K]))
-        except ValueError:
-            continue
-        good.append(s)
-    if not good:
-        raise exc
-    exc.partial = (good, factors)
-    return exc
-
-
 def _runs_of(extra, runs):
     """The entries of ``runs`` of per-run attributes ``extra`` (None stays)."""
     return {
@@ -461,23 +437,56 @@ class _CovarianceModel(ComponentModel):
         try:
             prec_chol = _diagonal_prec_chol(flat, reg_covar, K)
         except CollapseError as exc:
-            exc = _runs_that_factorise(
-                lambda c: _diagonal_prec_chol(c, reg_covar, K), flat, K, exc
-            )
-            good, factors = exc.partial
+            raise cls._keep_runs_that_factorise(
+                exc,
+                lambda c: {"prec_chol": _diagonal_prec_chol(c, reg_covar, K)},
+                center,
+                means_c,
+                covariances,
+                extra,
+            ) from None
+        prec_chol = prec_chol.reshape(covariances.shape)
+        return cls._models_from_parts(center, means_c, covariances, prec_chol, **extra)
+
+    @classmethod
+    def _keep_runs_that_factorise(
+        cls, exc, factorise, center, means_c, covariances, extra
+    ):
+        """``exc``, where the batched factorisation of several runs'
+        covariances ``(S, K, ...)`` failed (a :class:`CollapseError` naming
+        its matrix), with ``exc.partial = (good, models)``: the runs whose
+        own ``factorise(covariances)`` (a dict of ``prec_chol`` and the
+        class's other factors) succeeds, and their models, so that a batched
+        M-step keeps them instead of computing each run again
+        (:func:`~gmm_estimators._em._m_steps`); each run's arithmetic is
+        the batch's."""
+        if getattr(exc, "matrix", None) is None:
+            return exc
+        good, factors = [], []
+        for s in range(len(covariances)):
+            try:
+                factors.append(factorise(covariances[s]))
+            except ValueError:
+                continue
+            good.append(s)
+        if good:
+            shape = covariances[good].shape
+            parts = {
+                key: np.stack([f[key] for f in factors]).reshape(shape)
+                for key in factors[0]
+            }
             exc.partial = (
                 good,
                 cls._models_from_parts(
                     center,
                     means_c[good],
                     covariances[good],
-                    np.stack(factors).reshape(covariances[good].shape),
+                    parts.pop("prec_chol"),
+                    **parts,
                     **_runs_of(extra, good),
                 ),
             )
-            raise exc from None
-        prec_chol = prec_chol.reshape(covariances.shape)
-        return cls._models_from_parts(center, means_c, covariances, prec_chol, **extra)
+        return exc
 
     @classmethod
     def _models_from_parts(cls, center, means_c, covariances, prec_chol, **extra):
@@ -793,23 +802,19 @@ class FullCovariance(_CovarianceModel):
                 flat, reg_covar, component=lambda i: i % K
             )
         except CollapseError as exc:
-            exc = _runs_that_factorise(
-                lambda c: _cholesky_factors(c, reg_covar), flat, K, exc
-            )
-            good, factors = exc.partial
-            shape = covariances[good].shape
-            exc.partial = (
-                good,
-                cls._models_from_parts(
-                    center,
-                    means_c[good],
-                    covariances[good],
-                    np.stack([f[1] for f in factors]).reshape(shape),
-                    cov_chol=np.stack([f[0] for f in factors]).reshape(shape),
-                    **_runs_of(extra, good),
-                ),
-            )
-            raise exc from None
+
+            def factors(c):
+                chol, prec_chol = _cholesky_factors(c, reg_covar)
+                return {"prec_chol": prec_chol, "cov_chol": chol}
+
+            raise cls._keep_runs_that_factorise(
+                exc,
+                factors,
+                center,
+                means_c,
+                covariances,
+                extra,
+            ) from None
         return cls._models_from_parts(
             center,
             means_c,

@@ -418,6 +418,7 @@ def fit_blocks(X, sample_weight, model_cls, row_width):
 #: one-row starts, 'k-means++' and 'random_from_data', reach it one step
 #: later).
 WHOLE_STARTS = ("hc", "kmeans", "random")
+
 #: With several runs, each first runs to this tolerance (or ``tol`` if looser)
 #: and only the best :data:`SCREEN_KEEP` continue to ``tol``.
 SCREEN_TOL = 1e-4
@@ -1626,11 +1627,8 @@ def _m_steps(models, nk, s1c, stats, reg_covar, scatter, batched=True):
             # which runs collapsed: those alone below (their own errors);
             # the others' models, where the batch kept them (a collapsed
             # start among thirteen had cost thirteen calls)
-            good, kept = getattr(exc, "partial", ((), ()))
-            out = [None] * len(models)
-            for s, model in zip(good, kept, strict=True):
-                out[s] = model
-            return [alone(s) if model is None else model for s, model in enumerate(out)]
+            kept = dict(zip(*getattr(exc, "partial", ((), ())), strict=True))
+            return [kept[s] if s in kept else alone(s) for s in range(len(models))]
         if new is not None:  # (None: the class has no batched M-step)
             return new if isinstance(new, list) else list(new)
     return [alone(s) for s in range(len(models))]
