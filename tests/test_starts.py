@@ -45,6 +45,20 @@ def _load(name):
     return np.loadtxt(DATA / f"{name}.csv", delimiter=",", skiprows=1, ndmin=2)
 
 
+def _record_methods(monkeypatch, module, name):
+    """The start methods (first arguments) of the calls to ``module.name``
+    from now on, in order, as a list that the calls fill."""
+    calls = []
+    function = getattr(module, name)
+
+    def recording(method, *args, **kwargs):
+        calls.append(method)
+        return function(method, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, recording)
+    return calls
+
+
 @functools.cache
 def _selected(name, random_state=0):
     """The selector over mclust's models (K = 1..9) on a stored data set,
@@ -1298,14 +1312,7 @@ def test_mclust_path_runs_from_the_fits_own_tree(monkeypatch):
     of components, with another seed: on 2000 rows, 0.8 s each)."""
     import gmm_estimators._init as init_module
 
-    built = []
-    compute = init_module._compute_start
-
-    def counting(method, *args, **kwargs):
-        built.append(method)
-        return compute(method, *args, **kwargs)
-
-    monkeypatch.setattr(init_module, "_compute_start", counting)
+    built = _record_methods(monkeypatch, init_module, "_compute_start")
     GaussianMixtureSelector(
         n_components=range(1, 5), covariance_type=["EVE", "VVE"], random_state=0
     ).fit(_load("faithful"))
@@ -1540,14 +1547,7 @@ def test_one_component_fits_from_one_start(covariance_type, monkeypatch):
     import gmm_estimators._em as em_module
 
     X = _load("faithful")
-    drawn = []
-    source = em_module.initial_responsibilities
-
-    def counting(method, *args, **kwargs):
-        drawn.append(method)
-        return source(method, *args, **kwargs)
-
-    monkeypatch.setattr(em_module, "initial_responsibilities", counting)
+    drawn = _record_methods(monkeypatch, em_module, "initial_responsibilities")
     params = dict(n_components=1, covariance_type=covariance_type, random_state=0)
     searched = default_estimator().set_params(**params).fit(X)
     assert drawn == ["hc"]
