@@ -434,16 +434,9 @@ SCREEN_MAX_ITER = 150
 #: Above this many rows of non-zero weight, the screening runs on a weighted
 #: subsample of this many rows and only the best run continues on all rows.
 SCREEN_ROWS = 4096
-#: A screening run is judged after this many iterations (None: never), and
-#: stops there if a component has become singular but for ``reg_covar``
-#: (:meth:`_BaseMixture._iterate_screened`); where every kept run is so, the
-#: best goes on for at most this many more (:func:`_regular_if_any`).  Most
-#: singular runs are so by then; they had crept on to the screening's 150
-#: iterations (R's crimtab and Seatbelts: 82% of the screening iterations).
-#: On the reference sets 2-6% of the screened runs end singular, and the
-#: judgement of the runs still going at 20 costs about what it saves there.
-SINGULAR_CHECK_ITER = 20
-_NOSTOP = False
+#: Where every kept screened run is singular, the best goes on to ``tol``
+#: for at most this many more steps (:func:`_regular_if_any`).
+SINGULAR_MORE_ITER = 20
 #: A degenerate run is restarted from split components at most this often.
 REPAIRS = 3
 #: On a subsample the ranking of the screened runs is not their ranking on
@@ -632,9 +625,6 @@ class _Run:
         #: whether a component is singular but for ``reg_covar`` (one of the
         #: reasons of :func:`degeneracy`; see :func:`_regular_if_any`)
         self.singular = False
-        #: whether its last stacked iterations took the compiled loop
-        #: (:func:`iterate_stacked`), or None
-        self.compiled = None
         self.key = (False, -np.inf)
 
     def judge(self, n_support, blocks, reg_covar):
@@ -709,15 +699,7 @@ def tol_limit(tol, lower_bound, total, relative):
 
 
 def iterate_stacked(
-    runs,
-    blocks,
-    sample_weight,
-    scatter,
-    reg_covar,
-    tol,
-    max_iter,
-    relative=False,
-    same_path=False,
+    runs, blocks, sample_weight, scatter, reg_covar, tol, max_iter, relative=False
 ):
     """EM iterations of several runs on small data, advanced together.
 
@@ -734,11 +716,7 @@ def iterate_stacked(
 
     ``blocks`` must hold one block (:func:`stackable`).  Returns one entry
     per run: None, or the ``ValueError`` that ended it (a collapsed
-    component), as the run alone would have raised it.  Each run's loop, the
-    compiled one or numpy's (which depends on the number of runs), is kept
-    in its ``compiled``; with ``same_path``, runs that went through here
-    before go on in the loop they took then, whatever their number now, so
-    that a run continued in a second call ends with the bits of one call.
+    component), as the run alone would have raised it.
     """
     errors = [None] * len(runs)
     if not runs:
@@ -752,44 +730,16 @@ def iterate_stacked(
     group = max(1, STACK_ELEMENTS // per_run)
     rows = _StackedRows(xa, sw, blocks.max_threads)
     kind = _compiled_kind(runs[0].model, xa.dtype)
-    if same_path and all(run.compiled is not None for run in runs):
-        # each run in the loop it took before, in groups as before
-        parts = [
-            [j for j, run in enumerate(runs) if run.compiled is compiled]
-            for compiled in (True, False)
-        ]
-        parts = [p[i : i + group] for p in parts for i in range(0, len(p), group)]
-    else:
-        parts = [
-            list(range(i, min(i + group, len(runs))))
-            for i in range(0, len(runs), group)
-        ]
-        for part in parts:
-            compiled = kind is not None and _compiled_pays(len(part), K, n, blocks.d)
-            for j in part:
-                runs[j].compiled = compiled
-    for part in parts:
-        if not part:
+    for start in range(0, len(runs), group):
+        part = runs[start : start + group]
+        if kind is not None and _compiled_pays(len(part), K, n, blocks.d):
+            errors[start : start + group] = _compiled_group(
+                part, kind, rows, total, scatter, reg_covar, tol, max_iter, relative
+            )
             continue
-        group_runs = [runs[j] for j in part]
-        if runs[part[0]].compiled:
-            out = _compiled_group(
-                group_runs,
-                kind,
-                rows,
-                total,
-                scatter,
-                reg_covar,
-                tol,
-                max_iter,
-                relative,
-            )
-        else:
-            out = _iterate_group(
-                group_runs, rows, total, scatter, reg_covar, tol, max_iter, relative
-            )
-        for j, error in zip(part, out, strict=True):
-            errors[j] = error
+        errors[start : start + group] = _iterate_group(
+            part, rows, total, scatter, reg_covar, tol, max_iter, relative
+        )
     return errors
 
 
@@ -862,9 +812,7 @@ def _compiled_group(
     cov = np.empty((S, K, d, d))
     for j, run in enumerate(runs):
         run.converged = False
-        # a run coming back from this loop goes on from its own centred
-        # means: means_centered, (means + center) - center, rounds
-        means[j] = run.model.__dict__.get("_loop_means", run.model.means_centered)
+        means[j] = run.model.means_centered
         cov[j] = cls.dense_covariances(run.model.covariances, K, d)
     weights = np.array([run.weights for run in runs], dtype=np.float64).reshape(S, K)
     lower = np.array([run.lower_bound for run in runs], dtype=np.float64)
@@ -952,7 +900,6 @@ def _compiled_group(
                 covariances=cls.covariances_from_dense(cov[j]),
                 reg_covar=reg_covar,
             )
-            run.model._loop_means = means[j]
             if has_orientation[j]:
                 run.model._orientation = orientation[j]
                 if mclust_path:
@@ -2174,22 +2121,9 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                             self.weights_.astype(np.float64),
                             self.lower_bound_,
                         )
-                    if len(runs) > 1:  # screening, as _screen's
-                        (failed,) = self._iterate_screened(
-                            [run],
-                            s_blocks,
-                            s_sw,
-                            s_scatter,
-                            screen_tol,
-                            screen_iter,
-                            s_support,
-                        )
-                        if failed is not None:
-                            raise failed
-                    else:
-                        self._iterate(
-                            run, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
-                        )
+                    self._iterate(
+                        run, s_blocks, s_sw, s_scatter, screen_tol, screen_iter
+                    )
                 except ValueError as exc:
                     # a start whose components collapse: another may not
                     if len(runs) == 1:
@@ -2277,7 +2211,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     if all(run.singular for run in kept):
                         # the best of runs that are all singular: a few
                         # steps to meet tol, not max_iter's (_regular_if_any)
-                        limit = min(kept[0].n_iter + SINGULAR_CHECK_ITER, self.max_iter)
+                        limit = min(kept[0].n_iter + SINGULAR_MORE_ITER, self.max_iter)
                 go_on(kept, self.tol, limit)
             if mclust_start and not a_priori:
                 # EM from mclust's start as mclust runs it, where the runs
@@ -2459,14 +2393,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 for (i, _), start in zip(starts, made, strict=True)
                 if not isinstance(start, ValueError)
             ]
-            failed = self._iterate_screened(
-                [run for _, run in new],
-                blocks,
-                sample_weight,
-                scatter,
-                tol,
-                max_iter,
-                n_support,
+            failed = self._iterate_runs(
+                [run for _, run in new], blocks, sample_weight, scatter, tol, max_iter
             )
             chains = []
             for (i, run), exc in zip(new, failed, strict=True):
@@ -2504,8 +2432,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 errors.append(start)
                 continue
             started.append(_Run(*start, -np.inf, method=method))
-        failed = self._iterate_screened(
-            started, blocks, sample_weight, scatter, tol, max_iter, n_support
+        failed = self._iterate_runs(
+            started, blocks, sample_weight, scatter, tol, max_iter
         )
         finished = []
         for run, exc in zip(started, failed, strict=True):
@@ -2535,53 +2463,12 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             done += [run, *repaired.get(id(run), [])]
         return done
 
-    def _iterate_screened(
-        self, runs, blocks, sample_weight, scatter, tol, max_iter, n_support
-    ):
-        """:meth:`_iterate_runs` for screening runs, which stop at
-        :data:`SINGULAR_CHECK_ITER` iterations where a component has become
-        singular but for ``reg_covar`` (see :func:`_regular_if_any`): their
-        further steps cannot make them regular, and they had crept on to
-        ``max_iter``.  The other runs go on from where they stand, to the
-        bits where they would have gone in one call."""
-        max_iter = self.max_iter if max_iter is None else max_iter
-        check = SINGULAR_CHECK_ITER
-        if check is None or check >= max_iter:
-            return self._iterate_runs(
-                runs, blocks, sample_weight, scatter, tol, max_iter
-            )
-        failed = self._iterate_runs(runs, blocks, sample_weight, scatter, tol, check)
-        going = [
-            j
-            for j, run in enumerate(runs)
-            if failed[j] is None and not run.converged and run.n_iter < max_iter
-        ]
-        if going:
-            judge_runs([runs[j] for j in going], n_support, blocks, self._reg_covar())
-            going = [j for j in going if not runs[j].singular or _NOSTOP]
-        if going:
-            more = self._iterate_runs(
-                [runs[j] for j in going],
-                blocks,
-                sample_weight,
-                scatter,
-                tol,
-                max_iter,
-                same_path=True,
-            )
-            for j, exc in zip(going, more, strict=True):
-                failed[j] = exc
-        return failed
-
-    def _iterate_runs(
-        self, runs, blocks, sample_weight, scatter, tol, max_iter=None, same_path=False
-    ):
+    def _iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
         """:meth:`_iterate` on each run, together when they can be stacked
         (:func:`iterate_stacked`); the ``ValueError`` that ended each run, or
-        None.  With ``same_path``, runs that were stacked before go on
-        stacked, in the loop they took (:func:`iterate_stacked`), even alone."""
+        None."""
         max_iter = self.max_iter if max_iter is None else max_iter
-        if (same_path and runs and all(run.compiled is not None for run in runs)) or (
+        if (
             len(runs) > 1
             and self.verbose == 0
             and not self._accelerated(runs[0].model, tol)
@@ -2596,7 +2483,6 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 tol,
                 max_iter,
                 self._tol_relative(),
-                same_path=same_path,
             )
         errors = []
         for run in runs:
@@ -3008,13 +2894,14 @@ def _regular_if_any(runs):
     steps can move a component off them).  A run with a component singular
     but for ``reg_covar`` cannot: its further steps only hold that variance
     at ``reg_covar``, its lower bound creeping or wavering by rounding, and
-    such runs often crept on to ``max_iter``.  They go on only where no
-    other run can, and then only the best of them (the first of ``runs``,
-    which come best first), for at most :data:`SINGULAR_CHECK_ITER` more
-    steps: the fit's answer, converged where it meets ``tol`` within them.
-    Continuing all such runs had taken half the search's time on data with
-    few rows for their dimensions (R's ``volcano``, 87 x 61: 45 s, EEV's
-    seven candidates 32 s of it; ``crimtab``, 42 x 22: 22 s)."""
+    such runs crept on to ``max_iter``.  They go on only where no other run
+    can, and then only the best of them (the first of ``runs``, which come
+    best first), for at most :data:`SINGULAR_MORE_ITER` more steps: the fit's
+    answer, converged where it meets ``tol`` within them.  Continuing every
+    such run to ``max_iter`` had taken half the fourteen-model search's time
+    or more on data with few rows for their dimensions (R's ``volcano``, 87
+    x 61: 46 s, now 23 s; ``crimtab``, 42 x 22: 22 s, now 8 s;
+    ``Seatbelts``: 3.8 s, now 2.4 s)."""
     regular = [run for run in runs if not run.reason]
     return regular or [run for run in runs if not run.singular] or runs[:1]
 

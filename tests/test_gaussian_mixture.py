@@ -801,9 +801,9 @@ def test_squarem_only_on_runs_to_tol(crawling, monkeypatch):
         tols.append(self.tol)
         return iterate(self)
 
-    def counted(runs, *args, **kwargs):
+    def counted(runs, *args):
         stacked.append(len(runs))
-        return stack(runs, *args, **kwargs)
+        return stack(runs, *args)
 
     monkeypatch.setattr(_em._Squarem, "iterate", recorded)
     monkeypatch.setattr(_em, "iterate_stacked", counted)

@@ -645,12 +645,10 @@ def test_degenerate_runs_are_not_continued_past_the_screening(monkeypatch):
     calls = []
     iterate_runs = GaussianMixture._iterate_runs
 
-    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None, **kw):
+    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
         if tol == self.tol:
             calls.append([run.reason for run in runs])
-        return iterate_runs(
-            self, runs, blocks, sample_weight, scatter, tol, max_iter, **kw
-        )
+        return iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter)
 
     monkeypatch.setattr(GaussianMixture, "_iterate_runs", spy)
     gm = GaussianMixture(**params).fit(X)
@@ -678,70 +676,6 @@ def test_degenerate_runs_are_not_continued_past_the_screening(monkeypatch):
     assert np.abs(again.means_ - gm.means_).max() <= 1e-9 * np.abs(X).max()
 
 
-#: Starts whose runs on a 0/1 column and two continuous ones (full, four
-#: components) partly turn singular within twenty steps.
-SINGULAR_STARTS = dict(
-    n_components=4,
-    init_params=("hc", "kmeans", "k-means++", "random_from_data"),
-    n_init=3,
-    reg_covar=1e-10,
-    tol=1e-6,
-    random_state=0,
-)
-
-
-def _binary_column_data():
-    rng = np.random.RandomState(0)
-    return np.column_stack(
-        [rng.randint(0, 2, 120).astype(float), rng.standard_normal((120, 2))]
-    )
-
-
-def _screened_runs(monkeypatch, X, **params):
-    """The runs of the fit's first screening (its starts), as they end it."""
-    import gmm_estimators._em as em
-
-    screened = []
-    iterate = em._BaseMixture._iterate_screened
-
-    def spy(self, runs, *args):
-        failed = iterate(self, runs, *args)
-        if not screened:
-            screened.append(
-                [(r.n_iter, r.lower_bound, r.converged, r.singular) for r in runs]
-            )
-        return failed
-
-    monkeypatch.setattr(em._BaseMixture, "_iterate_screened", spy)
-    gm = GaussianMixture(**params).fit(X)
-    monkeypatch.setattr(em._BaseMixture, "_iterate_screened", iterate)
-    return gm, screened[0]
-
-
-def test_screening_stops_runs_that_turn_singular(monkeypatch):
-    """A screening run judged singular but for reg_covar after
-    SINGULAR_CHECK_ITER steps stops there (its further steps cannot make it
-    regular: on R's crimtab and Seatbelts such runs had crept on to the
-    screening's 150 steps); the other runs go on from where they stood, to
-    the bits of one uninterrupted call."""
-    import gmm_estimators._em as em
-
-    X = _binary_column_data()
-    check = em.SINGULAR_CHECK_ITER
-    gm, runs = _screened_runs(monkeypatch, X, **SINGULAR_STARTS)
-    stopped = [run for run in runs if run[3]]
-    assert stopped and all(n == check and not conv for n, _, conv, _ in stopped)
-    assert any(n > check for n, *_ in runs)  # others went on past the check
-
-    monkeypatch.setattr(em, "SINGULAR_CHECK_ITER", None)
-    _, whole = _screened_runs(monkeypatch, X, **SINGULAR_STARTS)
-    for run, alone in zip(runs, whole, strict=True):
-        if not run[3]:
-            assert run[:3] == alone[:3]  # the same steps, to the bit
-        else:
-            assert alone[0] > check  # they had gone on
-
-
 def test_regular_if_any_stops_singular_runs():
     """Which screened runs go on to ``tol``: the regular ones; else the
     degenerate ones that may still turn regular; else the best singular one
@@ -765,24 +699,31 @@ def test_regular_if_any_stops_singular_runs():
 
 
 def test_singular_runs_go_on_alone_for_a_few_steps(monkeypatch):
-    """Where every screened run is singular (eight distinct rows, each five
-    times, under EEV with three components), only the best goes on, for at
-    most SINGULAR_CHECK_ITER steps: here it meets ``tol`` within them, and the
-    fit is the one that continuing all of them to ``max_iter`` gives."""
+    """Where every screened run is singular but for reg_covar (eight distinct
+    rows, each five times, under EEV with three components), only the best
+    goes on, for at most SINGULAR_MORE_ITER steps (continuing them all had
+    run to max_iter on R's crimtab and volcano): here it meets ``tol`` within
+    them, and the fit is the one that continuing all of them gives."""
     import gmm_estimators._em as em
 
     rng = np.random.RandomState(0)
     X = np.repeat(rng.standard_normal((8, 6)), 5, axis=0)
-    params = dict(SINGULAR_STARTS, n_components=3, covariance_type="EEV", tol=1e-5)
+    params = dict(
+        n_components=3,
+        covariance_type="EEV",
+        init_params=("hc", "kmeans", "k-means++", "random_from_data"),
+        n_init=3,
+        reg_covar=1e-10,
+        tol=1e-5,
+        random_state=0,
+    )
     calls = []
     iterate_runs = em._BaseMixture._iterate_runs
 
-    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None, **kw):
+    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
         if tol == self.tol:
             calls.append(([run.singular for run in runs], max_iter))
-        return iterate_runs(
-            self, runs, blocks, sample_weight, scatter, tol, max_iter, **kw
-        )
+        return iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter)
 
     monkeypatch.setattr(em._BaseMixture, "_iterate_runs", spy)
     with warnings.catch_warnings():
@@ -790,9 +731,8 @@ def test_singular_runs_go_on_alone_for_a_few_steps(monkeypatch):
         gm = GaussianMixture(**params).fit(X)
     assert "singular but for reg_covar" in gm.degenerate_ and gm.converged_
     ((singular, max_iter),) = calls
-    assert (
-        singular == [True] and max_iter <= em.SCREEN_MAX_ITER + em.SINGULAR_CHECK_ITER
-    )
+    assert singular == [True]
+    assert max_iter <= em.SCREEN_MAX_ITER + em.SINGULAR_MORE_ITER
 
     # as when every kept run goes on to max_iter
     monkeypatch.setattr(em._BaseMixture, "_iterate_runs", iterate_runs)
@@ -879,10 +819,8 @@ def test_subsampled_fit_races_the_other_optima_on_all_rows(monkeypatch):
     calls = []
     iterate_runs = GaussianMixture._iterate_runs
 
-    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None, **kw):
-        failed = iterate_runs(
-            self, runs, blocks, sample_weight, scatter, tol, max_iter, **kw
-        )
+    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
+        failed = iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter)
         calls.append((blocks.n, tol, [run.lower_bound for run in runs]))
         return failed
 
