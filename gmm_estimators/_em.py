@@ -2898,10 +2898,10 @@ def _regular_if_any(runs):
     can, and then only the best of them (the first of ``runs``, which come
     best first), for at most :data:`SINGULAR_MORE_ITER` more steps: the fit's
     answer, converged where it meets ``tol`` within them.  Continuing every
-    such run to ``max_iter`` had taken half the fourteen-model search's time
-    or more on data with few rows for their dimensions (R's ``volcano``, 87
-    x 61: 46 s, now 23 s; ``crimtab``, 42 x 22: 22 s, now 8 s;
-    ``Seatbelts``: 3.8 s, now 2.4 s)."""
+    such run to ``max_iter`` had taken much of the fourteen-model search's
+    time on data with few rows for their dimensions or with 0/1 columns (R's
+    ``crimtab``, 42 x 22: 28.9 s, now 8.2 s; ``volcano``, 87 x 61: 45.7 s,
+    now 27.4 s; ``Seatbelts``: 4.0 s, now 2.9 s)."""
     regular = [run for run in runs if not run.reason]
     return regular or [run for run in runs if not run.singular] or runs[:1]
 
