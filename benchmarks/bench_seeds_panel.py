@@ -6,7 +6,8 @@ in OUTDIR/data are read, R is not needed), fits ``GaussianMixtureSelector``
 over K = 1..min(9, n) with ``random_state`` 0..SEEDS-1 and reports the
 distinct choices, how many seeds reached the best BIC found (within 0.5),
 and the best and worst chosen BIC.  A data set is flagged where the choice
-or its BIC varies.
+or its BIC varies (in one dimension spherical, diag and full are one model,
+and a tie between them at the same BIC shows as a varying choice).
 
 Run: ``python benchmarks/bench_seeds_panel.py OUTDIR four|mclust [SEEDS]``
 (``four``: scikit-learn's four covariance types; ``mclust``: the fourteen
