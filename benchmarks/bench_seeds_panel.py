@@ -14,6 +14,7 @@ Run: ``python benchmarks/bench_seeds_panel.py OUTDIR four|mclust [SEEDS]``
 models, skipping sets of more than 3000 rows).
 """
 
+import json
 import sys
 import time
 import warnings
@@ -26,8 +27,6 @@ FOUR = ["spherical", "diag", "tied", "full"]
 
 
 def main(outdir, grid, n_seeds):
-    import json
-
     ref = json.load(open(f"{outdir}/mclust_reference.json"))
     varying = 0
     for name in ref:

@@ -620,6 +620,32 @@ def test_regular_start_beats_degenerate_start():
     assert gm.degenerate_ == ""
 
 
+#: Screened starts of a fit that goes on to a tolerance below the
+#: screening's (the selector's default starts, at n_init=3).
+SCREENED_STARTS = dict(
+    init_params=("hc", "kmeans", "k-means++", "random_from_data"),
+    n_init=3,
+    reg_covar=1e-10,
+    random_state=0,
+)
+
+
+def _record_go_on(monkeypatch):
+    """Record, for each call that takes a fit's runs on to its ``tol``, the
+    runs' ``(reason, singular)`` and the call's ``max_iter``; returns the
+    list the records go to."""
+    calls = []
+    iterate_runs = GaussianMixture._iterate_runs
+
+    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
+        if tol == self.tol:
+            calls.append(([(run.reason, run.singular) for run in runs], max_iter))
+        return iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter)
+
+    monkeypatch.setattr(GaussianMixture, "_iterate_runs", spy)
+    return calls
+
+
 def test_degenerate_runs_are_not_continued_past_the_screening(monkeypatch):
     """With a tolerance below the screening's, the best screened runs go on
     to ``tol``; a degenerate one ranks below every regular one, so while a
@@ -634,26 +660,13 @@ def test_degenerate_runs_are_not_continued_past_the_screening(monkeypatch):
             -12 + rng.standard_normal((30, 3)),
         ]
     )
-    params = dict(
-        n_components=3,
-        init_params=("hc", "kmeans", "k-means++", "random_from_data"),
-        n_init=3,
-        reg_covar=1e-10,
-        tol=1e-6,
-        random_state=0,
-    )
-    calls = []
+    params = dict(SCREENED_STARTS, n_components=3, tol=1e-6)
     iterate_runs = GaussianMixture._iterate_runs
-
-    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
-        if tol == self.tol:
-            calls.append([run.reason for run in runs])
-        return iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter)
-
-    monkeypatch.setattr(GaussianMixture, "_iterate_runs", spy)
+    calls = _record_go_on(monkeypatch)
     gm = GaussianMixture(**params).fit(X)
     assert gm.degenerate_ == ""
-    assert len(calls) == 1 and calls[0] and all(not reason for reason in calls[0])
+    ((runs, _),) = calls
+    assert runs and all(not reason for reason, _ in runs)
 
     # the same fit as when the degenerate runs go on too
     monkeypatch.setattr(GaussianMixture, "_iterate_runs", iterate_runs)
@@ -708,34 +721,19 @@ def test_singular_runs_go_on_alone_for_a_few_steps(monkeypatch):
 
     rng = np.random.RandomState(0)
     X = np.repeat(rng.standard_normal((8, 6)), 5, axis=0)
-    params = dict(
-        n_components=3,
-        covariance_type="EEV",
-        init_params=("hc", "kmeans", "k-means++", "random_from_data"),
-        n_init=3,
-        reg_covar=1e-10,
-        tol=1e-5,
-        random_state=0,
-    )
-    calls = []
-    iterate_runs = em._BaseMixture._iterate_runs
-
-    def spy(self, runs, blocks, sample_weight, scatter, tol, max_iter=None):
-        if tol == self.tol:
-            calls.append(([run.singular for run in runs], max_iter))
-        return iterate_runs(self, runs, blocks, sample_weight, scatter, tol, max_iter)
-
-    monkeypatch.setattr(em._BaseMixture, "_iterate_runs", spy)
+    params = dict(SCREENED_STARTS, n_components=3, covariance_type="EEV", tol=1e-5)
+    iterate_runs = GaussianMixture._iterate_runs
+    calls = _record_go_on(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         gm = GaussianMixture(**params).fit(X)
     assert "singular but for reg_covar" in gm.degenerate_ and gm.converged_
-    ((singular, max_iter),) = calls
-    assert singular == [True]
+    ((runs, max_iter),) = calls
+    assert [singular for _, singular in runs] == [True]
     assert max_iter <= em.SCREEN_MAX_ITER + em.SINGULAR_MORE_ITER
 
     # as when every kept run goes on to max_iter
-    monkeypatch.setattr(em._BaseMixture, "_iterate_runs", iterate_runs)
+    monkeypatch.setattr(GaussianMixture, "_iterate_runs", iterate_runs)
     monkeypatch.setattr(
         em, "_regular_if_any", lambda runs: [r for r in runs if not r.reason] or runs
     )
