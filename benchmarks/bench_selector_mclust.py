@@ -19,6 +19,11 @@ feature tied = E and full = V) and K = 1..9, and reports per data set:
   and where EM from mclust's start collapses with our tolerance, when
   stopped earlier it was at mclust's BIC or better (mclust's looser
   tolerance stopped it there, on the way to the collapse).
+  and, where OUTDIR has ``mclust_points.json`` (written by
+  ``Rscript benchmarks/mclust_points.R OUTDIR``), the EEV and VEV cells where
+  mclust's own fit has a component with fewer effective points than the
+  dimensions, which our rule refuses whatever the start (its orientation is
+  not identified there).
   They are listed apart ("degenerate at mclust's optimum") and not counted
   as worse; where mclust's choice is such a fit, ours is not counted as a
   worse choice;
@@ -35,10 +40,12 @@ import json
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from gmm_estimators import GaussianMixture, GaussianMixtureSelector
+from gmm_estimators._covariance import COVARIANCE_MODELS
 from gmm_estimators._selection import default_estimator
 
 MCLUST = {"VII": "spherical", "VVI": "diag", "EEE": "tied", "VVV": "full"}
@@ -87,8 +94,22 @@ def passes_on_the_way(X, params, mclust_bic):
     return False
 
 
+def too_few_points(points, model, k, n_features):
+    """Whether mclust's own fit of ``model`` with ``k`` components
+    (``points``: the smallest component's effective points per model and k,
+    from mclust_points.R) has fewer effective points than our rule asks of
+    the model's components."""
+    values = (points or {}).get(model)
+    if not values or k > len(values) or values[k - 1] is None:
+        return False
+    need = COVARIANCE_MODELS[model].points_needed_by(n_features)
+    return values[k - 1] < need - 0.05
+
+
 def main(outdir, names=(), seeds=(0,)):
     ref = json.load(open(f"{outdir}/mclust_reference.json"))
+    points_path = Path(outdir) / "mclust_points.json"
+    points = json.load(open(points_path)) if points_path.exists() else {}
     names = list(names) or list(ref)
     total_cells = total_worse = total_better = total_choice = total_degenerate = 0
     print(
@@ -138,15 +159,20 @@ def main(outdir, names=(), seeds=(0,)):
             degenerate = [
                 (m, k, gap)
                 for m, k, gap in worse
-                if degenerate_at_mclust(X, names_map[m], k, -theirs[(m, k)])
+                if too_few_points(points.get(name), m, k, d)
+                or degenerate_at_mclust(X, names_map[m], k, -theirs[(m, k)])
             ]
             worse = [cell for cell in worse if cell not in degenerate]
             best = r["best"]
             mclust_bic = -best["bic"]
-            ok = sel.best_score_ <= mclust_bic + 0.5 or (
-                best["model"],
-                best["K"],
-            ) in {(m, k) for m, k, _ in degenerate}
+            ok = (
+                sel.best_score_ <= mclust_bic + 0.5
+                or (best["model"], best["K"]) in {(m, k) for m, k, _ in degenerate}
+                or too_few_points(points.get(name), best["model"], best["K"], d)
+                or degenerate_at_mclust(
+                    X, names_map[best["model"]], best["K"], mclust_bic
+                )
+            )
             total_cells += cells
             total_worse += len(worse)
             total_degenerate += len(degenerate)

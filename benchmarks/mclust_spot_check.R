@@ -10,11 +10,20 @@
 #   univariate: 20 univariate series and samples of R's datasets (and mclust's
 #               acidity), with mclust's E and V models, K = 1..9: writes
 #               OUTDIR/data/*.csv and OUTDIR/mclust_reference.json.
-# Usage: Rscript benchmarks/mclust_spot_check.R multi|univariate OUTDIR
+#   more, more_univariate (2026-12-07, second session): the data sets of R's
+#               datasets no panel had used (state.center, OrchardSprays, the
+#               monthly deaths by sex, the daily log returns of EuStockMarkets,
+#               sleep's paired groups), log(trees), and standardised copies of
+#               panel sets that users often standardise (USArrests, state.x77,
+#               swiss, mtcars, quakes, faithful); and 14 univariate series not
+#               used before (sunspots, sunspot.month, nottem, co2, ...).  As
+#               multi and univariate.
+# Usage: Rscript benchmarks/mclust_spot_check.R multi|univariate|more|more_univariate OUTDIR
 # (needs mclust, jsonlite)
 args <- commandArgs(trailingOnly = TRUE)
-if (length(args) != 2L || !(args[1] %in% c("multi", "univariate")))
-  stop("usage: Rscript mclust_spot_check.R multi|univariate OUTDIR")
+MODES <- c("multi", "univariate", "more", "more_univariate")
+if (length(args) != 2L || !(args[1] %in% MODES))
+  stop("usage: Rscript mclust_spot_check.R multi|univariate|more|more_univariate OUTDIR")
 outdir <- args[2]
 dir.create(file.path(outdir, "data"), recursive = TRUE, showWarnings = FALSE)
 suppressPackageStartupMessages({library(mclust); library(jsonlite)})
@@ -39,13 +48,33 @@ if (args[1] == "multi") {
     wdbc10 = wdbc[, 3:12], trees2 = trees[, c("Girth", "Height")],
     airq2 = airquality[, c("Ozone", "Temp")], mtcars4 = mtcars[, c("mpg", "disp", "hp", "wt")],
     iris_scaled = scale(iris[, 1:4]))
+}
+if (args[1] == "more") {
+  sets <- list(
+    state.center = cbind(x = state.center$x, y = state.center$y),
+    OrchardSprays = OrchardSprays[, c("decrease", "rowpos", "colpos")],
+    deaths_by_sex = cbind(male = as.numeric(mdeaths), female = as.numeric(fdeaths)),
+    EuStock_returns = diff(log(EuStockMarkets)),
+    sleep_pairs = cbind(drug1 = sleep$extra[sleep$group == 1],
+                        drug2 = sleep$extra[sleep$group == 2]),
+    trees_log = log(trees), USArrests_scaled = scale(USArrests),
+    state.x77_scaled = scale(state.x77), swiss_scaled = scale(swiss),
+    mtcars_scaled = scale(mtcars), quakes_scaled = scale(quakes[, 1:4]),
+    faithful_scaled = scale(faithful))
+}
+if (args[1] %in% c("multi", "more")) {
   for (nm in names(sets)) {
     X <- write_set(sets[[nm]], nm)
     cat(nm, dim(X), "\n")
   }
 } else {
   data(acidity, package = "mclust")
-  sets <- list(rivers = rivers, islands = islands, precip = precip, Nile = Nile,
+  if (args[1] == "more_univariate") sets <- list(
+    sunspots = sunspots, sunspot.month = sunspot.month, nottem = nottem, co2 = co2,
+    AirPassengers = AirPassengers, UKgas = UKgas, USAccDeaths = USAccDeaths,
+    WWWusage = WWWusage, BJsales = BJsales, austres = austres,
+    JohnsonJohnson = JohnsonJohnson, lh = lh, uspop = uspop, presidents = presidents)
+  else sets <- list(rivers = rivers, islands = islands, precip = precip, Nile = Nile,
     LakeHuron = LakeHuron, nhtemp = nhtemp, lynx = lynx, airmiles = airmiles,
     discoveries = discoveries, eruptions = faithful$eruptions, waiting = faithful$waiting,
     sunspot.year = sunspot.year, acidity = acidity, galaxies_like = quakes$mag,

@@ -63,6 +63,7 @@ from ._init import (
     shared_starts,
 )
 from ._stats import (  # noqa: F401  (_normalize: imported from here by _ppca)
+    COUNT_EPS,
     BlockStats,
     _add_block_stats,
     _add_rows,
@@ -1556,8 +1557,48 @@ def model_from_responsibilities(
 
     acc = blocks.run(second, _stats_acc(ref))
     total = _total(blocks, sw)
+    nk = acc.nk + COUNT_EPS
+    if _one_row(model_cls, nk):
+        return _one_row_start(
+            model_cls, center, nk, acc.s1, reg_covar, blocks
+        ), nk / total
     model, nk = _m_step(ref, acc, reg_covar, scatter)
     return model, nk / total
+
+
+def _one_row(model_cls, nk):
+    """Whether a start of ``model_cls`` with counts ``nk`` holds one row in
+    each component and begins at the features' scale (:func:`_one_row_start`)."""
+    return model_cls.one_row_start_at_scale and bool(np.all(nk <= 1.0 + 1e-6))
+
+
+def _one_row_start(model_cls, center, nk, s1c, reg_covar, blocks):
+    """The model of a start whose every component holds one row (the seeds of
+    'k-means++' and 'random_from_data'), for the models that begin it at the
+    features' scale (``one_row_start_at_scale``: mclust's ten models beyond
+    scikit-learn's four): the means at the seed rows, each covariance
+    diagonal with the features' variances plus ``reg_covar``.
+
+    A row has no spread: ``'full'``'s M-step (scikit-learn's) gives it
+    ``reg_covar`` times the identity, and the first E-step then hands every
+    row to the nearest seed in the data's units.  The models that normalise
+    a scatter by its determinant or share a shape or volume across components
+    (VEE, EVE, VVE, VEV, EVV) get no covariance at all from zero scatters:
+    such a start failed on any data, and those starts were lost to these
+    models in every search.  At the features' scale the first E-step's
+    partition does not depend on the units (with the identity, on R's
+    ``faithful`` the waiting times in minutes decided it, and the search
+    found a VEV,6 whose components sit on single recorded waiting times)."""
+    K, d = s1c.shape
+    means = center + s1c / nk[:, None]
+    variances = np.asarray(blocks.data_var, dtype=np.float64) + reg_covar
+    dense = np.broadcast_to(np.diag(variances), (K, d, d))
+    return model_cls(
+        means,
+        center,
+        covariances=model_cls.covariances_from_dense(dense),
+        reg_covar=reg_covar,
+    )
 
 
 def models_from_responsibilities(
@@ -1591,9 +1632,46 @@ def models_from_responsibilities(
     stats = stacked.new_stats()
     stacked.accumulate(stats, xa, resp, cache)
     total = _total(blocks, sw)
+    parts = [slice(s * K, (s + 1) * K) for s in range(S)]
+    one_row = [_one_row(model_cls, nk[part]) for part in parts]
+    if not any(one_row):
+        return _models_from_stats(
+            model_cls, refs, nk, s1c, stats, reg_covar, scatter, total
+        )
+    out = [None] * S
+    for s in range(S):
+        if one_row[s]:
+            model = _one_row_start(
+                model_cls, center, nk[parts[s]], s1c[parts[s]], reg_covar, blocks
+            )
+            out[s] = (model, nk[parts[s]] / total)
+    rest = [s for s in range(S) if not one_row[s]]
+    if rest:  # the other starts' M-steps, stacked as without these
+        rows = np.concatenate([np.arange(S * K)[parts[s]] for s in rest])
+        made = _models_from_stats(
+            model_cls,
+            [refs[s] for s in rest],
+            nk[rows],
+            s1c[rows],
+            {key: value[rows] for key, value in stats.items()},
+            reg_covar,
+            scatter,
+            total,
+        )
+        for s, result in zip(rest, made, strict=True):
+            out[s] = result
+    return out
+
+
+def _models_from_stats(model_cls, refs, nk, s1c, stats, reg_covar, scatter, total):
+    """:func:`models_from_responsibilities`' M-steps of the starts ``refs``
+    from their stacked statistics: ``(model, weights)`` or the ``ValueError``
+    of each.  One M-step for all when the model's M-step is separable
+    (``stack_class``), else :func:`_m_steps`."""
+    S, K = len(refs), refs[0].n_components
     if model_cls is model_cls.stack_class:
         try:
-            model = stacked.m_step(nk, s1c, stats, reg_covar, scatter)
+            model = model_cls.stack(refs).m_step(nk, s1c, stats, reg_covar, scatter)
         except ValueError:
             pass  # which start collapsed: each alone below
         else:

@@ -65,6 +65,11 @@ class ComponentModel(abc.ABC):
     #: The model implements :meth:`with_center`, so the engine may screen
     #: starts on a subsample centred elsewhere.
     recenters = False
+    #: A start whose every component holds one row (the seeds of 'k-means++'
+    #: and 'random_from_data') begins with diagonal covariances of the
+    #: features' variances instead of the M-step's (see
+    #: :func:`gmm_estimators._em.model_from_responsibilities`).
+    one_row_start_at_scale = False
 
     # -- static properties ---------------------------------------------------
     @classmethod

@@ -63,6 +63,7 @@ from gmm_estimators._covariance import (
     MCLUST_MODELS,
     CollapseError,
     VEICovariance,
+    VEVCovariance,
     dense_covariances,
     nested_in,
 )
@@ -903,23 +904,91 @@ def test_m_step_stacked_with_a_collapsed_run(name):
             _assert_same_model(a, b)
 
 
-def test_a_collapsing_start_raises_a_clear_error_and_no_warning():
-    # VEV from k-means++ seeds on three blobs with four components: a
-    # component with a zero-variance direction, whose volume times shape
-    # overflowed in the M-step (a RuntimeWarning leaked out of the default
-    # search) before the models' check reported the collapse
+#: The models whose M-step cannot build covariances from zero scatters.
+NORMALISING = ("VEE", "EVE", "VVE", "VEV", "EVV")
+
+
+def test_one_row_start_begins_at_the_features_scale():
+    # The seeds of 'k-means++' and 'random_from_data' give each component one
+    # row: a zero scatter, which the M-steps of VEE, EVE, VVE, VEV and EVV
+    # cannot normalise (they failed with "non-finite covariance" on any
+    # data).  Such a start's model has its means at the seed rows and the
+    # features' variances (plus reg_covar) on a diagonal covariance; 'full'
+    # keeps scikit-learn's reg_covar times the identity.
+    X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
+    X[:, 1] *= 100.0
+    seeds = np.array([3, 17, 42])
+    labels = np.full(60, -1)
+    labels[seeds] = np.arange(3)
+    values = np.zeros(60)
+    values[seeds] = 1.0
+    source = _labels_source(labels, 3, X.dtype, values)
+    reg = 1e-8
+    for name in MCLUST_MODELS:
+        cls = COVARIANCE_MODELS[name]
+        blocks, scatter = fit_blocks(X, None, cls, cls.row_width(3, 2))
+        model, weights = model_from_responsibilities(
+            blocks, cls, source, None, reg, scatter
+        )
+        assert_allclose(model.means, X[seeds], rtol=1e-12)
+        assert_allclose(weights, 1 / 60)
+        dense = np.broadcast_to(
+            dense_covariances(name, model.covariances, 3, 2), (3, 2, 2)
+        )
+        if name in NORMALISING:
+            expected = np.diag(X.var(axis=0) + reg)
+            assert_allclose(dense, np.broadcast_to(expected, (3, 2, 2)), rtol=1e-10)
+        elif name == "VVV":
+            assert_allclose(
+                dense,
+                np.broadcast_to(reg * np.eye(2), (3, 2, 2)),
+                rtol=1e-6,
+                atol=1e-20,
+            )
+
+
+@pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
+@pytest.mark.parametrize("n_components", [1, 4])
+def test_one_row_starts_fit_every_model(init_params, n_components):
+    # every model fits from the one-row starts, without a warning; with one
+    # component the fit is unique, and the models with an orientation all
+    # reach full's (the sample covariance)
     X, _ = make_blobs(n_samples=300, centers=3, random_state=0)
-    gm = GaussianMixture(
-        4,
-        covariance_type="VEV",
-        init_params="k-means++",
+    params = dict(
+        n_components=n_components,
+        init_params=init_params,
         random_state=0,
         reg_covar=1e-10,
+        tol=1e-10,
+        max_iter=5000,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
+        full = GaussianMixture(covariance_type="full", **params).fit(X)
+        for name in MCLUST_MODELS:
+            gm = GaussianMixture(covariance_type=name, **params).fit(X)
+            assert gm.converged_ and np.isfinite(gm.lower_bound_)
+            if n_components == 1 and name[2] != "I":
+                assert gm.lower_bound_ == pytest.approx(full.lower_bound_, rel=1e-10)
+
+
+def test_a_collapsing_start_raises_a_clear_error_and_no_warning():
+    # VEV's M-step from a start with a component of one row among regular
+    # ones (the scatter of that one is zero: volume times shape overflowed,
+    # and a RuntimeWarning leaked out of the default search) reports the
+    # collapse as an error
+    X, _ = make_blobs(n_samples=300, centers=3, random_state=0)
+    labels = np.zeros(300, dtype=int)
+    labels[150:] = 1
+    labels[0] = 2
+    resp = np.eye(3)[labels]
+    model = VEVCovariance.reference(np.zeros((3, 2)), np.zeros(2))
+    xa = np.hstack([X, np.ones((300, 1))])
+    nk, s1c, stats = _stacked_statistics([model], xa, resp.T)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
         with pytest.raises(ValueError, match="non-finite covariance"):
-            gm.fit(X)
+            VEVCovariance.m_step_stacked([model], nk, s1c, stats, 1e-10, None)
 
 
 def test_vei_collapsing_start_raises_a_clear_error_and_no_warning():

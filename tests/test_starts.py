@@ -864,7 +864,11 @@ def test_all_degenerate_warns_and_still_selects():
         ("diag", 5, 9, 4, "need 2 effective points"),
         ("diag", 4, 9, 4, ""),
         ("tied", 1, 4, 4, "span fewer than the 4 dimensions"),
-        ("EEV", 2, 4, 4, "span fewer than the 4 dimensions"),
+        ("VEE", 1, 4, 4, "span fewer than the 4 dimensions"),
+        # an own orientation under a shared shape needs d + 1 points too
+        ("EEV", 3, 14, 4, "need 5 effective points"),
+        ("VEV", 3, 14, 4, "need 5 effective points"),
+        ("VEV", 1, 5, 4, ""),
         ("tied", 1, 5, 4, ""),
         ("VEI", 1, 3, 4, ""),
         ("spherical", 3, 6, 4, ""),
