@@ -892,15 +892,24 @@ def _compiled_group(
         steps = np.array([r[1] for r in done])
         hist = [r[2] for r in done]
     leftover = []
+    errors = [None] * S
     for j, run in enumerate(runs):
         if steps[j]:
             run.history.extend(hist[j].tolist())
-            run.model = cls(
-                means[j] + center,
-                center,
-                covariances=cls.covariances_from_dense(cov[j]),
-                reg_covar=reg_covar,
-            )
+            try:
+                model = cls(
+                    means[j] + center,
+                    center,
+                    covariances=cls.covariances_from_dense(cov[j]),
+                    reg_covar=reg_covar,
+                )
+            except ValueError as exc:
+                # the loop's last covariance passed its own factorisation
+                # but not numpy's (a component at the edge of collapse: EVV
+                # with six components on R's morley): the run has collapsed
+                errors[j] = exc
+                continue
+            run.model = model
             if has_orientation[j]:
                 run.model._orientation = orientation[j]
                 if mclust_path:
@@ -912,7 +921,6 @@ def _compiled_group(
             leftover.append(j)
         elif status[j] < _kernels.EM_MM_FAILED:
             run.converged = bool(status[j] == _kernels.EM_CONVERGED)
-    errors = [None] * S
     for j in np.flatnonzero(status > _kernels.EM_MM_FAILED):
         # mclust's M-step failed: numpy's loop, from where the run stands,
         # would only repeat that M-step (up to MM_MAX_ITER inner steps) to

@@ -972,6 +972,36 @@ def test_one_row_starts_fit_every_model(init_params, n_components):
                 assert gm.lower_bound_ == pytest.approx(full.lower_bound_, rel=1e-10)
 
 
+#: R's ``morley`` (Michelson's speed of light, 1879): the run number (1..20,
+#: five experiments) and the speed (km/s minus 299000).
+MORLEY_SPEED = [
+    850, 740, 900, 1070, 930, 850, 950, 980, 980, 880, 1000, 980, 930, 650, 760,
+    810, 1000, 1000, 960, 960, 960, 940, 960, 940, 880, 800, 850, 880, 900, 840,
+    830, 790, 810, 880, 880, 830, 800, 790, 760, 800, 880, 880, 880, 860, 720,
+    720, 620, 860, 970, 950, 880, 910, 850, 870, 840, 840, 850, 840, 840, 840,
+    890, 810, 810, 820, 800, 770, 760, 740, 750, 760, 910, 920, 890, 860, 880,
+    720, 840, 850, 850, 780, 890, 840, 780, 810, 760, 810, 790, 810, 820, 850,
+    870, 870, 810, 740, 810, 940, 950, 800, 810, 870,
+]  # fmt: skip
+
+
+def test_a_run_at_the_edge_of_collapse_in_the_compiled_loop_is_a_failed_run():
+    # EVV with six components on R's morley: one start's last covariance in
+    # the compiled loop passed the loop's factorisation but not numpy's, and
+    # the error escaped the fit (and the selector's cell ended 0.96 BIC
+    # worse than mclust's); that run now fails alone, and the fit reaches
+    # mclust's EVV,6 (mclust 6.0.0 mclustBIC: -1873.6566)
+    X = np.column_stack([np.tile(np.arange(1.0, 21.0), 5), MORLEY_SPEED])
+    gm = default_estimator().set_params(
+        n_components=6, covariance_type="EVV", random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        gm.fit(X)
+    assert not gm.degenerate_
+    assert gm.bic(X) <= 1873.6566 + 0.5
+
+
 def test_a_collapsing_start_raises_a_clear_error_and_no_warning():
     # VEV's M-step from a start with a component of one row among regular
     # ones (the scatter of that one is zero: volume times shape overflowed,
