@@ -103,7 +103,11 @@ or list of those, default='kmeans'
         another path), on up to 4096 rows, and the better run is kept; for
         one feature on more rows, where the starts are screened on a
         subsample, 'hc' also runs EM on all rows from the quantile classes
-        of all rows, as mclust does.
+        of all rows, as mclust does. A start of one row per component
+        ('k-means++', 'random_from_data') gives scikit-learn's four types
+        scikit-learn's start (covariances ``reg_covar`` times the
+        identity) and mclust's ten other models covariances of the
+        features' variances on the diagonal.
     weights_init : array-like of shape (n_components,), default=None
         Initial weights (by default from ``init_params``).
     means_init : array-like of shape (n_components, n_features), default=None

@@ -67,7 +67,13 @@ from gmm_estimators._covariance import (
     dense_covariances,
     nested_in,
 )
-from gmm_estimators._em import _m_steps, _Run, fit_blocks, model_from_responsibilities
+from gmm_estimators._em import (
+    _m_steps,
+    _Run,
+    fit_blocks,
+    model_from_responsibilities,
+    models_from_responsibilities,
+)
 from gmm_estimators._gaussian_mixture import initial_parameters
 from gmm_estimators._init import _labels_source
 from gmm_estimators._selection import default_estimator
@@ -945,6 +951,32 @@ def test_one_row_start_begins_at_the_features_scale():
                 rtol=1e-6,
                 atol=1e-20,
             )
+
+
+@pytest.mark.parametrize("name", NORMALISING + ("EEI", "full"))
+def test_stacked_starts_take_the_one_row_start_apart(name):
+    # the starts of a search are made stacked (one pass, one M-step for
+    # all): a one-row start among them gets the model it gets alone, and
+    # the others theirs
+    X, y = make_blobs(n_samples=60, centers=3, random_state=0)
+    labels = np.full(60, -1)
+    labels[[3, 17, 42]] = np.arange(3)
+    one_row = _labels_source(labels, 3, X.dtype, (labels >= 0).astype(float))
+    partition = _labels_source(y, 3, X.dtype)
+    cls = COVARIANCE_MODELS[name]
+    blocks, scatter = fit_blocks(X, None, cls, cls.row_width(3, 2))
+    stacked = models_from_responsibilities(
+        blocks, cls, [partition, one_row, partition], None, 1e-8, scatter
+    )
+    for source, (model, weights) in zip(
+        [partition, one_row, partition], stacked, strict=True
+    ):
+        alone, w_alone = model_from_responsibilities(
+            blocks, cls, source, None, 1e-8, scatter
+        )
+        assert_allclose(weights, w_alone, rtol=1e-12)
+        assert_allclose(model.means, alone.means, rtol=1e-10, atol=1e-12)
+        assert_allclose(model.covariances, alone.covariances, rtol=1e-8, atol=1e-14)
 
 
 @pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
