@@ -223,7 +223,10 @@ or list of those, default='kmeans'
     degenerate_ : str
         Why the fitted mixture is degenerate, or ``""``: a component with
         fewer effective points than its covariance needs (``d + 1`` for
-        'full', 2 for 'diag' and 'spherical', 1 for 'tied'), or whose
+        'full', 2 for 'diag' and 'spherical', 1 for 'tied'; for mclust's
+        models ``d + 1`` where a component's orientation is its own or its
+        shape is its own under an orientation, see :ref:`the user guide
+        <selector-degenerate>`), or whose
         covariance less ``reg_covar`` has, in units of the features'
         variances, an eigenvalue below 1e-10 (its likelihood is unbounded
         but for ``reg_covar``), or, across the features recorded on a grid
