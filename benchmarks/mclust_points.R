@@ -9,7 +9,7 @@
 # its own orientation; the selector refuses a fit where a component of these
 # models has fewer effective points than the data's dimensions (its
 # orientation is then not identified: see the user guide, "Degenerate fits
-# are never chosen").  For each data set and K = 2..min(9, n) this refits
+# are never chosen").  For each data set and K = 1..min(9, n) this refits
 # mclust's EEV and VEV as mclustBIC does (hc start on the SVD-scaled data;
 # set.seed(20240101) before each call, which matters only when n > 2000) and
 # writes the smallest column sum of its z, NA where mclust gives NA, to

@@ -1644,7 +1644,7 @@ def models_from_responsibilities(
     one_row = [_one_row(model_cls, nk[part]) for part in parts]
     if not any(one_row):
         return _models_from_stats(
-            model_cls, refs, nk, s1c, stats, reg_covar, scatter, total
+            model_cls, refs, nk, s1c, stats, reg_covar, scatter, total, stacked
         )
     out = [None] * S
     for s in range(S):
@@ -1671,15 +1671,20 @@ def models_from_responsibilities(
     return out
 
 
-def _models_from_stats(model_cls, refs, nk, s1c, stats, reg_covar, scatter, total):
+def _models_from_stats(
+    model_cls, refs, nk, s1c, stats, reg_covar, scatter, total, stacked=None
+):
     """:func:`models_from_responsibilities`' M-steps of the starts ``refs``
     from their stacked statistics: ``(model, weights)`` or the ``ValueError``
     of each.  One M-step for all when the model's M-step is separable
-    (``stack_class``), else :func:`_m_steps`."""
+    (``stack_class``; ``stacked``, the stack of ``refs`` where the caller has
+    it), else :func:`_m_steps`."""
     S, K = len(refs), refs[0].n_components
     if model_cls is model_cls.stack_class:
+        if stacked is None:
+            stacked = model_cls.stack(refs)
         try:
-            model = model_cls.stack(refs).m_step(nk, s1c, stats, reg_covar, scatter)
+            model = stacked.m_step(nk, s1c, stats, reg_covar, scatter)
         except ValueError:
             pass  # which start collapsed: each alone below
         else:
