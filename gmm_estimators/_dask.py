@@ -83,6 +83,7 @@ from ._em import (
     _one_blas_thread,
     _Run,
     data_steps,
+    fit_error,
     posterior_pass,
 )
 from ._init import KMEANS_SUBSAMPLE
@@ -835,7 +836,7 @@ def fit_predict(est, X, sample_weight=None):
                     run, s_blocks, s_sw, s_scatter, screen_tol, s_support, screen_iter
                 )
     if not done:
-        raise errors[0]
+        raise fit_error(errors)
     if screen:
         # the best start continues on all rows
         best = _best_runs(done, 1)[0]

@@ -56,6 +56,7 @@ from ._covariance import (
 from ._init import (
     HC_SORTED,
     INIT_METHODS,
+    SkippedStart,
     _Canonical,
     _labels_source,
     initial_responsibilities,
@@ -2238,7 +2239,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                         screen_iter,
                     )
             if not done:
-                raise errors[0]
+                raise fit_error(errors)
             if screen_tol > self.tol:
 
                 def go_on(runs, tol, max_iter=None):
@@ -2995,6 +2996,14 @@ def _regular_if_any(runs):
     now 27.4 s; ``Seatbelts``: 4.0 s, now 2.9 s)."""
     regular = [run for run in runs if not run.reason]
     return regular or [run for run in runs if not run.singular] or runs[:1]
+
+
+def fit_error(errors):
+    """The error a fit whose every start failed raises, of the starts'
+    ``errors``: the first of a start that ran (a skipped start,
+    :class:`~gmm_estimators._init.SkippedStart`, says only that it repeats
+    another)."""
+    return next((e for e in errors if not isinstance(e, SkippedStart)), errors[0])
 
 
 def _best_runs(runs, n):

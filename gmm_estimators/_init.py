@@ -208,6 +208,12 @@ INIT_METHODS = ("hc", "kmeans", "k-means++", "random", "random_from_data")
 HC_SORTED = "hc:sorted"
 
 
+class SkippedStart(ValueError):
+    """A start that is not run because it would repeat another (the second
+    tree where it has no cut of its own): not a failure of the fit, which
+    reports the errors of the starts that did run."""
+
+
 def last_hc_responsibilities(X, n_components, cache):
     """The responsibility source of the last 'hc' start drawn on the rows
     ``X`` through ``cache`` (by :func:`initial_responsibilities`), with no
@@ -257,7 +263,7 @@ def shared_starts(draw, methods, n_samples, n_components, dtype, rng, cache):
     if tree is not None:
         cache[last] = tree
     return [
-        ValueError(*out.args)
+        type(out)(*out.args)
         if isinstance(out, ValueError)
         else (lambda start, stop, resp=out: resp[:, start:stop].copy())
         for out in made
@@ -382,9 +388,9 @@ def _sorted_tree_source(X, sample_weight, n_components, cache):
             tree = (order, HierarchicalStart(X[order], weights[order], None))
         cache[key] = tree
     if cache[key] is None:
-        raise ValueError("no second tree: one feature, or a subsample")
+        raise SkippedStart("no second tree: one feature, or a subsample")
     if isinstance(cache[key], str):  # "untied"
-        raise ValueError("no tie in the first tree: the second tree's cuts are its")
+        raise SkippedStart("no tie in the first tree: the second tree's cuts are its")
     order, tree = cache[key]
     labels, values, (rows, split) = tree.responsibilities(n_components)
     inverse = np.empty_like(order)
@@ -402,7 +408,7 @@ def _sorted_tree_source(X, sample_weight, n_components, cache):
                 and len(rows) == 0
                 and np.array_equal(canonical_labels(first), canonical_labels(labels))
             ):
-                raise ValueError("the second tree's cut is the first's")
+                raise SkippedStart("the second tree's cut is the first's")
     return _labels_source(labels, n_components, X.dtype, values, split)
 
 

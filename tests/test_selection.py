@@ -618,6 +618,38 @@ def test_candidate_collapsing_from_every_start_is_degenerate_not_failed(error_sc
             assert bic == pytest.approx(est.bic(X), rel=1e-12)
 
 
+def test_skipped_start_is_not_the_error_of_a_collapsed_candidate():
+    # iris rounded to whole numbers, every third row: EVI with two components
+    # collapses from every start (a component's petal width is one value),
+    # and the second tree's cut is the first's, so that start is skipped.
+    # The fit says that it collapsed (a CollapseError), not that a start was
+    # skipped, and the selector reports the candidate as degenerate, not as a
+    # failed fit (no FitFailedWarning, no error with error_score="raise").
+    from sklearn.datasets import load_iris
+
+    from gmm_estimators._covariance import CollapseError
+
+    X = np.round(load_iris().data[::3], 0)
+    est = default_estimator().set_params(
+        covariance_type="EVI", n_components=2, random_state=0
+    )
+    with pytest.raises(CollapseError, match="not positive definite"):
+        est.fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitFailedWarning)
+        selector = GaussianMixtureSelector(
+            n_components=[1, 2],
+            covariance_type=["EVI", "VVV"],
+            error_score="raise",
+            random_state=0,
+        ).fit(X)
+    i = selector.cv_results_["params"].index(
+        {"n_components": 2, "covariance_type": "EVI"}
+    )
+    assert selector.cv_results_["degenerate"][i].startswith("every start collapsed: ")
+    assert np.isnan(selector.cv_results_["bic"][i])
+
+
 def test_error_score_raise_reraises(X_small):
     selector = GaussianMixtureSelector(
         _FailsFromThree(), n_components=range(1, 4), error_score="raise"
