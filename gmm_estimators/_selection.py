@@ -1320,16 +1320,20 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 self._print_progress(index, candidates, fits[index])
         self._store_results(candidates, fits, n_splits)
         self.n_splits_ = n_splits
+        # (a selector refitted with refit=False keeps no earlier best model)
+        for name in ("best_estimator_", "refit_time_", "labels_"):
+            self.__dict__.pop(name, None)
         if self.refit:
             best = fits[self.best_index_][0]
             self.best_estimator_ = best["estimator"]
-            if hasattr(self, "feature_names_in_"):
-                self.best_estimator_.feature_names_in_ = self.feature_names_in_
             self.refit_time_ = best["fit_time"]
             if hasattr(self.best_estimator_, "labels_"):
                 self.labels_ = self.best_estimator_.labels_
             else:
+                # (before it learns the feature names: X is the checked array)
                 self.labels_ = self.best_estimator_.predict(X)
+            if hasattr(self, "feature_names_in_"):
+                self.best_estimator_.feature_names_in_ = self.feature_names_in_
         return self
 
     def _dask_input(self, X, estimator):

@@ -534,6 +534,36 @@ def test_refit_false_keeps_results_only(X_small):
     assert "refit=False" in str(excinfo.value.__cause__)
 
 
+def test_refit_false_after_a_refit_keeps_no_earlier_model(X_small):
+    # refitted with refit=False, the selector must not keep the model (and
+    # labels) of its earlier fit on other data: predict would use it
+    selector = GaussianMixtureSelector(
+        n_components=range(1, 4), covariance_type=["full"], random_state=0
+    ).fit(X_small[:30])
+    assert hasattr(selector, "best_estimator_")
+    selector.set_params(refit=False).fit(X_small)
+    for name in ("best_estimator_", "labels_", "refit_time_"):
+        assert not hasattr(selector, name)
+    with pytest.raises(AttributeError):
+        selector.predict(X_small)
+
+
+def test_no_feature_names_warning_while_fitting_on_a_dataframe(X_small):
+    # the labels of an estimator without labels_ (scikit-learn's mixture) are
+    # predicted on the checked array before the best estimator learns the
+    # feature names: fitting on a DataFrame warns about nothing
+    from sklearn.mixture import GaussianMixture as SkGaussianMixture
+
+    frame = pd.DataFrame(X_small, columns=["a", "b"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        selector = GaussianMixtureSelector(
+            SkGaussianMixture(random_state=0), n_components=range(1, 3), random_state=0
+        ).fit(frame)
+        assert_array_equal(selector.predict(frame), selector.labels_)
+    assert list(selector.best_estimator_.feature_names_in_) == ["a", "b"]
+
+
 def test_unfitted_selector_raises_not_fitted(X_small):
     with pytest.raises(NotFittedError):
         GaussianMixtureSelector().predict(X_small)
