@@ -230,7 +230,7 @@ def _fit_candidate(
                 "fit_time": fit_time,
                 "test_score": float(est.score(X[test], **_subset(score_params, test))),
             }
-        result = _criteria(est, X_train)
+        result = _criteria(est, X_train, fit_params.get("sample_weight"))
     except Exception as exc:
         if isinstance(exc, CollapseError) and test is None:
             # every start of the candidate collapsed: a degenerate candidate
@@ -450,16 +450,23 @@ def _better(new, old):
     )
 
 
-def _criteria(est, X):
+def _criteria(est, X, sample_weight=None):
     """Information criteria of a fitted mixture on its training data.
 
     Taken from the attributes the final E-step of our estimators records
     (``log_likelihood_``, ``n_parameters_``, ``responsibility_entropy_``) when
     present; otherwise from the public ``score``, ``bic``, ``aic`` and
-    ``predict_proba``.
+    ``predict_proba``.  With ``sample_weight`` (our estimators), the number
+    of rows is the weights' sum in units of the smallest positive weight, as
+    the fit counts them: an integer weight is the row repeated, a zero
+    weight the row removed.
     """
     n_samples = X.shape[0]
-    if hasattr(est, "log_likelihood_") and hasattr(est, "n_parameters_"):
+    own = hasattr(est, "log_likelihood_") and hasattr(est, "n_parameters_")
+    if own and sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        n_samples = float(weights.sum() / weights[weights > 0].min())
+    if own:
         log_likelihood = float(est.log_likelihood_)
         n_parameters = int(est.n_parameters_)
         bic = -2 * n_samples * log_likelihood + n_parameters * np.log(n_samples)

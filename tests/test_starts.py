@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_iris, load_wine, make_blobs
 from sklearn.exceptions import ConvergenceWarning
@@ -1044,6 +1044,35 @@ def test_sample_weight_and_groups(X_blobs):
     assert not np.allclose(weighted.cv_results_["bic"], plain.cv_results_["bic"])
     assert weighted.refit_time_ > 0
     assert (weighted.cv_results_["mean_fit_time"] > 0).all()
+
+
+def test_weighted_criteria_count_rows_as_the_weights_do():
+    # a zero weight removes the row and an integer weight repeats it (as the
+    # fit counts them): the criteria's number of rows too, so that rows of
+    # zero weight change no BIC, AIC or ICL (they moved the choice from
+    # full,2 to full,4 on iris with 600 such rows) and integer weights give
+    # the criteria of the repeated rows
+    from sklearn.datasets import load_iris
+
+    X = load_iris().data
+    extra = 5 * np.random.RandomState(0).normal(size=(60, 4))
+    params = dict(
+        n_components=range(1, 4), covariance_type=["full", "diag"], random_state=0
+    )
+    plain = GaussianMixtureSelector(**params).fit(X)
+    zero = GaussianMixtureSelector(**params).fit(
+        np.vstack([X, extra]), sample_weight=np.r_[np.ones(150), np.zeros(60)]
+    )
+    for name in ("bic", "aic", "icl"):
+        assert_allclose(zero.cv_results_[name], plain.cv_results_[name], rtol=1e-9)
+    assert zero.best_params_ == plain.best_params_
+    counts = np.random.RandomState(1).randint(1, 4, size=150)
+    weighted = GaussianMixtureSelector(**params).fit(X, sample_weight=counts)
+    repeated = GaussianMixtureSelector(**params).fit(np.repeat(X, counts, axis=0))
+    for name in ("bic", "aic", "icl"):
+        assert_allclose(
+            weighted.cv_results_[name], repeated.cv_results_[name], rtol=1e-6
+        )
 
 
 def test_bayesian_mixture_by_cross_validation(X_blobs):
