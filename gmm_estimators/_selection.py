@@ -633,7 +633,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     so there is no refit: ``best_estimator_`` is the winning candidate itself.
     Each candidate of the package's mixtures is fitted from several starts
     (by default mclust's hierarchical clustering, k-means, k-means++ and
-    random rows, see :func:`default_estimator`), shared across the grid (one
+    random rows: the ``estimator`` parameter), shared across the grid (one
     tree per data set, one k-means per number of components), then restarted
     from the partitions the other covariance types found with the same number
     of components and from a split of its own type's solution with one
@@ -665,7 +665,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         ``aic`` for the information criteria (``predict_proba`` for
         ``criterion='icl'``): any mixture with ``score``, e.g.
         :class:`~sklearn.mixture.BayesianGaussianMixture`, can be selected
-        by ``criterion='cv'``. ``None`` means :func:`default_estimator`:
+        by ``criterion='cv'``. ``None`` means
         ``GaussianMixture(init_params=("hc", "kmeans", "k-means++",
         "random_from_data"), n_init=4, tol=1e-5, max_iter=1000,
         reg_covar=1e-10, tol_relative=True, reg_covar_relative=True)``. It is
@@ -956,12 +956,13 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                     "set covariance_type=None (or leave the default, 'auto') to "
                     "select its number of components."
                 )
-            if covariance_type == "mclust":
+            if isinstance(covariance_type, str) and covariance_type == "mclust":
                 covariance_types = list(mclust_models(n_features))
             elif isinstance(covariance_type, str):
                 covariance_types = [covariance_type]
             else:
-                covariance_types = list(covariance_type)
+                # (any array-like of names: a list, a tuple, a numpy array)
+                covariance_types = [str(c) for c in np.asarray(covariance_type).ravel()]
                 if not covariance_types:
                     raise ValueError("covariance_type is an empty sequence.")
                 unknown = [c for c in covariance_types if c not in COVARIANCE_MODELS]
@@ -1333,6 +1334,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         if self.refit:
             best = fits[self.best_index_][0]
             self.best_estimator_ = best["estimator"]
+            if self.verbose > 1 and "verbose" in estimator.get_params(deep=False):
+                # (the candidates' verbose - 1 was for the search only)
+                self.best_estimator_.set_params(
+                    verbose=estimator.get_params(deep=False)["verbose"]
+                )
             self.refit_time_ = best["fit_time"]
             if hasattr(self.best_estimator_, "labels_"):
                 self.labels_ = self.best_estimator_.labels_

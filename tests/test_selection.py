@@ -564,6 +564,37 @@ def test_no_feature_names_warning_while_fitting_on_a_dataframe(X_small):
     assert list(selector.best_estimator_.feature_names_in_) == ["a", "b"]
 
 
+def test_covariance_type_as_a_numpy_array(X_small):
+    # "array-like" as the parameter's constraint says: a numpy array of names
+    # searches what the list does
+    params = dict(n_components=range(1, 3), random_state=0)
+    listed = GaussianMixtureSelector(covariance_type=["full", "diag"], **params)
+    arrayed = GaussianMixtureSelector(
+        covariance_type=np.array(["full", "diag"]), **params
+    )
+    listed.fit(X_small)
+    arrayed.fit(X_small)
+    assert arrayed.cv_results_["params"] == listed.cv_results_["params"]
+    assert_array_equal(arrayed.cv_results_["bic"], listed.cv_results_["bic"])
+
+
+def test_verbose_search_leaves_the_best_estimator_quiet(X_small, capsys):
+    # verbose=2 passes verbose=1 to the candidates during the search only:
+    # the best estimator's parameters are the estimator's plus best_params_
+    selector = GaussianMixtureSelector(
+        n_components=range(1, 3), covariance_type=["full"], verbose=2, random_state=0
+    ).fit(X_small)
+    capsys.readouterr()
+    expected = {**default_estimator().get_params(), **selector.best_params_}
+    assert selector.best_estimator_.get_params() == {
+        **expected,
+        "random_state": selector.best_estimator_.random_state,
+    }
+    assert selector.best_estimator_.verbose == 0
+    clone(selector.best_estimator_).fit(X_small)
+    assert capsys.readouterr().out == ""
+
+
 def test_unfitted_selector_raises_not_fitted(X_small):
     with pytest.raises(NotFittedError):
         GaussianMixtureSelector().predict(X_small)
