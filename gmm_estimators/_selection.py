@@ -1418,7 +1418,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                     "components, a more constrained covariance type, or scaling "
                     "the data.",
                     UserWarning,
-                    stacklevel=5,
+                    stacklevel=6,  # the caller of fit (through _store_results)
                 )
         if not selectable.any():
             errors = [s["error"] for f in fits for s in f if s["error"] is not None]
@@ -1456,7 +1456,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 f"to error_score={self.error_score!r} and failed candidates are "
                 f"never selected. Set error_score='raise' to debug. {details}",
                 FitFailedWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         # (a candidate degenerate whatever its start ran a few steps only)
         a_priori = np.array([bool(f[0].get("a_priori")) for f in fits])
@@ -1467,7 +1467,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                 "converge (see cv_results_['converged']); consider increasing the "
                 "estimator's max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
 
     def _check_fitted(self):

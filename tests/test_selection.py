@@ -595,6 +595,24 @@ def test_verbose_search_leaves_the_best_estimator_quiet(X_small, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_search_warnings_point_at_the_callers_line(X_small):
+    # the summaries the search warns after its fits (not converged, failed)
+    # are reported at the line that called fit, as the constant-feature one
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        GaussianMixtureSelector(
+            GaussianMixture(max_iter=1, tol=0.0), n_components=2, covariance_type="full"
+        ).fit(X_small)
+        GaussianMixtureSelector(
+            n_components=2, covariance_type=["full", "E"], random_state=0
+        ).fit(X_small)
+    kinds = {w.category for w in caught}
+    assert {ConvergenceWarning, FitFailedWarning} <= kinds
+    for w in caught:
+        if w.category in (ConvergenceWarning, FitFailedWarning):
+            assert w.filename == __file__, (w.category, w.filename)
+
+
 def test_unfitted_selector_raises_not_fitted(X_small):
     with pytest.raises(NotFittedError):
         GaussianMixtureSelector().predict(X_small)
