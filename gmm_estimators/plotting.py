@@ -196,11 +196,12 @@ class CriterionDisplay:
 
         self.lines_ = []
         for i, label in enumerate(dict.fromkeys(labels)):
-            rows = (labels == label) & np.isfinite(values)
+            # (a missing value, NaN or inf, stays in the line as NaN: a gap)
+            rows = labels == label
             order = np.argsort(n_components[rows], kind="stable")
             (line,) = ax.plot(
                 n_components[rows][order],
-                values[rows][order],
+                np.where(np.isfinite(values), values, np.nan)[rows][order],
                 label=str(label),
                 **_line_style(label, i, many),
             )

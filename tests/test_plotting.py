@@ -146,16 +146,22 @@ def test_single_line_is_named_after_the_estimator(X):
     assert [line.get_label() for line in display.lines_] == ["GaussianMixture"]
 
 
-def test_plot_from_arrays_skips_non_finite_values():
+def test_plot_from_arrays_draws_non_finite_values_as_gaps():
+    # a missing value (mclust's NA: a degenerate fit) breaks its line, as
+    # mclust's plot: no segment bridges it (it was bridged from 2 to 4)
     display = CriterionDisplay(
-        [1, 2, 3, 1, 2, 3],
-        [10.0, 8.0, np.nan, 12.0, 9.0, 11.0],
-        labels=["a", "a", "a", "b", "b", "b"],
+        [1, 2, 3, 4, 1, 2, 3, 4],
+        [10.0, 8.0, np.nan, 9.0, 12.0, np.inf, 11.0, 10.0],
+        labels=["a"] * 4 + ["b"] * 4,
         best_index=1,
         criterion="icl",
     ).plot()
-    assert_array_equal(display.lines_[0].get_xdata(), [1, 2])
-    assert_array_equal(display.lines_[1].get_ydata(), [12.0, 9.0, 11.0])
+    assert_array_equal(display.lines_[0].get_xdata(), [1, 2, 3, 4])
+    assert_array_equal(display.lines_[0].get_ydata(), [10.0, 8.0, np.nan, 9.0])
+    assert_array_equal(display.lines_[1].get_ydata(), [12.0, np.nan, 11.0, 10.0])
+    # matplotlib draws a line in pieces between its non-finite points
+    path = display.lines_[0].get_path()
+    assert np.isnan(path.vertices[2]).any()
     assert display.ax_.get_ylabel() == "ICL (lower is better)"
 
 
