@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import warnings
+from numbers import Integral
 
 import numpy as np
 
@@ -1411,7 +1412,10 @@ def run_predict(args):
         outputs.commit()
     report = sys.stderr if args.out == "-" else sys.stdout
     final = _final_estimator(model)
-    n_components = getattr(final, "n_components", int(labels.max()) + 1)
+    # a selector's chosen number (its n_components parameter is the grid)
+    n_components = getattr(final, "n_components_", getattr(final, "n_components", None))
+    if not isinstance(n_components, Integral):
+        n_components = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=n_components)
     print(
         f"Predicted {len(table.X)} rows with the {type(final).__name__} in "

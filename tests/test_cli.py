@@ -28,7 +28,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_blobs
 
-from gmm_estimators import GaussianMixture
+from gmm_estimators import GaussianMixture, GaussianMixtureSelector
 from gmm_estimators._cli import main
 
 try:
@@ -632,6 +632,28 @@ def test_predict_matches_columns_by_name(cli, tmp_path, data, fitted):
     assert "another order than in the model; they are matched by name" in result.err
     assert (
         "ignored 1 column of new.csv that the model does not use: 'label'" in result.err
+    )
+
+
+@pytest.mark.parametrize("grid", [3, range(1, 4), [1, 2, 3]])
+def test_predict_with_a_saved_selector_reports_its_chosen_model(
+    cli, tmp_path, data, data_csv, grid
+):
+    # a fitted selector saved with joblib: the summary counts the chosen
+    # number of components (not the grid: phantom empty clusters with an
+    # int, a TypeError with a range or a list)
+    selector = GaussianMixtureSelector(
+        n_components=grid, covariance_type=["full"], random_state=0
+    ).fit(data)
+    joblib.dump(selector, tmp_path / "selector.joblib")
+    result = cli("predict", "selector.joblib", data_csv, "--out", "p.csv")
+    assert result.status == 0, result.err
+    k = selector.n_components_
+    assert f"({k} components)" in result.out
+    sizes = np.bincount(selector.predict(data), minlength=k)
+    assert (
+        "Cluster sizes: " + ", ".join(f"{i}: {n}" for i, n in enumerate(sizes))
+        in result.out
     )
 
 
