@@ -588,6 +588,9 @@ def score(est, X, sample_weight=None):
     """Mean (weighted) log-likelihood of a Dask array's rows, computed now."""
     dask, _ = _import_dask()
     X, force64 = _predict_input(est, X)
+    if sample_weight is not None and not _is_dask_array(sample_weight):
+        # (checked as fit checks them: finite, non-negative, one positive)
+        sample_weight = est._check_weights(np.empty((X.shape[0], 0)), sample_weight)
     sw = _aligned_weights(sample_weight, X)
     ll_sum, _, total = _sums(dask, est, X, sw, force64)
     return ll_sum / total

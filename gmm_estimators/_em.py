@@ -2759,7 +2759,8 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         log_prob = self.score_samples(X)
         if sample_weight is None:
             return float(np.mean(log_prob, dtype=np.float64))
-        sw = _check_sample_weight(sample_weight, log_prob[:, None], dtype=np.float64)
+        # (checked as fit checks them: finite, non-negative, one positive)
+        sw = self._check_weights(log_prob[:, None], sample_weight)
         return float(sw @ log_prob / sw.sum())
 
     def predict(self, X):

@@ -317,6 +317,22 @@ def test_bad_sample_weight(blobs, sample_weight, message):
     X, _ = blobs
     with pytest.raises(ValueError, match=message):
         GaussianMixture(2).fit(X, sample_weight=sample_weight)
+    # score checks the weights as fit does (negative weights summing to zero
+    # returned inf, others a weighted mean that means nothing)
+    fitted = GaussianMixture(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=message):
+        fitted.score(X, sample_weight=sample_weight)
+
+
+def test_score_refuses_negative_weights_that_sum_to_something(blobs):
+    X, _ = blobs
+    fitted = GaussianMixture(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="Negative values"):
+        fitted.score(X, sample_weight=np.r_[-1.0, np.ones(len(X) - 1)])
+    weights = np.r_[np.ones(300), 3 * np.ones(300)]
+    assert fitted.score(X, sample_weight=weights) == pytest.approx(
+        np.average(fitted.score_samples(X), weights=weights), rel=1e-12
+    )
 
 
 # -- the full model's two E-step paths ------------------------------------------
