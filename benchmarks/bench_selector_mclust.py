@@ -106,6 +106,18 @@ def too_few_points(points, model, k, n_features):
     return values[k - 1] < need - 0.05
 
 
+def _starts_estimator():
+    """The selector's default estimator, or with the starts named in the
+    environment variable ``GMM_STARTS`` (comma-separated ``init_params``, one
+    round: ``GMM_STARTS=hc`` measures the search from mclust's start alone)."""
+    import os
+
+    est = default_estimator()
+    if os.environ.get("GMM_STARTS"):
+        est.set_params(init_params=tuple(os.environ["GMM_STARTS"].split(",")), n_init=1)
+    return est
+
+
 def main(outdir, names=(), seeds=(0,)):
     ref = json.load(open(f"{outdir}/mclust_reference.json"))
     points_path = Path(outdir) / "mclust_points.json"
@@ -129,6 +141,7 @@ def main(outdir, names=(), seeds=(0,)):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 sel = GaussianMixtureSelector(
+                    _starts_estimator(),
                     n_components=range(1, min(9, n) + 1),
                     covariance_type=list(dict.fromkeys(types)),
                     random_state=seed,

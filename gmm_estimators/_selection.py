@@ -457,15 +457,15 @@ def _criteria(est, X, sample_weight=None):
     (``log_likelihood_``, ``n_parameters_``, ``responsibility_entropy_``) when
     present; otherwise from the public ``score``, ``bic``, ``aic`` and
     ``predict_proba``.  With ``sample_weight`` (our estimators), the number
-    of rows is the weights' sum in units of the smallest positive weight, as
-    the fit counts them: an integer weight is the row repeated, a zero
-    weight the row removed.
+    of rows is that of the rows of positive weight, as the degeneracy rule
+    counts them: a zero weight removes the row, and the weights stay
+    scale-free (their sum in units of the smallest would let one tiny
+    weight multiply the penalty's rows).
     """
     n_samples = X.shape[0]
     own = hasattr(est, "log_likelihood_") and hasattr(est, "n_parameters_")
     if own and sample_weight is not None:
-        weights = np.asarray(sample_weight, dtype=np.float64)
-        n_samples = float(weights.sum() / weights[weights > 0].min())
+        n_samples = int(np.count_nonzero(np.asarray(sample_weight)))
     if own:
         log_likelihood = float(est.log_likelihood_)
         n_parameters = int(est.n_parameters_)

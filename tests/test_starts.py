@@ -1046,12 +1046,11 @@ def test_sample_weight_and_groups(X_blobs):
     assert (weighted.cv_results_["mean_fit_time"] > 0).all()
 
 
-def test_weighted_criteria_count_rows_as_the_weights_do():
-    # a zero weight removes the row and an integer weight repeats it (as the
-    # fit counts them): the criteria's number of rows too, so that rows of
-    # zero weight change no BIC, AIC or ICL (they moved the choice from
-    # full,2 to full,4 on iris with 600 such rows) and integer weights give
-    # the criteria of the repeated rows
+def test_weighted_criteria_count_the_rows_of_positive_weight():
+    # a zero weight removes the row (as in the fit): the criteria's number of
+    # rows counts the rows of positive weight, so that rows of zero weight
+    # change no BIC, AIC or ICL (600 such rows moved iris's choice from
+    # full,2 to full,4); and the weights stay scale-free
     from sklearn.datasets import load_iris
 
     X = load_iris().data
@@ -1066,13 +1065,17 @@ def test_weighted_criteria_count_rows_as_the_weights_do():
     for name in ("bic", "aic", "icl"):
         assert_allclose(zero.cv_results_[name], plain.cv_results_[name], rtol=1e-9)
     assert zero.best_params_ == plain.best_params_
-    counts = np.random.RandomState(1).randint(1, 4, size=150)
-    weighted = GaussianMixtureSelector(**params).fit(X, sample_weight=counts)
-    repeated = GaussianMixtureSelector(**params).fit(np.repeat(X, counts, axis=0))
+    weights = np.random.RandomState(1).uniform(0.2, 3.0, size=150)
+    weighted = GaussianMixtureSelector(**params).fit(X, sample_weight=weights)
+    scaled = GaussianMixtureSelector(**params).fit(X, sample_weight=7.0 * weights)
     for name in ("bic", "aic", "icl"):
-        assert_allclose(
-            weighted.cv_results_[name], repeated.cv_results_[name], rtol=1e-6
-        )
+        assert_allclose(weighted.cv_results_[name], scaled.cv_results_[name], rtol=1e-9)
+    # the penalty counts 150 rows, the fit term is the weighted mean's
+    results = weighted.cv_results_
+    expected = -2 * 150 * results["log_likelihood"] + results["n_parameters"] * np.log(
+        150
+    )
+    assert_allclose(results["bic"], expected, rtol=1e-12)
 
 
 def test_bayesian_mixture_by_cross_validation(X_blobs):
