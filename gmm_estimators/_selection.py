@@ -1077,6 +1077,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
             Weight of each row, passed to every candidate's ``fit`` (and to
             ``score`` on the held-out rows for ``criterion='cv'``); with a Dask
             ``X``, a Dask array (aligned with X's row chunks) or a numpy one.
+            The information criteria then take the weighted mean
+            log-likelihood times the number of rows of positive weight, which
+            is also the ``n`` of BIC's penalty: a row of zero weight is a row
+            removed, and multiplying every weight by a constant changes
+            nothing.
 
         **params : dict
             Other metadata: ``groups`` goes to the cv splitter (e.g.
