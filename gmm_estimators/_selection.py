@@ -746,8 +746,11 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         Seeds the starts of the candidates whose own ``random_state`` is
         ``None`` (without setting their parameter: an int is used as it is,
         so ``clone(best_estimator_).set_params(random_state=<that int>)``
-        fitted alone gives the same first-round fit) and the folds of
-        ``cv=int``. Estimators of other packages are fitted as given, as
+        fitted alone gives the same first-round fit; the later rounds start
+        from the other candidates' partitions, which a fit alone does not
+        have, so where they improved the chosen candidate, as they often do
+        over mclust's fourteen models, ``best_estimator_`` itself is the fit
+        to keep) and the folds of ``cv=int``. Estimators of other packages are fitted as given, as
         by ``GridSearchCV``. Pass an int for reproducible results.
 
     verbose : int, default=0
