@@ -119,10 +119,11 @@ def _as_2d_float(X, what):
             f"Expected a 2D array, got a {X.ndim}D Dask array instead; reshape "
             f"your data (X.reshape(-1, 1) for a single feature) before {what}."
         )
-    if any(np.isnan(c) for c in X.chunks[0]):
+    if any(np.isnan(c) for c in X.chunks[0]) or np.isnan(X.shape[1]):
         raise ValueError(
-            "The Dask array has unknown chunk sizes; call X.compute_chunk_sizes() "
-            "(or build it with known chunks) first."
+            "The Dask array has unknown chunk sizes (of its rows or its "
+            "columns); call X.compute_chunk_sizes() (or build it with known "
+            "chunks) first."
         )
     if X.dtype not in (np.float32, np.float64):
         if X.dtype.kind not in "biuf":
@@ -233,9 +234,11 @@ class _Summary:
         self.chunk_nnz = np.array([p["nnz"] for p in parts])
         self.colmin = np.min([p["colmin"] for p in parts], axis=0)
         self.colmax = np.max([p["colmax"] for p in parts], axis=0)
-        self.wmin = min(p["wmin"] for p in parts)
-        self.wmax = max(p["wmax"] for p in parts)
-        self.minpos = min(p["minpos"] for p in parts)
+        # (numpy's min and max: a NaN of any chunk stays; Python's dropped it
+        # unless it came first)
+        self.wmin = float(np.min([p["wmin"] for p in parts]))
+        self.wmax = float(np.max([p["wmax"] for p in parts]))
+        self.minpos = float(np.min([p["minpos"] for p in parts]))
         self.n_support = int(self.chunk_nnz.sum())
         # pairwise combination of the chunks' weighted moments
         total = float(self.chunk_wsum.sum())
@@ -439,7 +442,10 @@ def _published_model(est):
 
 def _chunk_posterior(x, w, model, weights, row_width, force64, kwargs):
     """:func:`~gmm_estimators._em.posterior_pass` on one chunk, arrays in the
-    chunk's dtype whatever the dtype they were computed in."""
+    chunk's dtype whatever the dtype they were computed in; a chunk with a
+    NaN or an infinite value raises scikit-learn's error when computed (as
+    the in-memory methods do before)."""
+    assert_all_finite(x, input_name="X")
     dtype = x.dtype
     if dtype == np.float32 and (force64 or (x.size and max_abs(x) > FLOAT32_SAFE)):
         x = x.astype(np.float64)
@@ -475,6 +481,7 @@ def transform(x, model, weights, row_width):
     """:meth:`MixtureOfPPCA.transform` of one chunk, in the chunk's dtype."""
     from ._ppca import ppca_transform
 
+    assert_all_finite(x, input_name="X")
     blocks = _Blocks(x, model.center, row_width)
     blocks.n_threads = 1  # the workers' threads share the cores
     with _one_blas_thread():
@@ -482,6 +489,9 @@ def transform(x, model, weights, row_width):
 
 
 def _chunk_sums(x, w, model, weights, row_width, force64):
+    if w is not None:
+        # (a Dask vector of weights, checked when computed, as numpy ones are)
+        w = _check_sample_weight(w, x, dtype=np.float64, ensure_non_negative=True)
     out = _chunk_posterior(
         x,
         w,
@@ -593,6 +603,8 @@ def score(est, X, sample_weight=None):
         sample_weight = est._check_weights(np.empty((X.shape[0], 0)), sample_weight)
     sw = _aligned_weights(sample_weight, X)
     ll_sum, _, total = _sums(dask, est, X, sw, force64)
+    if not total > 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
     return ll_sum / total
 
 

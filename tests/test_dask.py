@@ -362,6 +362,28 @@ def test_checks_as_numpy(data):
     with pytest.raises(ValueError):
         gm.fit(_dask(Xn)["X"])
     np.testing.assert_array_equal(gm.means_, means)
+    # a NaN weight in any chunk, not only the first (the chunks' minima were
+    # combined by Python's min, which drops a NaN after the first)
+    for row in (3, len(X) - 3):
+        nan_weight = sw.copy()
+        nan_weight[row] = np.nan
+        with pytest.raises(ValueError, match="sample_weight contains NaN"):
+            GaussianMixture(2).fit(**_dask(X, nan_weight))
+        with pytest.raises(ValueError, match="sample_weight contains NaN"):
+            gm.score(**_dask(X, nan_weight))
+    # the lazy outputs of rows with a NaN raise when computed, as numpy's
+    # methods do (predict gave such a row a label, the others NaN)
+    late = X.copy()
+    late[-3, 0] = np.nan
+    for method in ("predict", "predict_proba", "score_samples"):
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            getattr(gm, method)(_dask(late)["X"]).compute()
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        gm.score(_dask(late)["X"])
+    # a column count unknown to Dask: Dask's own words, not a TypeError
+    unknown = _dask(X)["X"][:, da.from_array(np.array([True, True, False]))]
+    with pytest.raises(ValueError, match="unknown chunk sizes"):
+        GaussianMixture(2).fit(unknown)
 
 
 @pytest.mark.filterwarnings("ignore:Running on a single-machine scheduler:UserWarning")
