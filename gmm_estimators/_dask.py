@@ -482,10 +482,13 @@ def transform(x, model, weights, row_width):
     from ._ppca import ppca_transform
 
     assert_all_finite(x, input_name="X")
+    dtype = x.dtype
+    if dtype == np.float32 and x.size and max_abs(x) > FLOAT32_SAFE:
+        x = x.astype(np.float64)  # (as the in-memory transform)
     blocks = _Blocks(x, model.center, row_width)
     blocks.n_threads = 1  # the workers' threads share the cores
     with _one_blas_thread():
-        return ppca_transform(model, weights, blocks)
+        return ppca_transform(model, weights, blocks).astype(dtype, copy=False)
 
 
 def _chunk_sums(x, w, model, weights, row_width, force64):

@@ -66,7 +66,13 @@ from sklearn.utils.validation import (
 )
 
 from ._covariance import LOG_2PI, collapse_error
-from ._em import _BaseMixture, _dask_module, _is_dask_array, _normalize
+from ._em import (
+    _BaseMixture,
+    _compute_array,
+    _dask_module,
+    _is_dask_array,
+    _normalize,
+)
 from ._model import ComponentModel
 
 __all__ = ["MixtureOfPPCA", "PPCAModel", "ppca_from_responsibilities"]
@@ -405,7 +411,14 @@ class PPCAModel(ComponentModel):
         x = xa[:, :-1]
         dist += np.einsum("bd,bd->b", x, x)[:, None]
         y3 = y.reshape(b, self.n_components, self.q)
-        lp = dist - np.einsum("bkq,bkq->bk", y3, y3)
+        if np.isfinite(dist).all():
+            lp = dist - np.einsum("bkq,bkq->bk", y3, y3)
+        else:
+            # a finite row whose squared distance overflows: its density is
+            # 0 (log -inf), not inf - inf = NaN
+            with np.errstate(invalid="ignore"):
+                lp = dist - np.einsum("bkq,bkq->bk", y3, y3)
+            lp[np.isposinf(dist)] = np.inf
         lp *= half_inv_noise
         lp += const
         return np.ascontiguousarray(lp.T), (y, dist)
@@ -990,9 +1003,11 @@ default='kmeans'
         if _is_dask_array(X):  # lazy, one output chunk per row chunk
             return _dask_module().lazy_transform(self, X)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        model, weights, blocks = self._fitted_model(X)
+        # computed as the other methods compute: float32 data beyond float32's
+        # safe range in float64 (they gave rows of NaN), returned in X's dtype
+        model, weights, blocks = self._fitted_model(_compute_array(X))
         with blocks.limits():
-            return ppca_transform(model, weights, blocks)
+            return ppca_transform(model, weights, blocks).astype(X.dtype, copy=False)
 
     def fit_transform(self, X, y=None, sample_weight=None):
         """Fit the model to X and return ``transform(X)``.

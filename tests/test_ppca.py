@@ -336,6 +336,26 @@ def test_reference_model_supports_generic_initialisation(rng, ppca_mixture):
 
 
 # -- dtypes ------------------------------------------------------------------------
+def test_large_float32_transforms_as_float64_and_far_rows_score_minus_inf():
+    # float32 data beyond float32's safe range: transform is computed in
+    # float64 as the other methods are (half the rows were NaN at 1e19),
+    # and returned in float32
+    rng = np.random.RandomState(0)
+    X32 = (rng.standard_normal((200, 4)) * 1e19).astype(np.float32)
+    est = MixtureOfPPCA(2, n_latent=2, random_state=0).fit(X32)
+    Z = est.transform(X32)
+    assert Z.dtype == np.float32 and np.isfinite(Z).all()
+    as64 = est.transform(X32.astype(np.float64))
+    np.testing.assert_allclose(Z, as64.astype(np.float32), rtol=1e-5, atol=1e-6)
+    # a finite row so far that its squared distance overflows: density 0
+    small = MixtureOfPPCA(2, n_latent=2, random_state=0).fit(
+        rng.standard_normal((100, 4))
+    )
+    far = np.array([[1e160, 0.0, 0.0, 0.0]])
+    assert small.score_samples(far)[0] == -np.inf
+    assert small.score(far) == -np.inf
+
+
 def test_float32_stays_float32(rng, ppca_mixture):
     X, _ = ppca_mixture(rng)
     X32 = X.astype(np.float32)
