@@ -477,13 +477,13 @@ def predict(x, model, weights, row_width, force64):
     ]
 
 
-def transform(x, model, weights, row_width):
+def transform(x, model, weights, row_width, force64=False):
     """:meth:`MixtureOfPPCA.transform` of one chunk, in the chunk's dtype."""
     from ._ppca import ppca_transform
 
     assert_all_finite(x, input_name="X")
     dtype = x.dtype
-    if dtype == np.float32 and x.size and max_abs(x) > FLOAT32_SAFE:
+    if dtype == np.float32 and (force64 or (x.size and max_abs(x) > FLOAT32_SAFE)):
         x = x.astype(np.float64)  # (as the in-memory transform)
     blocks = _Blocks(x, model.center, row_width)
     blocks.n_threads = 1  # the workers' threads share the cores
@@ -545,7 +545,7 @@ def lazy_transform(est, X):
     """``MixtureOfPPCA.transform`` of a Dask array: a lazy Dask array with
     X's row chunks, each transformed on the worker that holds it."""
     _import_dask()
-    X, _ = _predict_input(est, X)
+    X, force64 = _predict_input(est, X)
     model, weights = _published_model(est)
     K, q, _ = est.components_.shape
     return X.map_blocks(
@@ -553,6 +553,7 @@ def lazy_transform(est, X):
         model,
         weights,
         est._row_width(),
+        force64,
         chunks=(X.chunks[0], (K * (q + 1),)),
         dtype=X.dtype,
         meta=np.empty((0, 0), dtype=X.dtype),
