@@ -2409,7 +2409,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         self.n_iter_ = best_run.n_iter
         self.lower_bound_ = best_run.lower_bound
         self.lower_bounds_ = best_run.history
-        self._set_model(best_run.model, best_run.weights, out_dtype)
+        with np.errstate(over="ignore"):  # (said by the check below)
+            self._set_model(best_run.model, best_run.weights, out_dtype)
+        if out_dtype == np.float32:
+            _check_float32_attributes(self)
 
     def _screening_subsample(self, X, sample_weight, rng):
         """Blocks, weights and scatter of a weighted draw of SCREEN_ROWS rows.
@@ -3043,6 +3046,27 @@ FLOAT32_SAFE = 1e15
 #: is small, and float32 sums over few rows lose digits that matter (a
 #: mixture of PPCA on 30 rows of a noisy line was 0.3 nats off).
 FLOAT32_SMALL = 2**18
+
+
+def _check_float32_attributes(est):
+    """Raise a ``ValueError`` when a fitted attribute of a fit on float32
+    data does not fit in float32 (the fit runs in float64 on data beyond
+    float32's safe range, and its attributes keep the data's dtype: data of
+    magnitude 1e20 have variances near 1e40, beyond float32's 3.4e38)."""
+    bad = [
+        name
+        for name, value in vars(est).items()
+        if name.endswith("_")
+        and isinstance(value, np.ndarray)
+        and value.dtype == np.float32
+        and not np.isfinite(value).all()
+    ]
+    if bad:
+        raise ValueError(
+            f"The fitted {', '.join(bad)} exceed float32's range (about "
+            f"{np.finfo(np.float32).max:.2g}) on these float32 data: pass the "
+            "data as float64, or rescale them."
+        )
 
 
 def _compute_array(X):

@@ -48,7 +48,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._covariance import COVARIANCE_MODELS
-from ._em import _compute_array, _is_dask_array, _one_blas_thread, fit_blocks
+from ._em import (
+    _check_float32_attributes,
+    _compute_array,
+    _is_dask_array,
+    _one_blas_thread,
+    fit_blocks,
+)
 from ._gaussian_mixture import GaussianMixture
 from ._init import INIT_METHODS
 from ._stats import BlockStats, absolute_stats, block_stats, m_step, relative_stats
@@ -481,7 +487,10 @@ class OnlineGaussianMixture(GaussianMixture):
     def _publish(self, state, dtype):
         """Map the state to the public fitted attributes."""
         self._online_state = state
-        self._set_model(state.model, state.weights, dtype)
+        with np.errstate(over="ignore"):  # (said by the check below)
+            self._set_model(state.model, state.weights, dtype)
+        if dtype == np.float32:
+            _check_float32_attributes(self)
         self.n_steps_ = state.n_steps
         self.n_parameters_ = self._n_parameters()
 

@@ -2,6 +2,7 @@
 
 import io
 import tracemalloc
+import warnings
 from contextlib import redirect_stdout
 
 import numpy as np
@@ -15,7 +16,13 @@ from sklearn.datasets import load_iris, make_blobs
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
-from gmm_estimators import GaussianMixture, _covariance, _em
+from gmm_estimators import (
+    GaussianMixture,
+    MixtureOfPPCA,
+    OnlineGaussianMixture,
+    _covariance,
+    _em,
+)
 from gmm_estimators._covariance import (
     COVARIANCE_TYPES,
     MCLUST_MODELS,
@@ -480,6 +487,33 @@ def test_float32_in_float32_out(blobs, covariance_type):
         assert getattr(gm32, method)(X32).dtype == np.float32
     assert_allclose(gm32.lower_bound_, gm64.lower_bound_, rtol=1e-4)
     assert_allclose(gm32.means_, gm64.means_, rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: GaussianMixture(2, covariance_type="diag", random_state=0),
+        lambda: GaussianMixture(2, covariance_type="VEV", random_state=0),
+        lambda: MixtureOfPPCA(2, n_latent=2, random_state=0),
+        lambda: OnlineGaussianMixture(2, random_state=0),
+    ],
+)
+def test_float32_attributes_beyond_float32_are_an_error(make):
+    # float32 data of magnitude 1e20 are fitted in float64, but their
+    # variances (~1e40) do not fit in float32 attributes: a ValueError saying
+    # so, not covariances_ of inf (GaussianMixture) or a "collapsed" error
+    # (MixtureOfPPCA); the estimator stays unfitted.  At 1e18 they fit.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((400, 4))
+    est = make()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="exceed float32's range"):
+            est.fit((X * 1e20).astype(np.float32))
+    assert not hasattr(est, "weights_")
+    fitted = make().fit((X * 1e18).astype(np.float32))
+    assert fitted.weights_.dtype == np.float32
+    assert np.isfinite(fitted.means_).all()
 
 
 def _fit_peak_bytes(X, covariance_type):
