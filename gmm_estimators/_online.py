@@ -581,7 +581,11 @@ class OnlineGaussianMixture(GaussianMixture):
         y : None
             Ignored; present for API consistency.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row.
+            Non-negative weight of each row.  Rows of zero weight still take
+            their place in the mini-batches (the batches are ranges of
+            rows): the first mini-batch needs ``n_components`` rows of
+            non-zero weight, so with mostly zero weights pass only the rows
+            of positive weight.
 
         Returns
         -------
