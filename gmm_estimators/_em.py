@@ -1219,8 +1219,8 @@ DEGENERATE_VARIANCE = 1e-10
 #: likelihood (a shared shape or volume holds them up), so the check in
 #: units of the features' variances (DEGENERATE_VARIANCE) misses them: the
 #: fourteen-model search chose EEV,9 on scikit-learn's diabetes data (BIC
-#: 20060, against 23302 for the best regular fit and 24107 for mclust's
-#: choice), three components on one value each of the 0/1 sex column with
+#: 20060, against 23302 for the best regular fit then and 24107 for mclust's
+#: choice), three components on one value each of the sex column (1 or 2) with
 #: a standard deviation of 2e-4 across it.  A hundredth of a step refused
 #: fits that mclust chooses (VEI,8 on standardised mtcars: a standard
 #: deviation of 1/400 of a step across a 0/1 column) and left cells of
@@ -2250,7 +2250,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     the fit's only run, the fit reports it so (on
                     scikit-learn's diabetes data, VEE with nine components,
                     one start of 13 screened regular, then collapsed onto
-                    the 0/1 sex column, and the selector chose it as
+                    the sex column (1 or 2), and the selector chose it as
                     regular at BIC 15749)."""
                     failed = self._iterate_runs(
                         runs, blocks, sw, scatter, tol, max_iter

@@ -43,7 +43,9 @@ class GaussianMixture(_BaseMixture):
     ``sample_weight``, keeps float32 data in float32, bounds the memory of
     ``fit`` and ``predict`` to ``O(block + K d^2)``, exposes the training
     labels ``labels_``, offers the ICL criterion :meth:`icl` and, with
-    ``acceleration="squarem"``, an accelerated EM (off by default).
+    ``acceleration="squarem"``, an accelerated EM; ``tol_relative`` adds
+    mclust's relative stopping rule and ``reg_covar_relative`` makes
+    ``reg_covar`` relative to the data (all three off by default).
 
     Parameters
     ----------
@@ -95,7 +97,10 @@ or list of those, default='kmeans'
         once for 'hc', and with ``n_init >= 2`` once more from the tree of
         the rows sorted by value where its cut differs, i.e. where ties
         between merges were broken otherwise) and keeps the best run. Every
-        method treats an integer sample weight as repetition, and every
+        method treats an integer sample weight as repetition (but for ties:
+        on integer data a row can lie exactly as far from two k-means
+        centres, and 'kmeans' may break the tie otherwise on repeated rows
+        than on weighted ones), and every
         method but 'hc' is invariant to the order of the rows ('hc', like
         mclust's tree, breaks ties between merges by the row order). For
         EVE and VVE with more than one component, 'hc' also runs EM with

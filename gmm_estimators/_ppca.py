@@ -755,7 +755,9 @@ default='kmeans'
     GaussianMixtureSelector : Choose ``n_components`` (and ``n_latent``
         through ``param_grid``) by BIC, AIC, ICL or cross-validation.
     sklearn.decomposition.PCA : Equals ``MixtureOfPPCA(n_components=1)`` up to
-        the ``n - 1`` variance convention.
+        the ``n - 1`` variance convention, with at least as many rows as
+        features (with fewer, PCA averages the noise over ``min(n, d) - q``
+        discarded directions, the maximum-likelihood fit over ``d - q``).
 
     Notes
     -----

@@ -740,7 +740,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         every start collapses (a covariance singular even with ``reg_covar``,
         where mclust reports NA) is not a failure: it is degenerate, with
         ``error_score`` (NaN under ``'raise'``) as its scores and the reason
-        in ``cv_results_["degenerate"]``, and neither warns nor raises.
+        in ``cv_results_["degenerate"]``, and with the information criteria
+        neither warns nor raises (with ``criterion='cv'`` a fold's fit that
+        collapses from every start is a failed fit on that fold).
 
     random_state : int, RandomState instance or None, default=None
         Seeds the starts of the candidates whose own ``random_state`` is
