@@ -685,6 +685,15 @@ def fit_reg_covar(reg_covar, data_var, relative):
     return float(reg_covar * min(1.0, smallest))
 
 
+def _met_tol(run, tol, total, relative):
+    """Whether the last step of ``run`` (continued from a looser tolerance)
+    changed its lower bound by less than ``tol`` (:func:`tol_limit`)."""
+    if len(run.history) < 2:
+        return False
+    change = run.history[-1] - run.history[-2]
+    return bool(abs(change) < tol_limit(tol, run.history[-1], total, relative))
+
+
 def tol_limit(tol, lower_bound, total, relative):
     """The change of the mean lower bound below which a run stops.
 
@@ -1863,6 +1872,11 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
     def _validate_init(self, X):
         """Validate user-provided initial parameters (none by default)."""
 
+    def _start_is_given(self):
+        """Whether the user gave the whole start (every run of ``n_init``
+        then starts from the same parameters): never by default."""
+        return False
+
     def _initial_source(self, blocks, sample_weight, rng, method, cache=None):
         """The responsibility source of the start ``method`` on the data.
 
@@ -2076,6 +2090,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     cache[key] = steps
             blocks.data_steps = steps
         runs = self._runs() if do_init else [None]
+        if do_init and len(runs) > 1 and self._start_is_given():
+            # every run starts from the same given parameters: one run is
+            # scikit-learn's n_init of them (the same fit, without screening)
+            runs = runs[:1]
         if do_init and search.get("starts"):
             runs = [
                 ("labels" if np.ndim(start) == 1 else "responsibilities", start)
@@ -2563,6 +2581,22 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         (:func:`iterate_stacked`); the ``ValueError`` that ended each run, or
         None."""
         max_iter = self.max_iter if max_iter is None else max_iter
+        # A run continued from the screening whose last step already changed
+        # its lower bound by less than ``tol`` has converged: another step
+        # would move it past where a run straight to ``tol`` stops
+        total = _total(blocks, sample_weight)
+        relative = self._tol_relative()
+        done = [_met_tol(run, tol, total, relative) for run in runs]
+        if any(done):
+            for run, met in zip(runs, done, strict=True):
+                run.converged = run.converged or met
+            going = [run for run, met in zip(runs, done, strict=True) if not met]
+            failed = iter(
+                self._iterate_runs(going, blocks, sample_weight, scatter, tol, max_iter)
+                if going
+                else []
+            )
+            return [None if met else next(failed) for met in done]
         if (
             len(runs) > 1
             and self.verbose == 0

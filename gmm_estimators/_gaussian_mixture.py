@@ -384,6 +384,12 @@ or list of those, default='kmeans'
     def _stacked_init(self):
         return all(value is None for value in self._init_checked)
 
+    def _start_is_given(self):
+        return all(
+            p is not None
+            for p in (self.weights_init, self.means_init, self.precisions_init)
+        )
+
     def _initial_model(self, blocks, sample_weight, rng, scatter, method, cache=None):
         weights, means, precisions = self._init_checked
         cls = self._model_class()

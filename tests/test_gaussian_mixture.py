@@ -516,6 +516,53 @@ def test_float32_attributes_beyond_float32_are_an_error(make):
     assert np.isfinite(fitted.means_).all()
 
 
+@pytest.mark.parametrize("n_rows", [150, 6000])
+def test_n_init_from_a_given_start_is_one_run(n_rows):
+    # weights, means and precisions all given: every run starts there, and
+    # n_init runs are scikit-learn's one run, on small data and on more rows
+    # than the screening's subsample (the runs were screened on a random
+    # subsample and ended at another, worse fit that depended on
+    # random_state)
+    rng = np.random.RandomState(0)
+    centers = np.array([[0.0, 0.0, 0.0], [3.0, 0.0, 1.0], [0.0, 3.0, -1.0]])
+    X = centers[rng.randint(3, size=n_rows)] + rng.standard_normal((n_rows, 3))
+    start = dict(
+        weights_init=np.full(3, 1 / 3),
+        means_init=centers + 0.5,
+        precisions_init=np.tile(np.eye(3), (3, 1, 1)),
+    )
+    one = GaussianMixture(3, tol=1e-6, **start).fit(X)
+    sk = SkGaussianMixture(3, tol=1e-6, **start).fit(X)
+    for seed in (0, 1):
+        many = GaussianMixture(3, tol=1e-6, n_init=3, random_state=seed, **start)
+        many.fit(X)
+        assert many.n_iter_ == one.n_iter_ == sk.n_iter_
+        assert many.lower_bound_ == one.lower_bound_
+        assert_array_equal(many.means_, one.means_)
+    assert_allclose(one.means_, sk.means_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "VEV"])
+def test_screened_runs_stop_at_the_first_step_below_tol(covariance_type):
+    # several starts are screened to a looser tolerance, and the best go on
+    # to tol; a run whose last screened step already changed less than tol
+    # has converged, as a run straight to tol would have: no extra step
+    # (6 of 32 such fits took one)
+    X = load_iris().data
+    for seed in range(4):
+        gm = GaussianMixture(
+            3,
+            covariance_type=covariance_type,
+            n_init=3,
+            tol=1e-6,
+            init_params="random_from_data",
+            random_state=seed,
+        ).fit(X)
+        change = np.abs(np.diff(gm.lower_bounds_))
+        assert gm.converged_
+        assert change[-1] < 1e-6 and (change[:-1] >= 1e-6).all(), seed
+
+
 def _fit_peak_bytes(X, covariance_type):
     gm = GaussianMixture(
         4, covariance_type=covariance_type, max_iter=2, tol=0, random_state=0
