@@ -620,6 +620,10 @@ class _Run:
         self.model, self.weights, self.lower_bound = model, weights, lower_bound
         #: the start it came from (an ``init_params`` name), where known
         self.method = method
+        #: its place among the fit's starts, and the line ``verbose`` prints
+        #: before its steps where it goes on from elsewhere
+        self.index = None
+        self.label = None
         self.history = []
         self.n_iter = 0
         self.converged = False
@@ -2241,9 +2245,13 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     errors.append(exc)
                     continue
                 run.judge(s_support, s_blocks, self._reg_covar())
+                run.index = init
                 if self.max_iter > 0:
                     self._verbose_init_end(
-                        run.lower_bound, run.converged, perf_counter() - t_start
+                        run.lower_bound,
+                        run.converged,
+                        perf_counter() - t_start,
+                        screen_tol if screen_tol > self.tol else None,
                     )
                 done.append(run)
                 if do_init and len(runs) > 1 and run.reason:
@@ -2270,6 +2278,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     one start of 13 screened regular, then collapsed onto
                     the sex column (1 or 2), and the selector chose it as
                     regular at BIC 15749)."""
+                    for run in runs:
+                        run.label = (
+                            f"Continuing initialization {run.index} to tol={tol:g}"
+                        )
                     failed = self._iterate_runs(
                         runs, blocks, sw, scatter, tol, max_iter
                     )
@@ -2506,6 +2518,11 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                 for (i, _), start in zip(starts, made, strict=True)
                 if not isinstance(start, ValueError)
             ]
+            for i, run in new:
+                run.index = runs[i].index
+                run.label = (
+                    f"Restart of initialization {run.index} from split components"
+                )
             failed = self._iterate_runs(
                 [run for _, run in new], blocks, sample_weight, scatter, tol, max_iter
             )
@@ -2615,12 +2632,20 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             )
         errors = []
         for run in runs:
+            label = run.label if self.verbose else None
+            if label:
+                print(label)
+            t_start = perf_counter()
             try:
                 self._iterate(run, blocks, sample_weight, scatter, tol, max_iter)
             except ValueError as exc:
                 errors.append(exc)
             else:
                 errors.append(None)
+                if label:
+                    self._verbose_init_end(
+                        run.lower_bound, run.converged, perf_counter() - t_start
+                    )
         return errors
 
     def _iterate(self, run, blocks, sample_weight, scatter, tol, max_iter=None):
@@ -2953,8 +2978,16 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
             return now
         return t_prev
 
-    def _verbose_init_end(self, lower_bound, converged, elapsed):
+    def _verbose_init_end(self, lower_bound, converged, elapsed, screen_tol=None):
         state = "converged" if converged else "did not converge"
+        if screen_tol is not None:
+            # (the best screened runs continue to tol, each under its own
+            # "Continuing initialization" line)
+            state = (
+                f"screened (its lower bound changed by less than {screen_tol:g})"
+                if converged
+                else "screened (stopped at the screening's step limit)"
+            )
         if self.verbose == 1:
             print(f"Initialization {state}.")
         elif self.verbose >= 2:

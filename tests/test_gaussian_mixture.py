@@ -245,6 +245,39 @@ def test_verbose_output(blobs):
     assert "Initialization 0" in out and "Iteration 1" in out and "converged" in out
 
 
+def test_verbose_output_of_screened_starts():
+    # several starts with a tol below the screening's: each start says it was
+    # screened (not "converged"), and each run that goes on to tol has its own
+    # header and end line (its steps printed without one, their numbers
+    # jumping back); the fit is the one without verbose
+    X = load_iris().data
+    params = dict(n_init=3, tol=1e-6, init_params="random", random_state=0)
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        loud = GaussianMixture(3, verbose=1, **params).fit(X)
+    lines = buf.getvalue().splitlines()
+    quiet = GaussianMixture(3, **params).fit(X)
+    # (verbose runs the numpy loop one run at a time: the same fit to rounding)
+    assert loud.lower_bound_ == pytest.approx(quiet.lower_bound_, rel=1e-12)
+    assert loud.n_iter_ == quiet.n_iter_
+    headers = [i for i, line in enumerate(lines) if line.startswith("Initialization ")]
+    assert sum("screened" in lines[i] for i in headers) == 3
+    going = [i for i, line in enumerate(lines) if line.startswith("Continuing")]
+    assert going and all("to tol=1e-06" in lines[i] for i in going)
+    # every block of steps sits between a header and its end line
+    steps = [i for i, line in enumerate(lines) if line.startswith("  Iteration")]
+    opens = sorted(
+        [
+            i
+            for i in headers
+            if "screened" not in lines[i] and "converge" not in lines[i]
+        ]
+        + going
+    )
+    for i in steps:
+        assert any(o < i for o in opens)
+
+
 # -- sample_weight ----------------------------------------------------------------
 
 
