@@ -691,8 +691,15 @@ def fit_reg_covar(reg_covar, data_var, relative):
 
 def _met_tol(run, tol, total, relative):
     """Whether the last step of ``run`` (continued from a looser tolerance)
-    changed its lower bound by less than ``tol`` (:func:`tol_limit`)."""
-    if len(run.history) < 2:
+    changed its lower bound by less than ``tol`` (:func:`tol_limit`).  Not
+    where the run goes on from another set of rows (a screening subsample:
+    its lower bound is reset to -inf there, and its steps' changes are the
+    subsample's)."""
+    if (
+        len(run.history) < 2
+        or not np.isfinite(run.lower_bound)
+        or run.lower_bound != run.history[-1]
+    ):
         return False
     change = run.history[-1] - run.history[-2]
     return bool(abs(change) < tol_limit(tol, run.history[-1], total, relative))

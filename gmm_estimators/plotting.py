@@ -287,7 +287,11 @@ class CriterionDisplay:
             values = np.asarray(results[criterion], dtype=float)
         if "degenerate" in results:
             # degenerate fits are never selected: drawn as gaps, as mclust's NA
-            values = np.where(results["degenerate"] != "", np.nan, values)
+            # (unless every candidate is: the selector then chose among them,
+            # and the plot draws them, the choice marked)
+            degenerate = np.asarray(results["degenerate"] != "")
+            if not degenerate.all():
+                values = np.where(degenerate, np.nan, values)
         labels = [_line_label(params) for params in results["params"]]
         if not any(labels):  # only n_components was searched
             estimator = selector.estimator

@@ -165,6 +165,27 @@ def test_plot_from_arrays_draws_non_finite_values_as_gaps():
     assert display.ax_.get_ylabel() == "ICL (lower is better)"
 
 
+def test_every_candidate_degenerate_is_drawn_and_the_choice_marked():
+    # where every candidate is degenerate the selector chooses among them:
+    # the plot draws them and marks the choice (it drew nothing, the mark
+    # at NaN)
+    import warnings
+
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    X = StandardScaler().fit_transform(load_wine().data)[:40]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        selector = GaussianMixtureSelector(
+            n_components=[3, 4], covariance_type=["full"], random_state=0
+        ).fit(X)
+    assert (selector.cv_results_["degenerate"] != "").all()
+    display = CriterionDisplay.from_estimator(selector)
+    assert_array_equal(display.lines_[0].get_ydata(), selector.cv_results_["bic"])
+    assert display.best_marker_.get_ydata()[0] == selector.best_score_
+
+
 def test_plot_without_best_index_marks_nothing():
     display = CriterionDisplay([1, 2], [3.0, 4.0], labels=["x", "x"]).plot()
     assert display.best_marker_ is None
