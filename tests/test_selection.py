@@ -811,7 +811,7 @@ def test_verbose_above_one_is_passed_to_candidates(X_small, capsys):
         n_components=[2], covariance_type="diag", verbose=2
     ).fit(X_small)
     out = capsys.readouterr().out
-    assert "Initialization 0" in out and "Initialization converged." in out
+    assert "Initialization 0" in out and "Initialization screened" in out
     assert selector.best_estimator_.verbose == 0
     GaussianMixtureSelector(n_components=[2], covariance_type="diag").fit(X_small)
     assert "Initialization" not in capsys.readouterr().out
