@@ -20,6 +20,8 @@ import io
 import math
 import os
 import re
+import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -38,6 +40,7 @@ from ._utils import constant_features
 
 PROG = "gmm-estimators"
 CRITERIA = ("bic", "aic", "icl", "cv")
+DEFAULT_CV = 5
 PLOT_HINT = "pip install gmm-estimators[plot]"
 DEMO_FIGURE = "gmm_estimators_wine.png"
 _TRACEBACK_ENV = "GMM_ESTIMATORS_TRACEBACK"
@@ -184,12 +187,29 @@ def _column_list(text):
     return items
 
 
+def _to_float(cell):
+    """``float(cell)`` for what a CSV file means by a number.
+
+    Python's float() also reads digit groups (``1_12``) and non-ASCII digits,
+    which pandas does not: an ID such as ``1_12`` is text, not a number. Signs,
+    decimals, exponents, ``inf``/``nan`` and whitespace around are read.
+    """
+    text = cell.strip()
+    if "_" in text or not text.isascii():
+        raise ValueError(f"not a number: {cell!r}")
+    return float(text)
+
+
 def _is_number(cell):
     try:
-        float(cell)
+        _to_float(cell)
     except ValueError:
         return False
     return True
+
+
+#: A cell written as an integer (``2019``): a number that may be a column name.
+_INTEGER = re.compile(r"\s*[+-]?[0-9]+\s*")
 
 
 def _describe_column(j, names):
@@ -209,9 +229,12 @@ def _is_header(row):
 
     It does when none of its cells is a number, or when it is the header
     pandas writes for a data frame without column names and with its index
-    (``,0,1,2``), or without it (``0,1,2``: a note says so).
+    (``,0,1,2``), or without it (``0,1,2``: a note says so). A row of empty
+    cells (``,,``) names nothing: it is a row of missing values.
     """
     cells = [cell.strip() for cell in row]
+    if not any(cells):
+        return False
     if not any(_is_number(cell) for cell in cells):
         return True
     numbers = [str(i) for i in range(len(cells))]
@@ -265,7 +288,8 @@ def read_csv(path, *, delimiter=None, select=_all_columns, dropna=False, report=
     The file is parsed by the standard library's :mod:`csv` module in strict
     mode (a quote left open at the end of the file is an error). The first
     non-blank row is a header when none of its cells is a number. Blank lines
-    are skipped. Rows are counted as in a spreadsheet: the file's first line is
+    (no delimiter) are skipped; a row of empty cells (``,,``) is a row of
+    missing values. Rows are counted as in a spreadsheet: the file's first line is
     row 1.
 
     Parameters
@@ -335,18 +359,21 @@ def _read_rows(path, reader, raw, size, delimiter, auto, select, dropna, report)
     names = None
     n_columns = None
     first_row = None
+    numeric_header = None  # a first row of integers read as data
     columns = None
     chunks, chunk, lines = [], [], []
     missing = []  # (data row index, line, column index, cell text)
     start = last_report = time.perf_counter()
     try:
         for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
+            if len(row) <= 1 and not "".join(row).strip():
+                continue  # a blank line; a row of empty cells is read (missing)
             line = reader.line_num
             if n_columns is None:
                 n_columns, first_row = len(row), line
                 header = _is_header(row)
+                if not header and all(_INTEGER.fullmatch(cell) for cell in row):
+                    numeric_header = [cell.strip() for cell in row]
                 if header:
                     names = [cell.strip() for cell in row]
                     if names[0] == "0":
@@ -368,8 +395,12 @@ def _read_rows(path, reader, raw, size, delimiter, auto, select, dropna, report)
                     "number of columns)"
                 )
             try:
-                values = [float(row[j]) for j in columns]
+                cells = [row[j] for j in columns]
+                values = [float(cell) for cell in cells]
                 finite = math.isfinite(math.fsum(values))
+                joined = "".join(cells)
+                # what float() reads and a CSV number is not: see _to_float
+                finite = finite and "_" not in joined and joined.isascii()
             except (ValueError, OverflowError):
                 finite = False
             if not finite:
@@ -412,6 +443,8 @@ def _read_rows(path, reader, raw, size, delimiter, auto, select, dropna, report)
             f"Read {len(lines):,} rows of {path} in {time.perf_counter() - start:.1f} s."
         )
     X = np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+    if numeric_header is not None:
+        _numeric_header_note(path, first_row, numeric_header, X)
     keep = np.ones(len(lines), dtype=bool)
     if missing:
         if not dropna:
@@ -428,6 +461,28 @@ def _read_rows(path, reader, raw, size, delimiter, auto, select, dropna, report)
             raise CLIError(f"{path}: every row has a missing value")
     selected = None if names is None else [names[j] for j in columns]
     return Table(X, selected, names, keep, np.asarray(lines))
+
+
+def _numeric_header_note(path, line, cells, X):
+    """A note when the first row, all integers (``2019,2020,2021``), was read
+    as data although it stands apart from the other rows as a header does:
+    each of its values is farther outside the range of its column below than
+    that range is wide."""
+    if len(X) < 3:
+        return
+    first = X[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+        low, high = np.nanmin(X[1:], axis=0), np.nanmax(X[1:], axis=0)
+    apart = np.maximum(low - first, first - high) > high - low
+    if not np.all(apart):
+        return
+    shown = ", ".join(cells[:3]) + (", ..." if len(cells) > 3 else "")
+    _note(
+        f"row {line} of {path} ({shown}) is read as data, not as a header, because "
+        "all its cells are numbers; if it names the columns, rename them so that "
+        f"they are not numbers (e.g. 'y{cells[0].lstrip('+-')}')"
+    )
 
 
 def _list_rows(rows, limit=5):
@@ -469,7 +524,7 @@ def _parse_slowly(path, row, line, columns, names, delimiter, first_row):
             values.append(math.nan)
             continue
         try:
-            value = float(cell)
+            value = _to_float(cell)
         except ValueError:
             hint = ""
             if first_row:
@@ -621,6 +676,62 @@ def _umask():
     return mask
 
 
+#: The directory of a process's file descriptors (``/dev/stdout`` links there).
+_FD_DIRECTORY = re.compile(r"^/proc/[^/]+(/task/[^/]+)?/fd$")
+
+
+def _through_descriptor(path):
+    """Whether ``path`` reaches its file through a file descriptor's link, as
+    ``/dev/stdout`` and ``/dev/fd/3`` do (``/proc/self/fd/1``)."""
+    current = os.path.abspath(path)
+    for _ in range(40):
+        if _FD_DIRECTORY.match(os.path.realpath(os.path.dirname(current))):
+            return True
+        if not os.path.islink(current):
+            return False
+        current = os.path.join(os.path.dirname(current), os.readlink(current))
+    return False
+
+
+def _output_target(path):
+    """Where an output ``path`` goes: ``(target, direct)``.
+
+    A symbolic link is followed: the file is replaced at the link's target,
+    and the link stays a link. An existing path that is not a regular file (a
+    device such as ``/dev/null``, a FIFO), or a file descriptor's link such as
+    ``/dev/stdout``, is written directly (``direct``): opened for writing, not
+    replaced.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = None
+    if mode is None or stat.S_ISDIR(mode):
+        return os.path.realpath(path), False
+    if not stat.S_ISREG(mode) or _through_descriptor(path):
+        return path, True
+    return os.path.realpath(path), False
+
+
+def _file_key(path):
+    """What tells files apart: device and inode, or the real path of a new file."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return (info.st_dev, info.st_ino)
+
+
+def _is_stdout(path):
+    """Whether ``path`` is the file that ``sys.stdout`` writes to."""
+    try:
+        ours = os.fstat(sys.stdout.fileno())
+        theirs = os.stat(path)
+    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+        return False
+    return (ours.st_dev, ours.st_ino) == (theirs.st_dev, theirs.st_ino)
+
+
 class _Outputs:
     """The files one run writes, all or none.
 
@@ -628,20 +739,31 @@ class _Outputs:
     removing a temporary file beside it); :meth:`stage` writes a file's
     content to a temporary file in the same directory; :meth:`commit` renames
     every staged file into place at the end. When anything fails, the
-    temporary files are removed and no output is left behind. ``'-'`` (stdout)
-    is written at :meth:`commit`, after the files.
+    temporary files are removed and no output is left behind.
+
+    ``'-'`` (stdout) is written first at :meth:`commit`, so that a failing
+    stdout leaves no file behind; then the paths that are not regular files
+    (a device such as ``/dev/null``, a FIFO, ``/dev/stdout``), opened and
+    written directly; then the files are renamed into place. A symbolic link
+    is followed: its target is replaced, the link stays.
     """
 
     def __init__(self):
-        self.staged = []  # (temporary path, path)
+        self.staged = []  # (temporary path, target, path)
         self.stdout = []  # functions writing to stdout
+        self.direct = []  # (path, function, binary): written at commit
         self.paths = {}
+        self.inputs = {}
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc_info):
         self.abort()
+
+    def input(self, path, what):
+        """Note an input file, which no output may replace."""
+        self.inputs[_file_key(path)] = (what, path)
 
     def check(self, path, option, *, stdout=True):
         """Fail now, before a long run, if ``path`` cannot be written."""
@@ -651,14 +773,25 @@ class _Outputs:
             if not stdout:
                 raise CLIError(f"{option} needs a file name, not '-'")
             return
-        real = os.path.realpath(path)
-        if real in self.paths:
+        target, direct = _output_target(path)
+        if direct:
+            if not os.access(path, os.W_OK):
+                raise CLIError(f"cannot write {path} ({option}): permission denied")
+            return
+        key = _file_key(target)
+        if key in self.inputs:
+            what, name = self.inputs[key]
             raise CLIError(
-                f"{self.paths[real]} and {option} name the same file {path}; give "
+                f"{option} {path} and {what} {name} are the same file, which the "
+                f"output would replace; write {option} to another file"
+            )
+        if key in self.paths:
+            raise CLIError(
+                f"{self.paths[key]} and {option} name the same file {path}; give "
                 "each output its own file"
             )
-        self.paths[real] = option
-        directory = os.path.dirname(os.path.abspath(path))
+        self.paths[key] = option
+        directory = os.path.dirname(target)
         if os.path.isdir(path):
             raise CLIError(f"cannot write {path} ({option}): it is a directory")
         if not os.path.isdir(directory):
@@ -686,14 +819,18 @@ class _Outputs:
         if path == "-":
             self.stdout.append(write)
             return
-        directory, name = os.path.split(os.path.abspath(path))
+        target, direct = _output_target(path)
+        if direct:
+            self.direct.append((path, write, binary))
+            return
+        directory, name = os.path.split(target)
         try:
             fd, temporary = tempfile.mkstemp(
                 dir=directory, prefix=f".{name}.", suffix=".tmp"
             )
         except OSError as exc:
             raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-        self.staged.append((temporary, path))
+        self.staged.append((temporary, target, path))
         try:
             if binary:
                 handle = os.fdopen(fd, "wb")
@@ -706,21 +843,60 @@ class _Outputs:
             raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def commit(self):
-        """Rename the staged files into place, then write to stdout."""
-        for temporary, path in self.staged:
+        """Write to stdout, then to the direct paths, then rename the files."""
+        broken = None  # the reader of stdout went away (``--out - | head``) ...
+        try:
+            for write in self.stdout:
+                write(sys.stdout)
+                sys.stdout.flush()
+        except BrokenPipeError as exc:
+            broken = exc
+        except OSError as exc:
+            raise CLIError(f"cannot write to stdout: {exc.strerror or exc}") from None
+        self.stdout = []
+        for path, write, binary in self.direct:
             try:
-                os.replace(temporary, path)
+                self._write_direct(path, write, binary)
+            except BrokenPipeError as exc:
+                broken = exc
+        self.direct = []
+        for temporary, target, path in self.staged:
+            try:
+                os.replace(temporary, target)
             except OSError as exc:
                 raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
         self.staged = []
-        for write in self.stdout:
-            write(sys.stdout)
-            sys.stdout.flush()
-        self.stdout = []
+        if broken is not None:  # ... after the files were kept
+            raise broken
+
+    @staticmethod
+    def _write_direct(path, write, binary):
+        """Write to a path that is not a regular file, without replacing it."""
+        stream = None
+        if _is_stdout(path):  # /dev/stdout: in order with what else we print
+            stream = getattr(sys.stdout, "buffer", None) if binary else sys.stdout
+        try:
+            if stream is not None:
+                sys.stdout.flush()
+                write(stream)
+                stream.flush()
+                return
+            if binary:
+                handle = open(path, "wb")
+            else:
+                handle = open(path, "w", newline="", encoding="utf-8")
+            with handle:
+                write(handle)
+        except BrokenPipeError:
+            if stream is not None:
+                raise
+            raise CLIError(f"cannot write {path}: the reader went away") from None
+        except OSError as exc:
+            raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def abort(self):
         """Remove the temporary files of what was staged and not committed."""
-        for temporary, _ in self.staged:
+        for temporary, _, _ in self.staged:
             with contextlib.suppress(OSError):
                 os.remove(temporary)
         self.staged = []
@@ -861,6 +1037,15 @@ def _warnings_as_lines():
 
 
 # -- model selection (shared by the demo and ``fit``) -----------------------------------
+def _check_cv(args):
+    """Refuse ``--cv`` without ``--criterion cv``, where it would be ignored."""
+    if args.cv is not None and args.criterion != "cv":
+        raise CLIError(
+            f"--cv {args.cv} sets the folds of --criterion cv, but the criterion is "
+            f"{args.criterion}; add --criterion cv, or leave --cv out"
+        )
+
+
 def _select(X, args, scaling):
     """Fit a GaussianMixtureSelector with the command-line options.
 
@@ -872,7 +1057,8 @@ def _select(X, args, scaling):
     if types == "mclust":
         types = mclust_models(X.shape[1])
     n_candidates = len(args.components) * len(types)
-    folds = f", {args.cv}-fold cross-validation" if args.criterion == "cv" else ""
+    cv = DEFAULT_CV if args.cv is None else args.cv
+    folds = f", {cv}-fold cross-validation" if args.criterion == "cv" else ""
     _info(
         args,
         f"Selecting among {n_candidates} Gaussian mixtures (components "
@@ -884,7 +1070,7 @@ def _select(X, args, scaling):
         n_components=args.components,
         covariance_type=args.covariance,
         criterion=args.criterion,
-        cv=args.cv,
+        cv=cv,
         n_jobs=args.n_jobs,
         random_state=args.random_state,
         verbose=1,
@@ -1056,10 +1242,17 @@ def _draw_histogram(ax, x, labels):
 
 def _check_figure_format(path, option):
     """The image format of ``path`` from its extension (png without one)."""
+    import matplotlib
     from matplotlib.figure import Figure
 
     extension = os.path.splitext(path)[1][1:].lower() or "png"
     formats = Figure().canvas.get_supported_filetypes()
+    texsystem = matplotlib.rcParams["pgf.texsystem"]
+    if extension == "pgf" and shutil.which(texsystem) is None:
+        raise CLIError(
+            f"cannot draw {path} ({option}): the pgf format needs LaTeX "
+            f"({texsystem}), which is not installed; use .pdf or .svg"
+        )
     if extension not in formats:
         raise CLIError(
             f"cannot draw {path} ({option}): unknown image format {extension!r} (use "
@@ -1126,6 +1319,7 @@ def run_demo(args):
     from sklearn.metrics import adjusted_rand_score
     from sklearn.preprocessing import StandardScaler
 
+    _check_cv(args)
     figure = None if args.no_figure else args.figure
     with _Outputs() as outputs:
         outputs.check(figure, "--figure", stdout=False)
@@ -1242,8 +1436,10 @@ def _check_plot(args):
 
 def run_fit(args):
     """``gmm-estimators fit``: select a mixture for a CSV file."""
+    _check_cv(args)
     _check_plot(args)
     with _Outputs() as outputs:
+        outputs.input(args.data, "the data file (DATA)")
         outputs.check(args.out, "--out")
         outputs.check(args.model, "--model", stdout=False)
         outputs.check(args.plot, "--plot", stdout=False)
@@ -1396,6 +1592,8 @@ def _model_columns(args, model):
 def run_predict(args):
     """``gmm-estimators predict``: label a CSV file with a saved model."""
     with _Outputs() as outputs:
+        outputs.input(args.model, "the model file (MODEL)")
+        outputs.input(args.data, "the data file (DATA)")
         outputs.check(args.out, "--out")
         model = _load_model(args.model)
         table = _read_data(args, _model_columns(args, model))
@@ -1433,6 +1631,7 @@ def run_reduce(args):
     from ._ppca import MixtureOfPPCA
 
     with _Outputs() as outputs:
+        outputs.input(args.data, "the data file (DATA)")
         outputs.check(args.out, "--out")
         outputs.check(args.model, "--model", stdout=False)
         table = _read_data(args, _user_columns(args))
@@ -1554,9 +1753,9 @@ def _add_selection_options(
     options.add(
         "--cv",
         type=_positive_int,
-        default=5,
+        default=None,
         metavar="FOLDS",
-        help="folds for --criterion cv (default: 5)",
+        help="folds for --criterion cv (default: 5); only with --criterion cv",
     )
     _add_run_options(parser, demo=demo)
 

@@ -436,6 +436,27 @@ BAD_INPUTS = {
         ["fit", "mixed.csv", "--out", "o.csv"],
         ["column 2 ('kind')", "--drop kind"],
     ),
+    # float() reads '1_12' as 112; pandas and CSV users read it as text
+    "an ID column with underscores": (
+        {"ids.csv": "sample,a,b\n1_1,1,2\n1_2,3,4.5\n1_12,5,6\n"},
+        ["fit", "ids.csv", "--out", "o.csv", "--components", "1"],
+        ["row 2, column 1 ('sample')", "'1_1'", "not a number", "--drop sample"],
+    ),
+    "non-ASCII digits": (
+        {"ar.csv": "a,b\n1,2\n\u0663,4\n5,6\n"},
+        ["fit", "ar.csv", "--out", "o.csv", "--components", "1"],
+        ["row 3, column 1 ('a')", "not a number"],
+    ),
+    "a row of empty cells": (
+        {"na.csv": "a,b,c\n1,2,3\n4,5,6\n,,\n7,8,9.5\n"},
+        ["fit", "na.csv", "--out", "o.csv", "--components", "1"],
+        ["row 4, column 1 ('a'): an empty cell", "1 row", "--dropna"],
+    ),
+    "a first row of empty cells": (
+        {"na.csv": ",,\n1,2,3\n4,5,6\n7,8,9.5\n"},
+        ["fit", "na.csv", "--out", "o.csv", "--components", "1"],
+        ["row 1, column 1: an empty cell", "1 row", "--dropna"],
+    ),
     "missing values": (
         {"na.csv": MISSING},
         ["fit", "na.csv", "--out", "o.csv", "--components", "1"],
@@ -549,8 +570,46 @@ BAD_INPUTS = {
             ["--plot", "figure.xyz"],
             ["--model", "-"],
             ["--model", "o.csv"],
+            ["--model", "./sub/../o.csv"],
         )
     },
+    # an output that would replace an input
+    "--out is the data file": (
+        {},
+        ["fit", "data.csv", "--out", "data.csv", *FAST],
+        ["--out data.csv and the data file (DATA) data.csv are the same file"],
+    ),
+    "--model is the data file, by another path": (
+        {"sub/": None},
+        [*FIT, "--model", "sub/../data.csv", *FAST],
+        ["--model sub/../data.csv", "the data file (DATA) data.csv"],
+    ),
+    "reduce --out is the data file": (
+        {},
+        ["reduce", "data.csv", "--components", "2", "--out", "./data.csv"],
+        ["--out ./data.csv", "the data file (DATA)"],
+    ),
+    "predict --out is the model file": (
+        {},
+        ["predict", "model3.joblib", "data.csv", "--out", "model3.joblib"],
+        ["--out model3.joblib", "the model file (MODEL) model3.joblib"],
+    ),
+    "predict --out is the data file": (
+        {},
+        ["predict", "model3.joblib", "data.csv", "--out", "data.csv"],
+        ["--out data.csv", "the data file (DATA) data.csv"],
+    ),
+    # --cv without --criterion cv would be ignored
+    "--cv without --criterion cv": (
+        {},
+        [*FIT, "--cv", "3", *FAST],
+        ["--cv 3", "--criterion cv", "the criterion is bic"],
+    ),
+    "demo --cv without --criterion cv": (
+        {},
+        ["--cv", "3", "--criterion", "aic", "--no-figure"],
+        ["--cv 3", "--criterion cv", "the criterion is aic"],
+    ),
     # the model of predict
     "feature count mismatch": (
         {"two.csv": "1,2\n3,4\n"},
@@ -967,3 +1026,172 @@ def test_outputs_are_replaced_whole_with_the_usual_permissions(cli, tmp_path, da
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "o.csv").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+# -- outputs that are links, devices or FIFOs; outputs replacing inputs (h7) ---------
+def test_an_output_through_a_symlink_replaces_its_target_and_keeps_the_link(
+    cli, tmp_path, data_csv
+):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "o.csv").write_text("an older result\n")
+    (tmp_path / "o.csv").symlink_to("results/o.csv")
+    # a dangling link: the file is created at its target
+    (tmp_path / "m.joblib").symlink_to("results/m.joblib")
+    result = cli(*FIT, "--model", "m.joblib", *FAST)
+    assert result.status == 0, result.err
+    assert (tmp_path / "o.csv").is_symlink() and (tmp_path / "m.joblib").is_symlink()
+    assert len(read_rows(tmp_path / "results" / "o.csv")) == 1 + 120
+    assert joblib.load(tmp_path / "results" / "m.joblib").n_components == 3
+    assert files_in(tmp_path / "results") == ["m.joblib", "o.csv"]
+    # a link to an output of the same run is the same file
+    (tmp_path / "p.csv").symlink_to("results/o.csv")
+    result = cli(*FIT, "--model", "p.csv", *FAST)
+    assert result.status == 2 and "same file" in result.err
+    # and a link to the data is the data
+    (tmp_path / "d.csv").symlink_to("data.csv")
+    result = cli("fit", "data.csv", "--out", "d.csv", *FAST)
+    assert result.status == 2 and "the data file (DATA) data.csv" in result.err
+    assert data_csv.read_text().startswith("x,y,z\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs")
+def test_an_output_that_is_a_fifo_is_written_not_replaced(cli, tmp_path, data_csv):
+    """What ``--out /dev/null`` needs: a path that is not a regular file is
+    opened and written, not replaced by a regular file."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    # held open until the run ends, so that the reader sees the end of the data
+    # then, even if the run wrote nothing to the FIFO
+    held = os.open(fifo, os.O_RDWR)
+    received = []
+
+    def read():
+        with open(fifo, "rb") as handle:
+            received.append(handle.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        result = cli(*FIT[:-1], "fifo", *FAST)
+    finally:
+        os.close(held)
+        reader.join(10)
+    assert result.status == 0, result.err
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    lines = received[0].decode().splitlines()
+    assert lines[0] == "label,proba_0,proba_1,proba_2" and len(lines) == 1 + 120
+    assert files_in(tmp_path) == ["data.csv", "fifo"]  # no temporary file
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="no /proc/self/fd")
+def test_an_output_through_a_file_descriptor_link_is_written_in_place(
+    cli, tmp_path, data_csv
+):
+    """``--out /dev/stdout`` with stdout redirected to a file writes to that
+    file (the shell's), not to a new file renamed over it."""
+    with open(tmp_path / "log.txt", "w") as log:
+        inode = os.fstat(log.fileno()).st_ino
+        (tmp_path / "stdout").symlink_to(f"/proc/self/fd/{log.fileno()}")
+        result = cli(*FIT[:-1], "stdout", *FAST)
+    assert result.status == 0, result.err
+    assert (tmp_path / "log.txt").stat().st_ino == inode
+    assert len(read_rows(tmp_path / "log.txt")) == 1 + 120
+
+
+class FullStdout(io.StringIO):
+    """A stdout on a full disk (``--out - > /dev/full``)."""
+
+    def write(self, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_failing_stdout_is_a_clean_error_and_leaves_no_file(cli, tmp_path, data_csv):
+    with contextlib.redirect_stdout(FullStdout()):
+        result = cli(*FIT[:-1], "-", "--model", "m.joblib", *FAST)
+    assert result.status == 2
+    assert result.err.splitlines() == [
+        f"gmm-estimators: error: cannot write to stdout: {os.strerror(errno.ENOSPC)}"
+    ]
+    assert files_in(tmp_path) == ["data.csv"]
+
+
+def test_a_closed_pipe_keeps_the_model(cli, tmp_path, data_csv):
+    with contextlib.redirect_stdout(ClosedPipe()):
+        result = cli(*FIT[:-1], "-", "--model", "m.joblib", *FAST)
+    assert result.status == 0 and result.err == ""
+    assert files_in(tmp_path) == ["data.csv", "m.joblib"]
+
+
+# -- reading CSV files: rows of empty cells, numbers, numeric headers (h7) ---------
+def test_a_row_of_empty_cells_is_a_row_of_missing_values(cli, tmp_path, data):
+    rows = [",".join(f"{v:.10g}" for v in row) for row in data[:20]]
+    # a blank line (skipped, as pandas does) and a row of empty cells (missing)
+    text = "\n".join(["a,b,c", *rows[:5], "", *rows[5:9], ",,", *rows[9:]]) + "\n"
+    (tmp_path / "e.csv").write_text(text)
+    result = cli("fit", "e.csv", "--out", "o.csv", "--dropna", *FAST)
+    assert result.status == 0, result.err
+    # rows 1 (header), 2-6, 7 (blank), 8-11, 12 (',,')
+    assert "left out 1 of 21 rows of e.csv with missing values" in result.err
+    assert "rows 12;" in result.err
+    out = read_rows(tmp_path / "o.csv")
+    assert len(out) - 1 == len(pd.read_csv(tmp_path / "e.csv")) == 21
+    assert [i for i, row in enumerate(out[1:]) if row[0] == ""] == [9]
+    assert out[1:10] + out[11:] == read_rows_of_fit(cli, tmp_path, rows)[1:]
+
+
+def read_rows_of_fit(cli, tmp_path, rows):
+    (tmp_path / "plain.csv").write_text("\n".join(["a,b,c", *rows]) + "\n")
+    result = cli("fit", "plain.csv", "--out", "plain_o.csv", *FAST)
+    assert result.status == 0, result.err
+    return read_rows(tmp_path / "plain_o.csv")
+
+
+def test_numbers_are_read_in_their_usual_forms(cli, tmp_path):
+    (tmp_path / "n.csv").write_text(
+        "a,b\n+1.5, -2\n.5e1,3.\n 1E-2 ,4e+0\n-0.25,\t7\n2,3\n"
+    )
+    result = cli(
+        *"fit n.csv --out o.csv --model m.joblib --delimiter , --components 1 "
+        "--covariance full --quiet".split()
+    )
+    assert result.status == 0, result.err
+    assert_allclose(
+        joblib.load(tmp_path / "m.joblib").means_[0],
+        np.mean([[1.5, -2], [5, 3], [0.01, 4], [-0.25, 7], [2, 3]], axis=0),
+    )
+
+
+def test_a_header_of_numbers_read_as_data_gets_a_note(cli, tmp_path, data):
+    rows = [",".join(f"{v:.10g}" for v in row) for row in data]
+    (tmp_path / "years.csv").write_text("\n".join(["2019,2020,2021", *rows]) + "\n")
+    result = cli("fit", "years.csv", "--out", "o.csv", *FAST)
+    assert result.status == 0, result.err
+    assert result.err.splitlines() == [
+        "gmm-estimators: note: row 1 of years.csv (2019, 2020, 2021) is read as "
+        "data, not as a header, because all its cells are numbers; if it names the "
+        "columns, rename them so that they are not numbers (e.g. 'y2019')"
+    ]
+    # a first row of numbers like the others: no note
+    (tmp_path / "plain.csv").write_text("\n".join(["1,2,3", *rows]) + "\n")
+    result = cli("fit", "plain.csv", "--out", "o.csv", *FAST)
+    assert result.status == 0 and result.err == ""
+
+
+# -- options refused up front (h7) -------------------------------------------------
+def test_cv_sets_the_folds_of_criterion_cv(cli, data_csv):
+    result = cli(*FIT, "--criterion", "cv", "--cv", "2", *FAST[:-1])
+    assert result.status == 0, result.err
+    assert "by CV, 2-fold cross-validation" in result.err
+
+
+def test_a_pgf_plot_without_latex_is_refused_before_the_fit(
+    cli_fails, monkeypatch, data_csv
+):
+    pytest.importorskip("matplotlib")
+    from gmm_estimators import _cli
+
+    monkeypatch.setattr(_cli.shutil, "which", lambda name: None)
+    cli_fails(*FIT, "--plot", "f.pgf", *FAST, words=["f.pgf", "LaTeX", ".pdf"])
