@@ -2107,7 +2107,9 @@ class _CommonOrientation(_GeneralFamily):
             done |= ~np.isfinite(objective)
             if done.all() or sweep == ORIENTATION_SWEEPS:
                 break
-            b = g[..., None] / (lam[..., None] * e)  # (lambda_k A_k)^-1
+            # (lambda_k A_k)^-1, as (g / lambda) / e: lambda e overflowed or
+            # underflowed for data of scale 1e80 or 1e-80
+            b = (g / lam)[..., None] / e
             m = np.swapaxes(orientation, -1, -2)[:, None] @ wd
             orientation, turn = _rotation_sweep(orientation, m, b, done)
             # a run stops when its sweep no longer turns: a test on the

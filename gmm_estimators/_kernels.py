@@ -257,7 +257,8 @@ def _common_orientation_impl(
             # more at its final orientation, and stops
             for k in range(K):
                 for j in range(d):
-                    b[0, k, j] = g[s, k] / (lam[s, k] * e[s, k, j])
+                    # (g / lambda) / e: lambda e overflowed at scale 1e80
+                    b[0, k, j] = (g[s, k] / lam[s, k]) / e[s, k, j]
                 for i in range(d):
                     for j in range(d):
                         m[0, k, i, j] = 0.0

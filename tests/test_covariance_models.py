@@ -1716,3 +1716,42 @@ def test_common_orientation_component_needs_d_plus_one_points(name):
         gm.fit(X)
     assert np.bincount(gm.predict(X), minlength=3).min() == d
     assert f"fewer than the {d + 1} its covariance needs" in gm.degenerate_
+
+
+@pytest.mark.parametrize("covariance_type", ["EVE", "VVE"])
+@pytest.mark.parametrize("scale", [1e-90, 1e90])
+def test_common_orientation_models_are_scale_invariant(covariance_type, scale):
+    # the sweep's weights (lambda_k A_k)^-1 were g / (lambda e): lambda e
+    # overflowed (scale 1e80: covariances 14% off, silently) or underflowed
+    # (1e-85: a collapse error); as (g / lambda) / e the fit of c X is the fit
+    # of X scaled by c, as for the other models
+    from sklearn.datasets import load_iris
+
+    X = load_iris().data
+    start = GaussianMixture(
+        3, covariance_type=covariance_type, reg_covar=0.0, random_state=0
+    ).fit(X)
+    params = dict(covariance_type=covariance_type, reg_covar=0.0, tol=0.0, max_iter=25)
+    plain = GaussianMixture(
+        3,
+        weights_init=start.weights_,
+        means_init=start.means_ * 1.01,
+        precisions_init=start.precisions_,
+        **params,
+    )
+    scaled = GaussianMixture(
+        3,
+        weights_init=start.weights_,
+        means_init=start.means_ * 1.01 * scale,
+        precisions_init=start.precisions_ / scale**2,
+        **params,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain.fit(X)
+        scaled.fit(X * scale)
+    d = X.shape[1]
+    assert scaled.lower_bound_ + d * np.log(scale) == pytest.approx(
+        plain.lower_bound_, rel=1e-10
+    )
+    assert_allclose(scaled.covariances_ / scale**2, plain.covariances_, rtol=1e-9)
