@@ -2107,9 +2107,7 @@ class _CommonOrientation(_GeneralFamily):
             done |= ~np.isfinite(objective)
             if done.all() or sweep == ORIENTATION_SWEEPS:
                 break
-            # (lambda_k A_k)^-1, as (g / lambda) / e: lambda e overflowed or
-            # underflowed for data of scale 1e80 or 1e-80
-            b = (g / lam)[..., None] / e
+            b = _sweep_weights(g, lam, e)  # (lambda_k A_k)^-1
             m = np.swapaxes(orientation, -1, -2)[:, None] @ wd
             orientation, turn = _rotation_sweep(orientation, m, b, done)
             # a run stops when its sweep no longer turns: a test on the
@@ -2181,6 +2179,21 @@ def _raise_mm_status(status):
         )
     if status == 3:
         raise ValueError(f"mclust's M-step did not converge in {MM_MAX_ITER} steps.")
+
+
+def _sweep_weights(g, lam, e):
+    """The orientation sweep's weights ``(lambda_k A_k)^-1 = g_k / (lambda_k
+    e_kj)`` ``(S, K, d)``; where ``lambda_k e_kj`` is not a normal number
+    (data of scale 1e80 or 1e-80: it overflowed, or underflowed and lost its
+    digits, and the fit of ``c X`` was not the fit of ``X`` scaled), as
+    ``(g_k / lambda_k) / e_kj``, and with the same bits as before elsewhere."""
+    product = lam[..., None] * e
+    b = g[..., None] / product
+    tiny, huge = np.finfo(np.float64).tiny, np.finfo(np.float64).max
+    bad = ~((product >= tiny) & (product <= huge))
+    if bad.any():
+        b[bad] = ((g / lam)[..., None] / e)[bad]
+    return b
 
 
 class _MclustPath:

@@ -53,6 +53,10 @@ import types
 
 import numpy as np
 
+#: The smallest normal and the largest float64 (constants of the compiled loops).
+_TINY = float(np.finfo(np.float64).tiny)
+_HUGE = float(np.finfo(np.float64).max)
+
 #: The environment variable that turns the compiled kernels off ("0").
 ENV_SWITCH = "GMM_ESTIMATORS_NUMBA"
 
@@ -257,8 +261,14 @@ def _common_orientation_impl(
             # more at its final orientation, and stops
             for k in range(K):
                 for j in range(d):
-                    # (g / lambda) / e: lambda e overflowed at scale 1e80
-                    b[0, k, j] = (g[s, k] / lam[s, k]) / e[s, k, j]
+                    # g / (lambda e), as (g / lambda) / e where lambda e is
+                    # not a normal number (data of scale 1e80 or 1e-80: it
+                    # overflowed or lost its digits); the same bits elsewhere
+                    p = lam[s, k] * e[s, k, j]
+                    if p >= _TINY and p <= _HUGE:
+                        b[0, k, j] = g[s, k] / p
+                    else:
+                        b[0, k, j] = (g[s, k] / lam[s, k]) / e[s, k, j]
                 for i in range(d):
                     for j in range(d):
                         m[0, k, i, j] = 0.0
