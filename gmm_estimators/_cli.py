@@ -195,9 +195,15 @@ def _to_float(cell):
     decimals, exponents, ``inf``/``nan`` and whitespace around are read.
     """
     text = cell.strip()
-    if "_" in text or not text.isascii():
+    if not _plain(text):
         raise ValueError(f"not a number: {cell!r}")
     return float(text)
+
+
+def _plain(text):
+    """Whether ``text`` has none of what float() reads and a CSV number has
+    not: digit groups (``_``) and non-ASCII digits (see :func:`_to_float`)."""
+    return "_" not in text and text.isascii()
 
 
 def _is_number(cell):
@@ -398,9 +404,7 @@ def _read_rows(path, reader, raw, size, delimiter, auto, select, dropna, report)
                 cells = [row[j] for j in columns]
                 values = [float(cell) for cell in cells]
                 finite = math.isfinite(math.fsum(values))
-                joined = "".join(cells)
-                # what float() reads and a CSV number is not: see _to_float
-                finite = finite and "_" not in joined and joined.isascii()
+                finite = finite and _plain("".join(cells))
             except (ValueError, OverflowError):
                 finite = False
             if not finite:

@@ -440,17 +440,26 @@ def _published_model(est):
     return est._get_model(center), weights
 
 
-def _chunk_posterior(x, w, model, weights, row_width, force64, kwargs):
-    """:func:`~gmm_estimators._em.posterior_pass` on one chunk, arrays in the
-    chunk's dtype whatever the dtype they were computed in; a chunk with a
-    NaN or an infinite value raises scikit-learn's error when computed (as
-    the in-memory methods do before)."""
+def _chunk_blocks(x, model, row_width, force64):
+    """The blocks of one chunk to predict on: a chunk with a NaN or an
+    infinite value raises scikit-learn's error when computed (as the
+    in-memory methods do before), and float32 rows are computed in float64
+    where the in-memory methods would (the whole array small: ``force64``,
+    or the chunk beyond float32's safe range)."""
     assert_all_finite(x, input_name="X")
-    dtype = x.dtype
-    if dtype == np.float32 and (force64 or (x.size and max_abs(x) > FLOAT32_SAFE)):
+    if x.dtype == np.float32 and (force64 or (x.size and max_abs(x) > FLOAT32_SAFE)):
         x = x.astype(np.float64)
     blocks = _Blocks(x, model.center, row_width)
     blocks.n_threads = 1  # the workers' threads share the cores
+    return blocks
+
+
+def _chunk_posterior(x, w, model, weights, row_width, force64, kwargs):
+    """:func:`~gmm_estimators._em.posterior_pass` on one chunk
+    (:func:`_chunk_blocks`), arrays in the chunk's dtype whatever the dtype
+    they were computed in."""
+    dtype = x.dtype
+    blocks = _chunk_blocks(x, model, row_width, force64)
     with _one_blas_thread():
         out = posterior_pass(blocks, model, weights, sample_weight=w, **kwargs)
     for key in ("log_norm", "resp"):
@@ -481,14 +490,9 @@ def transform(x, model, weights, row_width, force64=False):
     """:meth:`MixtureOfPPCA.transform` of one chunk, in the chunk's dtype."""
     from ._ppca import ppca_transform
 
-    assert_all_finite(x, input_name="X")
-    dtype = x.dtype
-    if dtype == np.float32 and (force64 or (x.size and max_abs(x) > FLOAT32_SAFE)):
-        x = x.astype(np.float64)  # (as the in-memory transform)
-    blocks = _Blocks(x, model.center, row_width)
-    blocks.n_threads = 1  # the workers' threads share the cores
+    blocks = _chunk_blocks(x, model, row_width, force64)
     with _one_blas_thread():
-        return ppca_transform(model, weights, blocks).astype(dtype, copy=False)
+        return ppca_transform(model, weights, blocks).astype(x.dtype, copy=False)
 
 
 def _chunk_sums(x, w, model, weights, row_width, force64):

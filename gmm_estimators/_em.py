@@ -2446,10 +2446,7 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
         self.n_iter_ = best_run.n_iter
         self.lower_bound_ = best_run.lower_bound
         self.lower_bounds_ = best_run.history
-        with np.errstate(over="ignore"):  # (said by the check below)
-            self._set_model(best_run.model, best_run.weights, out_dtype)
-        if out_dtype == np.float32:
-            _check_float32_attributes(self)
+        _publish_model(self, best_run.model, best_run.weights, out_dtype)
 
     def _screening_subsample(self, X, sample_weight, rng):
         """Blocks, weights and scatter of a weighted draw of SCREEN_ROWS rows.
@@ -3122,11 +3119,16 @@ FLOAT32_SAFE = 1e15
 FLOAT32_SMALL = 2**18
 
 
-def _check_float32_attributes(est):
-    """Raise a ``ValueError`` when a fitted attribute of a fit on float32
-    data does not fit in float32 (the fit runs in float64 on data beyond
-    float32's safe range, and its attributes keep the data's dtype: data of
-    magnitude 1e20 have variances near 1e40, beyond float32's 3.4e38)."""
+def _publish_model(est, model, weights, dtype):
+    """``est._set_model(model, weights, dtype)``, then a ``ValueError`` when a
+    fitted attribute of a fit on float32 data does not fit in float32 (the
+    fit runs in float64 on data beyond float32's safe range, and its
+    attributes keep the data's dtype: data of magnitude 1e20 have variances
+    near 1e40, beyond float32's 3.4e38)."""
+    with np.errstate(over="ignore"):  # (said by the check below)
+        est._set_model(model, weights, dtype)
+    if dtype != np.float32:
+        return
     bad = [
         name
         for name, value in vars(est).items()

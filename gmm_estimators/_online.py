@@ -49,10 +49,10 @@ from sklearn.utils.validation import validate_data
 
 from ._covariance import COVARIANCE_MODELS
 from ._em import (
-    _check_float32_attributes,
     _compute_array,
     _is_dask_array,
     _one_blas_thread,
+    _publish_model,
     fit_blocks,
 )
 from ._gaussian_mixture import GaussianMixture
@@ -487,10 +487,7 @@ class OnlineGaussianMixture(GaussianMixture):
     def _publish(self, state, dtype):
         """Map the state to the public fitted attributes."""
         self._online_state = state
-        with np.errstate(over="ignore"):  # (said by the check below)
-            self._set_model(state.model, state.weights, dtype)
-        if dtype == np.float32:
-            _check_float32_attributes(self)
+        _publish_model(self, state.model, state.weights, dtype)
         self.n_steps_ = state.n_steps
         self.n_parameters_ = self._n_parameters()
 

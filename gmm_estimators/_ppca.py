@@ -411,13 +411,14 @@ class PPCAModel(ComponentModel):
         x = xa[:, :-1]
         dist += np.einsum("bd,bd->b", x, x)[:, None]
         y3 = y.reshape(b, self.n_components, self.q)
+        projected = np.einsum("bkq,bkq->bk", y3, y3)
         if np.isfinite(dist).all():
-            lp = dist - np.einsum("bkq,bkq->bk", y3, y3)
+            lp = dist - projected
         else:
             # a finite row whose squared distance overflows: its density is
             # 0 (log -inf), not inf - inf = NaN
             with np.errstate(invalid="ignore"):
-                lp = dist - np.einsum("bkq,bkq->bk", y3, y3)
+                lp = dist - projected
             lp[np.isposinf(dist)] = np.inf
         lp *= half_inv_noise
         lp += const
