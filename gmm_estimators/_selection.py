@@ -752,8 +752,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         from the other candidates' partitions, which a fit alone does not
         have, so where they improved the chosen candidate, as they often do
         over mclust's fourteen models, ``best_estimator_`` itself is the fit
-        to keep) and the folds of ``cv=int``. Estimators of other packages are fitted as given, as
-        by ``GridSearchCV``. Pass an int for reproducible results.
+        to keep) and the folds of ``cv=int``. Estimators of other packages
+        are fitted as given, as by ``GridSearchCV``. Pass an int for
+        reproducible results.
 
     verbose : int, default=0
         ``1`` prints one line per candidate (parameters, criterion, fit time);
