@@ -21,6 +21,11 @@ Usage::
     python benchmarks/bench_family_mclust.py            # about 1-2 minutes
     python benchmarks/bench_family_mclust.py --quick    # iris only, K = 1..3
     python benchmarks/bench_family_mclust.py --seeds 10 # about 7 minutes
+    python benchmarks/bench_family_mclust.py --search mclust  # mclust's search
+
+``--search mclust`` measures ``GaussianMixtureSelector(search="mclust")``
+(each candidate once from mclust's start) and writes
+``benchmarks/family_mclust_search_results.md``.
 """
 
 import argparse
@@ -38,14 +43,17 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "data" / "mclust_models_reference.json"
 
 
-def compare(name, data, max_components, seed):
+def compare(name, data, max_components, seed, search="thorough"):
     """One data set: our selector's cells and choice against mclust's."""
     X = np.asarray(data["X"], dtype=float)
     wall, cpu = time.perf_counter(), time.process_time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         selector = GaussianMixtureSelector(
-            n_components=max_components, covariance_type="mclust", random_state=seed
+            n_components=max_components,
+            covariance_type="mclust",
+            search=search,
+            random_state=seed,
         ).fit(X)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     results = selector.cv_results_
@@ -165,14 +173,23 @@ def main():
         "--seeds", type=int, default=0, help="seed stability over this many seeds"
     )
     parser.add_argument(
-        "--out", type=Path, default=ROOT / "benchmarks" / "family_mclust_results.md"
+        "--search",
+        choices=("thorough", "mclust"),
+        default="thorough",
+        help="the selector's search",
     )
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
+    if args.out is None:
+        name = "family_mclust_results.md"
+        if args.search != "thorough":
+            name = "family_mclust_search_results.md"
+        args.out = ROOT / "benchmarks" / name
     reference = json.loads(REFERENCE.read_text())
     datasets = reference["datasets"]
     if args.seeds:
         out = args.out
-        if out == ROOT / "benchmarks" / "family_mclust_results.md":
+        if out.name == "family_mclust_results.md":
             out = ROOT / "benchmarks" / "family_seeds_results.md"
         main_seeds(datasets, args.seeds, out)
         return
@@ -180,10 +197,12 @@ def main():
         datasets = {"iris": datasets["iris"]}
     rows = []
     for name, data in datasets.items():
-        rows.append(compare(name, data, 3 if args.quick else 9, args.seed))
+        rows.append(compare(name, data, 3 if args.quick else 9, args.seed, args.search))
         print(rows[-1], flush=True)
     lines = [
         "# GaussianMixtureSelector over mclust's fourteen models vs mclustBIC",
+        "",
+        f"search={args.search!r}.",
         "",
         f"Reference: {reference['source']}. K = 1..{3 if args.quick else 9}, "
         f"seed {args.seed}, load average {os.getloadavg()[0]:.2f} at the end. "

@@ -37,6 +37,7 @@ comparison runs over all fourteen of mclust's models.
 """
 
 import json
+import os
 import sys
 import time
 import warnings
@@ -109,9 +110,8 @@ def too_few_points(points, model, k, n_features):
 def _starts_estimator():
     """The selector's default estimator, or with the starts named in the
     environment variable ``GMM_STARTS`` (comma-separated ``init_params``, one
-    round: ``GMM_STARTS=hc`` measures the search from mclust's start alone)."""
-    import os
-
+    round, with the restarts: ``GMM_STARTS=hc``). ``GMM_SEARCH=mclust``
+    measures ``search="mclust"`` (mclust's start alone, no restarts)."""
     est = default_estimator()
     if os.environ.get("GMM_STARTS"):
         est.set_params(init_params=tuple(os.environ["GMM_STARTS"].split(",")), n_init=1)
@@ -144,6 +144,7 @@ def main(outdir, names=(), seeds=(0,)):
                     _starts_estimator(),
                     n_components=range(1, min(9, n) + 1),
                     covariance_type=list(dict.fromkeys(types)),
+                    search=os.environ.get("GMM_SEARCH", "thorough"),
                     random_state=seed,
                 ).fit(X)
             elapsed = time.perf_counter() - t0

@@ -769,6 +769,8 @@ def fit_predict(est, X, sample_weight=None):
 
     do_init = not (est.warm_start and hasattr(est, "converged_"))
     runs = est._runs() if do_init else [None]
+    if do_init and search.get("runs"):
+        runs = list(search["runs"])  # the search's own (search='mclust')
     if do_init and search.get("starts"):
         # partitions of the search's sample (labels of its rows)
         if cache is None or SAMPLE_KEY not in cache:

@@ -2101,6 +2101,10 @@ class _BaseMixture(ClusterMixin, DensityMixin, BaseEstimator):
                     cache[key] = steps
             blocks.data_steps = steps
         runs = self._runs() if do_init else [None]
+        if do_init and search.get("runs"):
+            # the search's own starts for this fit (GaussianMixtureSelector's
+            # search='mclust': mclust's start alone, as mclustBIC)
+            runs = list(search["runs"])
         if do_init and len(runs) > 1 and self._start_is_given():
             # every run starts from the same given parameters: one run is
             # scikit-learn's n_init of them (the same fit, without screening)

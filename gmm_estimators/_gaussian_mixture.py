@@ -273,6 +273,10 @@ or list of those, default='kmeans'
     True
     """
 
+    #: a search may start the fit from mclust's start alone
+    #: (``GaussianMixtureSelector(search="mclust")``)
+    _mclust_search = True
+
     _parameter_constraints: dict = {
         **_BaseMixture._parameter_constraints,
         "covariance_type": [StrOptions(set(COVARIANCE_MODELS))],

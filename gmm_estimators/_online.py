@@ -342,6 +342,8 @@ class OnlineGaussianMixture(GaussianMixture):
     20
     """
 
+    _mclust_search = False  # its fit streams batches: no search's starts
+
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "covariance_type": [StrOptions(set(COVARIANCE_MODELS))],

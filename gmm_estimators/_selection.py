@@ -713,6 +713,25 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         - ``'cv'``: minus the mean per-sample log-likelihood of held-out data,
           averaged over the ``cv`` folds.
 
+    search : {'thorough', 'mclust'}, default='thorough'
+        How hard each candidate's best fit is searched for (see
+        :ref:`the cost of a search <selector-cost>`):
+
+        - ``'thorough'``: every start of the estimator, then the restarts
+          described above. It finds better optima than mclust on about half
+          of the data sets measured, and costs 3-5 times a ``'mclust'``
+          search.
+        - ``'mclust'``: what mclust's ``mclustBIC`` does: each candidate is
+          fitted once, from mclust's hierarchical-clustering start
+          (``init_params='hc'``, whatever the estimator's own), and not
+          restarted. Deterministic on data of up to 4096 rows, as fast as
+          ``mclustBIC`` or faster on small data, and as good as mclust's
+          fits from the same start; the better optima of a thorough search
+          are missed. Only for :class:`GaussianMixture` (not
+          :class:`OnlineGaussianMixture`); ``best_estimator_`` is then
+          ``GaussianMixture(**best_params_, init_params='hc', n_init=1)``
+          with the estimator's other parameters, fitted alone.
+
     cv : int, cross-validation generator or iterable, default=5
         Folds for ``criterion='cv'`` (ignored otherwise). An int gives that
         many shuffled :class:`~sklearn.model_selection.KFold` folds, seeded
@@ -898,6 +917,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         ],
         "param_grid": [dict, list, None],
         "criterion": [StrOptions({"bic", "aic", "icl", "cv"})],
+        "search": [StrOptions({"thorough", "mclust"})],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
         "refit": ["boolean"],
@@ -914,6 +934,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         covariance_type="auto",
         param_grid=None,
         criterion="bic",
+        search="thorough",
         cv=5,
         n_jobs=None,
         refit=True,
@@ -926,6 +947,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         self.covariance_type = covariance_type
         self.param_grid = param_grid
         self.criterion = criterion
+        self.search = search
         self.cv = cv
         self.n_jobs = n_jobs
         self.refit = refit
@@ -1142,6 +1164,13 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     def _fit(self, X, sample_weight, params):
         """The body of :meth:`fit`."""
         estimator = self._estimator()
+        mclust_search = self.search == "mclust"
+        if mclust_search and not getattr(estimator, "_mclust_search", False):
+            raise ValueError(
+                "search='mclust' fits every candidate from mclust's start "
+                "(init_params='hc'), which only GaussianMixture takes here; got "
+                f"{type(estimator).__name__}: use search='thorough'."
+            )
         on_dask = _is_dask_array(X)
         if on_dask:
             X = self._dask_input(X, estimator)
@@ -1217,6 +1246,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
                     continue
                 if split == 0 and starts is None:
                     context["a_priori"] = ""  # the fit says why, if it is
+                if mclust_search:
+                    context["runs"] = ["hc"]  # mclust's start alone
                 if sample is not None and split == 0:
                     context["partition_rows"] = sample[0]
                 if starts is not None:
@@ -1265,7 +1296,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         # candidates with the same number of components found and from a
         # split of its own type's partition with one component fewer; keep
         # the better solution (regular first, then the larger likelihood).
-        if isinstance(estimator, _BaseMixture):
+        if isinstance(estimator, _BaseMixture) and not mclust_search:
             rows, row_weights = X, fit_params.get("sample_weight")
             if sample is not None:
                 rows, row_weights = sample

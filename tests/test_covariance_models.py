@@ -1687,6 +1687,47 @@ def test_selector_over_the_family_chooses_mclusts_model(
         assert below == []
 
 
+#: Cells of search="mclust" worse than mclustBIC's by more than 0.5 on the
+#: reference data (mclust 6.0.0): wine's EEV with 7, 8 and 9 components. From
+#: the same partition (our tree's cuts are mclust's: adjusted Rand index 1),
+#: a component of 3 rows holds a 13-dimensional orientation: its scatter's
+#: null space leaves the M-step's orientation there to rounding, and our EM
+#: and mclust's part ways (ours ends degenerate, at 8590.0 against mclust's
+#: 8514.5 for K=7). The thorough search finds regular fits better than both
+#: (8242.0).
+MCLUST_SEARCH_EXCEPTIONS = {"wine": {("EEV", 7), ("EEV", 8), ("EEV", 9)}}
+
+
+@pytest.mark.parametrize("data", ["iris", "faithful", "wine", "banknote"])
+def test_mclust_search_matches_mclusts_table(reference, data):
+    # search="mclust" fits each cell once from mclust's start, as mclustBIC
+    # does: every cell of the fourteen models' table (K = 1..9) is at least
+    # mclust's to 0.5 (but the cells above), and the choice is mclust's or
+    # better (wine: VVE,3 at 6839.79 against mclust's 6849.39, whose VVE
+    # M-step is not the maximiser)
+    entry = reference["datasets"][data]
+    X = np.asarray(entry["X"], dtype=float)
+    selector = GaussianMixtureSelector(
+        n_components=9, search="mclust", random_state=0
+    ).fit(X)
+    table = entry["bic_table"]
+    worse = {
+        (p["covariance_type"], p["n_components"])
+        for p, bic in zip(
+            selector.cv_results_["params"], selector.cv_results_["bic"], strict=True
+        )
+        if (theirs := table[p["covariance_type"]][p["n_components"] - 1]) is not None
+        and not bic + theirs <= 0.5
+    }
+    assert worse == MCLUST_SEARCH_EXCEPTIONS.get(data, set())
+    choice = entry["choice"]
+    assert (selector.covariance_type_, selector.n_components_) == (
+        choice["model"],
+        choice["K"],
+    )
+    assert selector.best_score_ <= -choice["bic"] + 0.5
+
+
 @pytest.mark.parametrize("name", ["EVE", "VVE"])
 def test_common_orientation_component_needs_d_plus_one_points(name):
     # One shared orientation, own shapes: a component with d points has a

@@ -14,6 +14,7 @@ from sklearn.model_selection import KFold
 from gmm_estimators import _init
 from gmm_estimators._covariance import COVARIANCE_TYPES, MCLUST_MODELS
 from gmm_estimators._gaussian_mixture import GaussianMixture
+from gmm_estimators._online import OnlineGaussianMixture
 from gmm_estimators._ppca import MixtureOfPPCA
 from gmm_estimators._selection import GaussianMixtureSelector, default_estimator
 
@@ -241,6 +242,72 @@ def test_candidate_is_the_gaussian_mixture_with_the_selector_seed(X_small):
         **default_estimator().get_params(),
         **selector.best_params_,
     }
+
+
+def test_mclust_search_is_one_fit_from_mclusts_start_per_candidate(X_small):
+    """search='mclust': each candidate is GaussianMixture(init_params='hc',
+    n_init=1) with the estimator's other parameters, fitted alone (no
+    restarts), while its parameters stay the estimator's."""
+    params = dict(n_components=[1, 2, 3], covariance_type=["VVV", "EEV", "VVE"])
+    selector = GaussianMixtureSelector(search="mclust", random_state=0, **params)
+    selector.fit(X_small)
+    for candidate, bic in zip(
+        selector.cv_results_["params"], selector.cv_results_["bic"], strict=True
+    ):
+        alone = clone(default_estimator()).set_params(
+            **candidate, init_params="hc", n_init=1, random_state=0
+        )
+        # (the selector's BIC is from the fit's own log-likelihood: rounding)
+        assert alone.fit(X_small).bic(X_small) == pytest.approx(bic, rel=1e-13)
+    assert selector.best_estimator_.get_params() == {
+        **default_estimator().get_params(),
+        **selector.best_params_,
+    }
+    # mclust's start is deterministic on small data: the seed changes nothing
+    other = GaussianMixtureSelector(search="mclust", random_state=7, **params)
+    assert_array_equal(
+        other.fit(X_small).cv_results_["bic"], selector.cv_results_["bic"]
+    )
+
+
+def test_thorough_search_ends_at_least_where_mclusts_does(X_small):
+    """The default search restarts each candidate from more than mclust's
+    start: its choice's criterion is never worse than search='mclust''s."""
+    params = dict(n_components=range(1, 6), random_state=0)
+    thorough = GaussianMixtureSelector(**params).fit(X_small)
+    mclust = GaussianMixtureSelector(search="mclust", **params).fit(X_small)
+    assert thorough.best_score_ <= mclust.best_score_ + 1e-6
+
+
+def test_mclust_search_with_cv_and_on_a_user_estimator(X_small):
+    """The folds' fits start from mclust's start too, and a user's
+    GaussianMixture keeps its own other parameters (here tol)."""
+    estimator = GaussianMixture(tol=1e-4, init_params="random", n_init=3)
+    selector = GaussianMixtureSelector(
+        estimator,
+        n_components=[2, 3],
+        covariance_type="full",
+        criterion="cv",
+        search="mclust",
+        cv=3,
+        random_state=0,
+    ).fit(X_small)
+    assert np.isfinite(selector.cv_results_["mean_test_score"]).all()
+    alone = (
+        clone(estimator)
+        .set_params(**selector.best_params_, init_params="hc", n_init=1)
+        .fit(X_small)
+    )
+    assert_allclose(selector.best_estimator_.means_, alone.means_, rtol=0, atol=0)
+    assert selector.best_estimator_.get_params()["init_params"] == "random"
+
+
+@pytest.mark.parametrize(
+    "estimator", [MixtureOfPPCA(n_latent=1), OnlineGaussianMixture()]
+)
+def test_mclust_search_needs_a_gaussian_mixture(X_small, estimator):
+    with pytest.raises(ValueError, match="search='mclust'.*only GaussianMixture"):
+        GaussianMixtureSelector(estimator, n_components=2, search="mclust").fit(X_small)
 
 
 def test_parallel_fit_matches_sequential(X_small):
@@ -784,6 +851,7 @@ def test_invalid_n_components(X_small, n_components, message):
         ({"param_grid": {"n_components": [2, 3]}}, "must not contain"),
         ({"param_grid": {"n_latent": [2, 3]}}, "not parameters of GaussianMixture"),
         ({"error_score": "ignore"}, "error_score"),
+        ({"search": "quick"}, "search"),
     ],
 )
 def test_invalid_parameters(X_small, params, message):
