@@ -341,6 +341,102 @@ def common_orientation(w, nk, orientation, equal_volume, sweeps, tol, flat):
     return D, lam, e, g
 
 
+#: The most features for which :func:`_mclust_mm_impl` takes its polar
+#: factors by Jacobi rotations (:func:`_polar_impl`) instead of LAPACK's SVD.
+#: Its MM steps per iteration (K = 7 on the 6 banknote features): 7.6
+#: microseconds against 15.3; per polar factor of a random matrix, warm-started
+#: after a perturbation of 1e-3 (cold): 1.9 (3.4) against 6.0 with d = 6, 4.3
+#: (7.6) against 8.2 with 8, 17 (28) against 21 with 13, where the first
+#: rotations of each M-step, from the identity, cost more than the SVD (wine,
+#: 13 features: its fourteen-model search 5% slower).
+POLAR_JACOBI_MAX = 8
+
+
+def _polar_impl(f, v, a, sigma, q):
+    """The orthogonal polar factor ``q`` of ``f`` (``U V^T`` of its SVD) by
+    one-sided Jacobi rotations of ``f v``, ``v`` a warm start (updated to
+    ``f``'s right singular vectors).  False where the rotations did not
+    settle or ``f`` is near rank-deficient (its factor is then not unique)."""
+    d = f.shape[0]
+    for i in range(d):
+        for j in range(d):
+            s = 0.0
+            for m in range(d):
+                s += f[i, m] * v[m, j]
+            a[i, j] = s
+    eps = 2.220446049250313e-16
+    settled = False
+    for _ in range(40):
+        rotated = False
+        for p in range(d - 1):
+            for r in range(p + 1, d):
+                alpha = 0.0
+                beta = 0.0
+                gamma = 0.0
+                for i in range(d):
+                    alpha += a[i, p] * a[i, p]
+                    beta += a[i, r] * a[i, r]
+                    gamma += a[i, p] * a[i, r]
+                if not abs(gamma) > eps * math.sqrt(alpha * beta):
+                    continue
+                rotated = True
+                zeta = (beta - alpha) / (2.0 * gamma)
+                t = math.copysign(1.0, zeta) / (
+                    abs(zeta) + math.sqrt(1.0 + zeta * zeta)
+                )
+                c = 1.0 / math.sqrt(1.0 + t * t)
+                s = c * t
+                for i in range(d):
+                    x = a[i, p]
+                    y = a[i, r]
+                    a[i, p] = c * x - s * y
+                    a[i, r] = s * x + c * y
+                    x = v[i, p]
+                    y = v[i, r]
+                    v[i, p] = c * x - s * y
+                    v[i, r] = s * x + c * y
+        if not rotated:
+            settled = True
+            break
+    if not settled:
+        return False
+    top = 0.0
+    for j in range(d):
+        s = 0.0
+        for i in range(d):
+            s += a[i, j] * a[i, j]
+        sigma[j] = math.sqrt(s)
+        top = max(top, sigma[j])
+    for j in range(d):
+        if not sigma[j] > 1e-8 * top:
+            return False
+    for i in range(d):
+        for j in range(d):
+            s = 0.0
+            for m in range(d):
+                s += a[i, m] / sigma[m] * v[j, m]
+            q[i, j] = s
+    return True
+
+
+def _lapack_polar_impl(f, v, out, transpose):
+    """``out`` = the polar factor of ``f`` (or its transpose) by LAPACK's
+    SVD, where :func:`_polar_impl` declines; ``v`` = its right singular
+    vectors, the next warm start."""
+    d = f.shape[0]
+    left, _, right = np.linalg.svd(f)
+    for i in range(d):
+        for j in range(d):
+            s = 0.0
+            for m in range(d):
+                s += left[i, m] * right[m, j]
+            if transpose:
+                out[j, i] = s
+            else:
+                out[i, j] = s
+            v[i, j] = right[j, i]
+
+
 def _mclust_mm_impl(u, n_k, o, shapes, equal_volume, tol, max_iter, singular):
     """The loop of :func:`mclust_mm` (compiled by numba)."""
     K, d = u.shape[0], u.shape[1]
@@ -351,41 +447,91 @@ def _mclust_mm_impl(u, n_k, o, shapes, equal_volume, tol, max_iter, singular):
         if not values[0] >= singular:
             return 1, o, shapes, volumes, 0.0
         omega[k] = values[d - 1]
+    # (explicit loops on preallocated arrays: at these sizes the products'
+    # calls and temporaries cost more than their arithmetic)
+    f = np.empty((d, d))
+    row = np.empty(d)
+    e = np.empty((K, d))  # diag(D^T W_k D)
+    # the polar factors of the two MM steps (mclust: U V^T of an SVD): for
+    # up to POLAR_JACOBI_MAX features by Jacobi rotations, each warm-started
+    # from its previous right singular vectors
+    jacobi = d <= POLAR_JACOBI_MAX
+    v1 = np.eye(d)
+    v2 = np.eye(d)
+    work = np.empty((d, d))
+    sigma = np.empty(d)
+    q = np.empty((d, d))
     previous = np.finfo(np.float64).max / 2
     for _ in range(max_iter):
         # MM 1: F = sum_k A_k^-1 D^T W_k - omega_k A_k^-1 D^T
-        f = np.zeros((d, d))
+        f[:] = 0.0
         for k in range(K):
-            a_dt = o / shapes[k].reshape(d, 1)
-            f += a_dt @ u[k] - omega[k] * a_dt
-        left, _, right = np.linalg.svd(f)
-        o = left @ right
-        # MM 2: F = sum_k W_k D A_k^-1 - max_j(1 / a_kj) W_k D
-        f = np.zeros((d, d))
-        ot = np.ascontiguousarray(o.T)
+            for i in range(d):
+                a = shapes[k, i]
+                for j in range(d):
+                    row[j] = 0.0
+                for m in range(d):
+                    oim = o[i, m]
+                    for j in range(d):
+                        row[j] += oim * u[k, m, j]
+                for j in range(d):
+                    f[i, j] += (row[j] - omega[k] * o[i, j]) / a
+        if not (jacobi and _polar_jit(f, v1, work, sigma, o)):
+            _lapack_polar(f, v1, o, False)
+        # MM 2: F = sum_k W_k D A_k^-1 - max_j(1 / a_kj) W_k D, D = o^T
+        f[:] = 0.0
         for k in range(K):
-            wd = u[k] @ ot
-            f += wd / shapes[k].reshape(1, d) - (1.0 / shapes[k]).max() * wd
-        left, _, right = np.linalg.svd(f)
-        o = np.ascontiguousarray((left @ right).T)
-        e = np.empty((K, d))  # diag(D^T W_k D)
+            top = 0.0
+            for j in range(d):
+                top = max(top, 1.0 / shapes[k, j])
+            for i in range(d):
+                for j in range(d):
+                    s = 0.0
+                    for m in range(d):
+                        s += u[k, i, m] * o[j, m]
+                    f[i, j] += s / shapes[k, j] - top * s
+        if jacobi and _polar_jit(f, v2, work, sigma, q):  # o = its transpose
+            for i in range(d):
+                for j in range(d):
+                    o[i, j] = q[j, i]
+        else:
+            _lapack_polar(f, v2, o, True)
         for k in range(K):
             for j in range(d):
-                e[k, j] = o[j] @ (u[k] @ o[j])
+                for m in range(d):
+                    s = 0.0
+                    for l in range(d):
+                        s += u[k, m, l] * o[j, l]
+                    row[m] = s
+                s = 0.0
+                for m in range(d):
+                    s += o[j, m] * row[m]
+                e[k, j] = s
         if equal_volume:
             for k in range(K):
-                g = math.exp(np.log(e[k]).sum() / d)
-                shapes[k] = e[k] / g
+                g = 0.0
+                for j in range(d):
+                    g += math.log(e[k, j])
+                g = math.exp(g / d)
+                for j in range(d):
+                    shapes[k, j] = e[k, j] / g
         else:
             for k in range(K):
-                shapes[k] = e[k] / n_k[k]
-                volumes[k] = math.exp(np.log(shapes[k]).sum() / d)
-                shapes[k] = shapes[k] / volumes[k]
+                g = 0.0
+                for j in range(d):
+                    shapes[k, j] = e[k, j] / n_k[k]
+                    g += math.log(shapes[k, j])
+                volumes[k] = math.exp(g / d)
+                for j in range(d):
+                    shapes[k, j] = shapes[k, j] / volumes[k]
         if not (shapes >= singular).all():
             return 2, o, shapes, volumes, 0.0
         if not equal_volume and not (volumes >= singular).all():
             return 2, o, shapes, volumes, 0.0
-        objective = (e / shapes).sum()
+        objective = 0.0
+        for k in range(K):
+            for j in range(d):
+                objective += e[k, j] / shapes[k, j]
         change = abs(objective - previous) / (1.0 + abs(objective))
         previous = objective
         if not change > tol:
@@ -393,9 +539,17 @@ def _mclust_mm_impl(u, n_k, o, shapes, equal_volume, tol, max_iter, singular):
     return 3, o, shapes, volumes, 0.0
 
 
+_polar_jit = None
+_lapack_polar = None
+
+
 @functools.cache
 def _compiled_mclust_mm():
-    return _numba()(cache=True, nogil=True)(_mclust_mm_impl)
+    global _polar_jit, _lapack_polar
+    jit = _numba()(cache=True, nogil=True)
+    _polar_jit = jit(_polar_impl)
+    _lapack_polar = jit(_lapack_polar_impl)
+    return jit(_mclust_mm_impl)
 
 
 def mclust_mm(u, n_k, o, shapes, equal_volume, tol, max_iter, singular):
