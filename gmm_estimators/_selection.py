@@ -85,6 +85,9 @@ from ._utils import (
 
 __all__ = ["GaussianMixtureSelector"]
 
+#: The selector's searches (its ``search`` parameter), the default first.
+SEARCHES = ("thorough", "mclust")
+
 #: The starts of the default estimator (see ``GaussianMixtureSelector``).
 DEFAULT_STARTS = ("hc", "kmeans", "k-means++", "random_from_data")
 
@@ -631,7 +634,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
 
     Information criteria are computed from each candidate's fit on all the data,
     so there is no refit: ``best_estimator_`` is the winning candidate itself.
-    Each candidate of the package's mixtures is fitted from several starts
+    With the default ``search='thorough'``, each candidate of the package's
+    mixtures is fitted from several starts
     (by default mclust's hierarchical clustering, k-means, k-means++ and
     random rows: the ``estimator`` parameter), shared across the grid (one
     tree per data set, one k-means per number of components), then restarted
@@ -641,7 +645,8 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
     a covariance type it holds (same number of components; e.g. ``VVE`` and
     ``EVE``) is fitted again from that fit's posterior, so that a larger
     model never ends below a regular smaller one but where that start ends
-    degenerate (not on a Dask array).
+    degenerate (not on a Dask array). ``search='mclust'`` fits each
+    candidate once, from mclust's start, as mclust does.
     Degenerate fits (``cv_results_["degenerate"]``) are never selected.
     Candidates are fitted in parallel with joblib, one job per number of
     components.
@@ -917,7 +922,7 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         ],
         "param_grid": [dict, list, None],
         "criterion": [StrOptions({"bic", "aic", "icl", "cv"})],
-        "search": [StrOptions({"thorough", "mclust"})],
+        "search": [StrOptions(set(SEARCHES))],
         "cv": ["cv_object"],
         "n_jobs": [Integral, None],
         "refit": ["boolean"],

@@ -528,6 +528,7 @@ BAD_INPUTS = {
         ["--covariance", "'round'"],
     ),
     "unknown criterion": ({}, [*FIT, "--criterion", "mdl"], ["--criterion", "'mdl'"]),
+    "unknown search": ({}, [*FIT, "--search", "quick"], ["--search", "'quick'"]),
     "missing --out": ({}, ["fit", "data.csv"], ["--out"]),
     "unknown command": ({}, ["frobnicate"], ["invalid choice", "'frobnicate'"]),
     "a demo option after a command": (
@@ -1185,6 +1186,21 @@ def test_cv_sets_the_folds_of_criterion_cv(cli, data_csv):
     result = cli(*FIT, "--criterion", "cv", "--cv", "2", *FAST[:-1])
     assert result.status == 0, result.err
     assert "by CV, 2-fold cross-validation" in result.err
+
+
+def test_search_mclust_fits_each_candidate_from_mclusts_start(cli, data_csv, data):
+    from gmm_estimators import GaussianMixtureSelector
+
+    result = cli(*FIT, "--search", "mclust", *FAST[:-1])
+    assert result.status == 0, result.err
+    assert "by BIC, mclust's search, on" in result.err
+    expected = GaussianMixtureSelector(
+        n_components=range(1, 4),
+        covariance_type=["full"],
+        search="mclust",
+        random_state=0,
+    ).fit(data)
+    assert f"BIC = {expected.best_score_:.1f}" in result.out
 
 
 def test_a_pgf_plot_without_latex_is_refused_before_the_fit(
