@@ -607,6 +607,27 @@ def test_selector_on_dask_faithful(faithful):
     np.testing.assert_array_equal(got.labels_.compute(), want.labels_)
 
 
+def test_selector_on_dask_mclust_search(faithful):
+    # search="mclust" on a Dask array: each candidate once from mclust's
+    # tree of the sample (here every row), as in memory, to rounding, and
+    # over the fourteen models too (one run each: nothing to screen)
+    X, Xd = faithful
+    params = dict(search="mclust", random_state=0)
+    want = GaussianMixtureSelector(n_components=4, **params).fit(X)
+    got = GaussianMixtureSelector(n_components=4, **params).fit(Xd)
+    assert (got.covariance_type_, got.n_components_) == ("EEE", 3)
+    np.testing.assert_allclose(
+        got.cv_results_["bic"], want.cv_results_["bic"], rtol=1e-9
+    )
+    # on more rows than the sample: the tree of the sample, one run each
+    X = _separated()
+    selector = GaussianMixtureSelector(
+        n_components=range(2, 5), covariance_type=["full", "VII"], **params
+    ).fit(_dask(X)["X"])
+    assert selector.n_components_ == 3
+    assert (np.asarray(selector.cv_results_["n_iter"]) > 0).all()
+
+
 def test_selector_on_dask_cv(faithful):
     # folds of rows taken lazily (X[train]), each a search of its own
     X, Xd = faithful
