@@ -2020,11 +2020,13 @@ def _em_constrain_impl(
         if has_orientation:
             o = np.ascontiguousarray(orient[0].T)
             shapes = mm_shapes.copy()
-        else:
+            mm_max_iter = iopts[3]
+        else:  # the first M-step, from the identity
             o = np.eye(d)
             shapes = np.ones((K, d))
+            mm_max_iter = iopts[4]
         status, o, shapes, volumes, objective = _mclust_mm_jit(
-            u, nk, o, shapes, equal_volume, fopts[4], iopts[3], fopts[5]
+            u, nk, o, shapes, equal_volume, fopts[4], mm_max_iter, fopts[5]
         )
         if status != 0:
             return status
@@ -2487,7 +2489,13 @@ def em_runs(
         + [c.MM_TOL, c.MM_SINGULAR]
     )
     iopts = np.array(
-        [c.M_STEP_MAX_ITER, c.VOLUME_STEPS, c.ORIENTATION_SWEEPS, c.MM_MAX_ITER],
+        [
+            c.M_STEP_MAX_ITER,
+            c.VOLUME_STEPS,
+            c.ORIENTATION_SWEEPS,
+            c.MM_MAX_ITER,
+            c.MM_FIRST_MAX_ITER,
+        ],
         dtype=np.int64,
     )
     start = int(np.min(n_iter)) if S else max_iter

@@ -1687,6 +1687,22 @@ def test_selector_over_the_family_chooses_mclusts_model(
         assert below == []
 
 
+def test_mclusts_first_m_step_may_take_more_inner_steps():
+    # R's USJudgeRatings (43 x 12), EVE with two components from mclust's
+    # tree: the first M-step, from the identity, takes 1000-3000 inner MM
+    # steps. Capped at 1000 it failed, the run from mclust's path was given
+    # up and the fit ended at BIC 222.78; mclust 6.0.0's mclustBIC: -212.3893.
+    X = np.loadtxt(REFERENCE.parent / "USJudgeRatings.csv", delimiter=",", skiprows=1)
+    gm = default_estimator().set_params(
+        n_components=2, covariance_type="EVE", init_params="hc", n_init=1
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(X)
+    assert gm.degenerate_ == ""
+    assert gm.bic(X) == pytest.approx(212.3893, abs=1e-3)
+
+
 #: Cells of search="mclust" worse than mclustBIC's by more than 0.5 on the
 #: reference data (mclust 6.0.0): wine's EEV with 7, 8 and 9 components. From
 #: the same partition (our tree's cuts are mclust's: adjusted Rand index 1),

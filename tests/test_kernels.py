@@ -550,6 +550,7 @@ def test_compiled_em_runs_fail_as_mclusts_m_step(covariance_type, limit, monkeyp
     from gmm_estimators import _covariance, _em
 
     monkeypatch.setattr(_covariance, "MM_MAX_ITER", limit)
+    monkeypatch.setattr(_covariance, "MM_FIRST_MAX_ITER", limit)  # (the first)
     results = []
     for compiled in (True, False):
         calls = []
