@@ -723,16 +723,16 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
         :ref:`the cost of a search <selector-cost>`):
 
         - ``'thorough'``: every start of the estimator, then the restarts
-          described above. It finds better optima than mclust on about half
-          of the data sets measured, and costs 3-5 times a ``'mclust'``
-          search.
+          described above. On 52 of 118 data sets of R, mclust and
+          scikit-learn it chooses a model with a better BIC than a
+          ``'mclust'`` search, which costs a third to a sixth of its time.
         - ``'mclust'``: what mclust's ``mclustBIC`` does: each candidate is
           fitted once, from mclust's hierarchical-clustering start
           (``init_params='hc'``, whatever the estimator's own), and not
-          restarted. Deterministic on data of up to 4096 rows, as fast as
-          ``mclustBIC`` or faster on small data, and as good as mclust's
-          fits from the same start; the better optima of a thorough search
-          are missed. Only for :class:`GaussianMixture` (not
+          restarted. Deterministic where the tree is built on all the rows
+          (up to 2000), about ``mclustBIC``'s time or less on small data,
+          and as good as mclust's fits from the same start; the better
+          optima of a thorough search are missed. Only for :class:`GaussianMixture` (not
           :class:`OnlineGaussianMixture`); ``best_estimator_`` is then
           ``GaussianMixture(**best_params_, init_params='hc', n_init=1)``
           with the estimator's other parameters, fitted alone.
