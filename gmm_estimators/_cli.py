@@ -1770,7 +1770,7 @@ def _add_selection_options(
         default="thorough",
         help="how hard each candidate's best fit is searched for: 'thorough' "
         "(several starts and restarts) or 'mclust' (one fit from mclust's "
-        "start, as mclustBIC: 3-5 times faster, may miss better optima) "
+        "start, as mclustBIC: 3-6 times faster, may miss better optima) "
         "(default: thorough)",
     )
     _add_run_options(parser, demo=demo)
