@@ -732,7 +732,9 @@ class GaussianMixtureSelector(ClusterMixin, DensityMixin, BaseEstimator):
           restarted. Deterministic where the tree is built on all the rows
           (up to 2000), about ``mclustBIC``'s time or less on small data,
           and as good as mclust's fits from the same start; the better
-          optima of a thorough search are missed. Only for :class:`GaussianMixture` (not
+          optima of a thorough search are missed. As mclust's, its fits
+          number their components by the rows' order, and where merges of
+          the tree tie (identical rows) may depend on it. Only for :class:`GaussianMixture` (not
           :class:`OnlineGaussianMixture`); ``best_estimator_`` is then
           ``GaussianMixture(**best_params_, init_params='hc', n_init=1)``
           with the estimator's other parameters, fitted alone.
