@@ -344,7 +344,8 @@ def common_orientation(w, nk, orientation, equal_volume, sweeps, tol, flat):
 #: The most features for which :func:`_mclust_mm_impl` takes its polar
 #: factors by Jacobi rotations (:func:`_polar_impl`) instead of LAPACK's SVD.
 #: Its MM steps per iteration (K = 7 on the 6 banknote features): 7.6
-#: microseconds against 15.3; per polar factor of a random matrix, warm-started
+#: microseconds against 15.3 with LAPACK's SVD (21.4 when the loop still
+#: called numpy's products on small temporaries); per polar factor of a random matrix, warm-started
 #: after a perturbation of 1e-3 (cold): 1.9 (3.4) against 6.0 with d = 6, 4.3
 #: (7.6) against 8.2 with 8, 17 (28) against 21 with 13, where the first
 #: rotations of each M-step, from the identity, cost more than the SVD (wine,
@@ -355,7 +356,7 @@ POLAR_JACOBI_MAX = 8
 def _polar_impl(f, v, a, sigma, q):
     """The orthogonal polar factor ``q`` of ``f`` (``U V^T`` of its SVD) by
     one-sided Jacobi rotations of ``f v``, ``v`` a warm start (updated to
-    ``f``'s right singular vectors).  False where the rotations did not
+    ``f``'s right singular vectors, in some order).  False where the rotations did not
     settle or ``f`` is near rank-deficient (its factor is then not unique)."""
     d = f.shape[0]
     for i in range(d):
@@ -438,7 +439,8 @@ def _lapack_polar_impl(f, v, out, transpose):
 
 
 def _mclust_mm_impl(u, n_k, o, shapes, equal_volume, tol, max_iter, singular):
-    """The loop of :func:`mclust_mm` (compiled by numba)."""
+    """The loop of :func:`mclust_mm` (compiled by numba); ``o`` and
+    ``shapes`` are updated in place (its callers pass copies)."""
     K, d = u.shape[0], u.shape[1]
     volumes = np.ones(K)
     omega = np.empty(K)

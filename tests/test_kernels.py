@@ -616,3 +616,62 @@ def test_run_threads_rule():
     assert _run_threads(13, 2, RUN_THREADS_WORK) == 2
     assert _run_threads(3, 8, RUN_THREADS_WORK) == 3
     assert _run_threads(13, 1, RUN_THREADS_WORK) == 1  # BLAS kept to one
+
+
+@pytest.mark.parametrize("d", [2, 4, 6, 8])
+def test_polar_factor_by_jacobi_rotations_is_lapacks(d):
+    # the orthogonal polar factor U V^T of f's SVD, from the identity (cold)
+    # and from the right singular vectors of a nearby matrix (warm); and a
+    # refusal, for LAPACK to take over, where f is rank-deficient (its
+    # factor is not unique there)
+    _kernels._compiled_mclust_mm()
+    polar = _kernels._polar_jit
+    rng = np.random.default_rng(d)
+    f = rng.normal(size=(d, d))
+    left, _, right = np.linalg.svd(f)
+    work, sigma, q = np.empty((d, d)), np.empty(d), np.empty((d, d))
+    v = np.eye(d)
+    assert polar(f, v, work, sigma, q)
+    np.testing.assert_allclose(q, left @ right, rtol=0, atol=1e-13)
+    # v: f's right singular vectors (in some order): orthonormal, and f v has
+    # orthogonal columns of f's singular values
+    np.testing.assert_allclose(v.T @ v, np.eye(d), rtol=0, atol=1e-13)
+    gram = (f @ v).T @ (f @ v)
+    np.testing.assert_allclose(gram, np.diag(np.diag(gram)), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        np.sort(np.sqrt(np.diag(gram))), np.sort(np.linalg.svd(f)[1]), rtol=1e-12
+    )
+    nearby = f + 1e-4 * rng.normal(size=(d, d))
+    left, _, right = np.linalg.svd(nearby)
+    assert polar(nearby, v, work, sigma, q)
+    np.testing.assert_allclose(q, left @ right, rtol=0, atol=1e-13)
+    singular = f.copy()
+    singular[:, -1] = singular[:, 0]
+    q[:] = 7.0
+    assert not polar(singular, np.eye(d), work, sigma, q)
+    assert (q == 7.0).all()  # untouched where it declines
+
+
+@pytest.mark.parametrize("d, equal_volume", [(4, True), (6, False), (13, True)])
+def test_mclust_mm_steps_compiled_are_numpys(d, equal_volume):
+    # mclust's EVE/VVE inner loop, compiled (Jacobi polar factors up to
+    # POLAR_JACOBI_MAX features, LAPACK's SVD above), against numpy's loop
+    # (_MclustPath._mm_steps, LAPACK's SVD): the same fixed point
+    from gmm_estimators._covariance import MM_SINGULAR, MM_TOL, _MclustPath
+
+    rng = np.random.default_rng(d)
+    K = 3
+    u = np.array([(a := rng.normal(size=(d, 40))) @ a.T for _ in range(K)])
+    n_k = np.full(K, 40.0)
+    o0, shapes0 = np.eye(d), np.ones((K, d))
+    status, o, shapes, volumes, objective = _kernels.mclust_mm(
+        u, n_k, o0, shapes0, equal_volume, MM_TOL, 10_000, MM_SINGULAR
+    )
+    assert status == 0
+    o_np, shapes_np, volumes_np, objective_np = _MclustPath._mm_steps(
+        u, n_k, o0.copy(), shapes0.copy(), equal_volume, 10_000
+    )
+    assert objective == pytest.approx(objective_np, rel=1e-9)
+    np.testing.assert_allclose(shapes, shapes_np, rtol=1e-5)
+    np.testing.assert_allclose(np.abs(o @ o_np.T).max(axis=1), 1.0, atol=1e-5)
+    assert (o0 == np.eye(d)).all()  # the caller's start is not changed
